@@ -1,0 +1,14 @@
+"""terra_lab: THEIA / DATA TERRA land-surface data in Jupyter.
+
+Layers, imported one way: :mod:`terra_lab.catalog` (search) -> :mod:`terra_lab.cube`
+(lazy THEIA-aware cubes) -> algorithms -> display.  Importing terra_lab changes no
+global state.
+"""
+
+from __future__ import annotations
+
+from . import catalog, errors, profiles
+from ._version import __version__
+from .cube import load
+
+__all__ = ["__version__", "catalog", "errors", "load", "profiles"]

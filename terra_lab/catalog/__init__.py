@@ -1,0 +1,76 @@
+"""Catalogue search: the embedded demo catalogue, local stac-geoparquet catalogues, STAC APIs.
+
+>>> import terra_lab
+>>> cat = terra_lab.catalog.open("demo")                       # doctest: +SKIP
+>>> res = cat.search((6.33, 45.18, 6.37, 45.21), "2024-01/2024-03", max_cloud=30)  # doctest: +SKIP
+>>> res.gdf.head()                                              # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .._paths import demo_dir
+from ..errors import UnknownCollectionError
+from ._api import ApiCatalog
+from ._local import LocalCatalog
+from ._query import parse_aoi, parse_dates
+from ._results import SearchResults
+
+__all__ = [
+    "ApiCatalog",
+    "ENDPOINTS",
+    "DEFAULT_COLLECTIONS",
+    "LocalCatalog",
+    "SearchResults",
+    "open",
+    "parse_aoi",
+    "parse_dates",
+]
+
+#: Known STAC APIs, by short name.
+ENDPOINTS = {
+    "theia": "https://api.stac.teledetection.fr",
+    "earth-search": "https://earth-search.aws.element84.com/v1",
+}
+
+#: The Sentinel-2 L2A collection of each named catalogue.
+DEFAULT_COLLECTIONS = {
+    "demo": "SENTINEL2_L2A_DEMO",
+    "theia": "sentinel2-l2a-theia",
+    "earth-search": "sentinel-2-l2a",
+}
+
+
+def open(name_or_url: str | os.PathLike = "demo", **kwargs):  # noqa: A001 - mirrors xr.open_dataset
+    """Open a catalogue.
+
+    Parameters
+    ----------
+    name_or_url
+        ``"demo"`` (the embedded demo archive, no network), ``"theia"`` (THEIA/CNES STAC API),
+        ``"earth-search"`` (Element 84), any STAC API URL, or the folder of a local catalogue.
+    **kwargs
+        Passed to :class:`ApiCatalog` (``retries``, ``headers``, ``modifier``...).
+    """
+    key = str(name_or_url)
+    if key == "demo":
+        root = demo_dir() / "catalog"
+        if not (root / "items").exists():
+            raise UnknownCollectionError(
+                f"the demo catalogue is not built yet (looked in {str(root)!r}); run `terra-lab demo build` "
+                "(or `make lab`), or set TERRA_LAB_HOME to where it was built"
+            )
+        return LocalCatalog(root, name="demo")
+    if key in ENDPOINTS:
+        return ApiCatalog(ENDPOINTS[key], name=key, **kwargs)
+    if key.startswith(("http://", "https://")):
+        return ApiCatalog(key, **kwargs)
+    path = Path(key).expanduser()
+    if path.is_dir():
+        return LocalCatalog(path)
+    raise UnknownCollectionError(
+        f"unknown catalogue {key!r}: use 'demo', one of {sorted(ENDPOINTS)}, a STAC API URL (http...) "
+        "or the folder of a local catalogue"
+    )

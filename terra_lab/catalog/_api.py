@@ -1,0 +1,152 @@
+"""Search of remote STAC APIs (THEIA/CNES, Earth Search, any URL) through pystac-client."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Iterable
+
+import shapely.geometry
+
+from ..errors import CatalogUnreachableError, UnknownCollectionError
+from ._query import parse_aoi, parse_dates
+from ._results import SearchResults
+
+__all__ = ["ApiCatalog"]
+
+
+def _transient_errors() -> tuple[type[BaseException], ...]:
+    import requests
+    from pystac_client.exceptions import APIError
+
+    return (requests.ConnectionError, requests.Timeout, APIError, OSError)
+
+
+class ApiCatalog:
+    """A STAC API.  Nothing is sent until the first search or collection listing.
+
+    Parameters
+    ----------
+    url
+        Landing page of the API.
+    retries, backoff
+        Failed requests are retried ``retries`` times, waiting ``backoff * 2**k`` seconds.
+    modifier
+        Called on every pystac object (e.g. to sign hrefs); see pystac-client.
+    headers
+        Extra HTTP headers (e.g. an authorization token).
+    """
+
+    kind = "api"
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        name: str | None = None,
+        retries: int = 3,
+        backoff: float = 0.5,
+        timeout: float = 30.0,
+        modifier: Callable | None = None,
+        headers: dict | None = None,
+    ):
+        self.url = url
+        self.name = name or url
+        self.retries, self.backoff, self.timeout = int(retries), float(backoff), float(timeout)
+        self.modifier, self.headers = modifier, headers
+        self._client = None
+
+    def _retrying(self, what: str, fn: Callable[[], Any]) -> Any:
+        errors = _transient_errors()
+        last: BaseException | None = None
+        for attempt in range(self.retries + 1):
+            try:
+                return fn()
+            except errors as e:  # noqa: PERF203 - retry loop
+                last = e
+                if attempt < self.retries:
+                    time.sleep(self.backoff * 2**attempt)
+        raise CatalogUnreachableError(
+            f"could not {what} at the STAC API {self.url!r} after {self.retries + 1} attempts "
+            f"({type(last).__name__}: {last}); check the URL and the network, or work offline with "
+            "terra_lab.catalog.open('demo')"
+        ) from last
+
+    @property
+    def client(self):
+        if self._client is None:
+            from pystac_client import Client
+            from pystac_client.stac_api_io import StacApiIO
+            from urllib3 import Retry
+
+            def _open():
+                io = StacApiIO(
+                    headers=self.headers,
+                    timeout=self.timeout,
+                    max_retries=Retry(total=self.retries, backoff_factor=self.backoff,
+                                      status_forcelist=(429, 500, 502, 503, 504), allowed_methods=None),
+                )
+                return Client.open(self.url, modifier=self.modifier, stac_io=io)
+
+            self._client = self._retrying("open the landing page", _open)
+        return self._client
+
+    def collection_ids(self) -> list[str]:
+        return sorted(c.id for c in self._retrying("list collections", lambda: list(self.client.get_collections())))
+
+    def _check_collections(self, collections: list[str]) -> None:
+        known = set(self.collection_ids())
+        for c in collections:
+            if c not in known:
+                raise UnknownCollectionError(
+                    f"collection {c!r} is not offered by {self.name!r}; available: {sorted(known)[:40]}"
+                )
+
+    def search(
+        self,
+        aoi: Any = None,
+        dates: Any = None,
+        collections: str | Iterable[str] | None = None,
+        max_cloud: float | None = None,
+        limit: int | None = None,
+        *,
+        ids: Iterable[str] | None = None,
+        crs: Any = "EPSG:4326",
+        page_size: int = 100,
+    ) -> SearchResults:
+        """Same arguments as :meth:`terra_lab.catalog.LocalCatalog.search`."""
+        from pystac_client import ConformanceClasses
+
+        geom = parse_aoi(aoi, crs=crs) if aoi is not None else None
+        t0, t1 = parse_dates(dates)
+        if isinstance(collections, str):
+            collections = [collections]
+        if collections:
+            self._check_collections(list(collections))
+        kwargs: dict[str, Any] = {"collections": collections, "max_items": limit, "limit": page_size}
+        if ids is not None:
+            kwargs["ids"] = list(ids)
+        if geom is not None:
+            kwargs["intersects"] = shapely.geometry.mapping(geom)
+        if t0 is not None or t1 is not None:
+            kwargs["datetime"] = [t0.to_pydatetime() if t0 is not None else None, t1.to_pydatetime() if t1 is not None else None]
+        client_side_cloud = False
+        if max_cloud is not None:
+            if self.client.conforms_to(ConformanceClasses.FILTER):
+                kwargs["filter"] = {"op": "<=", "args": [{"property": "eo:cloud_cover"}, float(max_cloud)]}
+                kwargs["filter_lang"] = "cql2-json"
+            elif self.client.conforms_to(ConformanceClasses.QUERY):
+                kwargs["query"] = {"eo:cloud_cover": {"lte": float(max_cloud)}}
+            else:
+                client_side_cloud = True
+                kwargs["max_items"] = None
+        search = self.client.search(**kwargs)
+        items = self._retrying("search", lambda: list(search.items_as_dicts()))
+        if client_side_cloud:
+            items = [it for it in items if it["properties"].get("eo:cloud_cover", 100) <= max_cloud][:limit]
+        items.sort(key=lambda it: (it["properties"].get("datetime") or it["properties"].get("start_datetime", ""), it["id"]))
+        query = {"aoi": geom.wkt if geom is not None else None, "dates": (t0, t1), "collections": collections,
+                 "max_cloud": max_cloud, "limit": limit}
+        return SearchResults(items, query=query, source=self.name, matched=len(items))
+
+    def __repr__(self) -> str:
+        return f"<ApiCatalog {self.name!r}>"

@@ -1,0 +1,221 @@
+"""The embedded, file-based catalogue: stac-geoparquet files searched in-process with DuckDB.
+
+Layout of a catalogue folder::
+
+    collections/<collection id>.json   STAC collections
+    items/<collection id>.parquet      its items, as stac-geoparquet
+
+No server and no network are involved.  Asset hrefs may be relative to the
+catalogue folder (the demo archive and ingested folders are stored so), which
+keeps a catalogue usable after it is moved; they are made absolute on read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any, Iterable
+
+import duckdb
+import numpy as np
+import shapely
+
+from ..errors import NoItemsFoundError, UnknownCollectionError
+from ._collection import collection_from_items
+from ._query import parse_aoi, parse_dates
+from ._results import SearchResults
+
+__all__ = ["LocalCatalog"]
+
+
+def _atomic_write(path: Path, write) -> None:
+    """Call ``write(tmp_path)`` then move the result over ``path`` in one rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class LocalCatalog:
+    """A STAC catalogue stored as stac-geoparquet files in ``root``."""
+
+    kind = "local"
+
+    def __init__(self, root: str | os.PathLike, *, name: str | None = None):
+        self.root = Path(root).expanduser().resolve()
+        self.name = name or str(self.root)
+        self._local = threading.local()
+
+    # ------------------------------------------------------------ reading
+    @property
+    def _con(self) -> duckdb.DuckDBPyConnection:
+        con = getattr(self._local, "con", None)
+        if con is None:
+            con = self._local.con = duckdb.connect(config={"threads": 2})
+        return con
+
+    def collection_ids(self) -> list[str]:
+        return sorted(p.stem for p in (self.root / "items").glob("*.parquet"))
+
+    def collections(self) -> dict[str, dict]:
+        out = {}
+        for p in sorted((self.root / "collections").glob("*.json")):
+            out[p.stem] = json.loads(p.read_text())
+        return out
+
+    def collection(self, collection_id: str) -> dict:
+        path = self.root / "collections" / f"{collection_id}.json"
+        if not path.exists():
+            self._unknown(collection_id)
+        return json.loads(path.read_text())
+
+    def _unknown(self, collection_id: str):
+        raise UnknownCollectionError(
+            f"collection {collection_id!r} is not in the catalogue {self.name!r}; "
+            f"available: {self.collection_ids()}"
+            + ("" if self.collection_ids() else " (the catalogue is empty: run `terra-lab demo build` or `terra-lab ingest PATH`)")
+        )
+
+    def _files(self, collections: Iterable[str] | None) -> list[str]:
+        if collections is None:
+            files = sorted((self.root / "items").glob("*.parquet"))
+        else:
+            files = []
+            for c in collections:
+                f = self.root / "items" / f"{c}.parquet"
+                if not f.exists():
+                    self._unknown(c)
+                files.append(f)
+        return [str(f) for f in files]
+
+    def search(
+        self,
+        aoi: Any = None,
+        dates: Any = None,
+        collections: str | Iterable[str] | None = None,
+        max_cloud: float | None = None,
+        limit: int | None = None,
+        *,
+        ids: Iterable[str] | None = None,
+        crs: Any = "EPSG:4326",
+    ) -> SearchResults:
+        """Items intersecting ``aoi`` within ``dates`` with cloud cover <= ``max_cloud`` (percent).
+
+        See :func:`terra_lab.catalog.parse_aoi` and :func:`~terra_lab.catalog.parse_dates`
+        for the accepted forms.  Results are sorted by datetime, then id.
+        """
+        geom = parse_aoi(aoi, crs=crs) if aoi is not None else None
+        t0, t1 = parse_dates(dates)
+        if isinstance(collections, str):
+            collections = [collections]
+        if max_cloud is not None and not (0 <= float(max_cloud) <= 100):
+            raise ValueError(f"max_cloud={max_cloud!r} must be a percentage between 0 and 100")
+        if limit is not None and int(limit) < 1:
+            raise ValueError(f"limit={limit!r} must be a positive number of items")
+        files = self._files(collections)
+        query = {"aoi": geom.wkt if geom is not None else None, "dates": (t0, t1), "collections": collections,
+                 "max_cloud": max_cloud, "limit": limit}
+        if not files:
+            return SearchResults([], query=query, source=self.name, matched=0)
+        where, params = [], []
+        if geom is not None:
+            w, s, e, n = geom.bounds
+            where.append("bbox.xmin <= ? AND bbox.xmax >= ? AND bbox.ymin <= ? AND bbox.ymax >= ?")
+            params += [e, w, n, s]
+        if t0 is not None:
+            where.append('"datetime" >= ?')
+            params.append(t0.to_pydatetime())
+        if t1 is not None:
+            where.append('"datetime" <= ?')
+            params.append(t1.to_pydatetime())
+        if max_cloud is not None:
+            where.append('"eo:cloud_cover" <= ?')
+            params.append(float(max_cloud))
+        if ids is not None:
+            ids = list(ids)
+            where.append(f"id IN ({', '.join('?' * len(ids))})")
+            params += ids
+        src = f"read_parquet({files!r}, union_by_name=true)"
+        cond = (" WHERE " + " AND ".join(where)) if where else ""
+        rel = self._con.execute(f'SELECT id, geometry FROM {src}{cond} ORDER BY "datetime", id', params)
+        rows = rel.fetchall()
+        if geom is not None and rows:
+            shapes = shapely.from_wkb(np.array([r[1] for r in rows], dtype=object))
+            keep = shapely.intersects(shapes, geom)
+            rows = [r for r, k in zip(rows, keep) if k]
+        matched = len(rows)
+        if limit is not None:
+            rows = rows[: int(limit)]
+        if not rows:
+            return SearchResults([], query=query, source=self.name, matched=matched)
+        selected = [r[0] for r in rows]
+        table = self._con.sql(
+            f'SELECT * FROM {src} WHERE id IN (SELECT unnest(?)) ORDER BY "datetime", id', params=[selected]
+        ).to_arrow_table()
+        from stac_geoparquet.arrow import stac_table_to_items
+
+        items = [self._absolute(it) for it in stac_table_to_items(table)]
+        return SearchResults(items, query=query, source=self.name, matched=matched)
+
+    def get_items(self, ids: Iterable[str], collections: str | Iterable[str] | None = None) -> SearchResults:
+        """Items by id; raises if any is missing."""
+        ids = list(ids)
+        res = self.search(ids=ids, collections=collections)
+        missing = sorted(set(ids) - set(res.ids))
+        if missing:
+            raise NoItemsFoundError(f"items not found in {self.name!r}: {missing[:5]}{' ...' if len(missing) > 5 else ''}")
+        return res
+
+    def _absolute(self, item: dict) -> dict:
+        for asset in item.get("assets", {}).values():
+            href = asset.get("href", "")
+            if href and "://" not in href and not os.path.isabs(href):
+                asset["href"] = os.path.normpath(os.path.join(self.root, href))
+        item.setdefault("properties", {})
+        item.pop("links", None)
+        item["links"] = []
+        return item
+
+    # ------------------------------------------------------------ writing
+    def add_items(self, items: Iterable[dict], *, collection: str, description: str = "", **collection_fields) -> int:
+        """Add (or replace, by id) ``items`` in ``collection`` and rewrite its collection JSON.
+
+        Both files are written atomically: a reader never sees a half-written catalogue.
+        Returns the number of items now in the collection.
+        """
+        import stac_geoparquet.arrow as sga
+
+        new = list(items)
+        for it in new:
+            it["collection"] = collection
+        path = self.root / "items" / f"{collection}.parquet"
+        existing = []
+        if path.exists():
+            from stac_geoparquet.arrow import stac_table_to_items
+
+            table = self._con.sql(f"SELECT * FROM read_parquet('{path}')").to_arrow_table()
+            new_ids = {it["id"] for it in new}
+            existing = [it for it in stac_table_to_items(table) if it["id"] not in new_ids]
+        every = sorted(existing + new, key=lambda it: (it["properties"]["datetime"], it["id"]))
+        if not every:
+            raise NoItemsFoundError(f"no items to write into collection {collection!r}")
+        reader = sga.parse_stac_items_to_arrow(every)
+        table = reader.read_all() if hasattr(reader, "read_all") else reader
+        _atomic_write(path, lambda tmp: sga.to_parquet(table, tmp))
+        coll = collection_from_items(every, collection, description=description, **collection_fields)
+        _atomic_write(
+            self.root / "collections" / f"{collection}.json",
+            lambda tmp: tmp.write_text(json.dumps(coll, indent=1)),
+        )
+        return len(every)
+
+    def __repr__(self) -> str:
+        return f"<LocalCatalog {self.name!r}: {self.collection_ids()}>"

@@ -1,0 +1,8 @@
+"""Lazy, THEIA-aware cubes from STAC items."""
+
+from __future__ import annotations
+
+from ._load import estimate_bytes, load
+from ._masks import decode_layer, decode_rule
+
+__all__ = ["decode_layer", "decode_rule", "estimate_bytes", "load"]

@@ -1,0 +1,409 @@
+"""STAC items to a lazy, THEIA-aware xarray cube (stackstac underneath)."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import psutil
+import rioxarray  # noqa: F401 - registers the .rio accessor
+import xarray as xr
+from rasterio.enums import Resampling
+
+from .._version import __version__
+from ..errors import AssetReadError, MissingBandError, NoItemsFoundError, RequestTooLargeError
+from ..profiles import MASK_LAYERS, CollectionProfile, profile_for_item
+from ._masks import decode_layer
+from ._reader import TerraLabReader
+
+__all__ = ["load", "estimate_bytes"]
+
+_ITEM_COORDS = ["platform", "eo:cloud_cover"]
+
+
+def _as_dicts(items: Any) -> list[dict]:
+    if hasattr(items, "items") and isinstance(getattr(items, "items"), list):  # SearchResults
+        items = items.items
+    out = []
+    for it in items:
+        out.append(it if isinstance(it, Mapping) else it.to_dict(transform_hrefs=False))
+    return out
+
+
+def _item_epsg(item: dict) -> int | None:
+    epsg = item["properties"].get("proj:epsg")
+    if epsg is None:
+        code = item["properties"].get("proj:code") or ""
+        epsg = int(code.split(":")[1]) if code.upper().startswith("EPSG:") else None
+    if epsg is None:
+        epsg = next((a.get("proj:epsg") for a in item["assets"].values() if a.get("proj:epsg")), None)
+    return epsg
+
+
+def _mask_asset(item: dict, preferred: str) -> str | None:
+    """``preferred`` (e.g. CLM_R1) or the same mask at another resolution (CLM_R2)."""
+    if preferred in item["assets"]:
+        return preferred
+    stem = preferred.rsplit("_", 1)[0]
+    return next((k for k in sorted(item["assets"]) if k.rsplit("_", 1)[0] == stem and k != preferred), None)
+
+
+def estimate_bytes(n_time: int, n_vars: int, ny: int, nx: int, itemsize: int = 4) -> int:
+    return int(n_time) * int(n_vars) * int(ny) * int(nx) * int(itemsize)
+
+
+def _default_max_bytes() -> int:
+    # a cube bigger than 4x the machine's memory is almost surely a mistake in bbox or resolution
+    return 4 * psutil.virtual_memory().total
+
+
+def _solar_day(times: pd.DatetimeIndex, lons: np.ndarray) -> np.ndarray:
+    """Local solar date of each acquisition (UTC time + longitude / 15 h)."""
+    local = times + pd.to_timedelta(lons / 15.0, unit="h")
+    return local.normalize().values
+
+
+def load(
+    items: Any,
+    *,
+    bands: Sequence[str] | None = None,
+    resolution: float | None = None,
+    bbox: Any = None,
+    crs: int | str | None = None,
+    chunks: Mapping[str, int] | int | None = None,
+    masks: bool | Sequence[str] = True,
+    apply_masks: bool | Sequence[str] = False,
+    level: str | None = None,
+    group_by: str | None = "solar_day",
+    resampling: str = "nearest",
+    on_error: str = "raise",
+    max_bytes: int | None = None,
+) -> xr.Dataset:
+    """Stack STAC items into a lazy Dask-backed :class:`xarray.Dataset`.
+
+    No pixel is read until the result is computed.
+
+    Parameters
+    ----------
+    items
+        :class:`~terra_lab.catalog.SearchResults`, a list of STAC item dicts or pystac Items.
+    bands
+        Common names (``red``, ``nir``, ``swir16``...) or Sentinel-2 names (``B4``, ``B8A``);
+        default: every band of the profile that the first item carries.
+    resolution
+        Pixel size in units of ``crs`` (default: the finest native resolution of ``bands``).
+    bbox
+        Area to load: a lon/lat ``(west, south, east, north)`` or any AOI accepted by
+        :func:`terra_lab.catalog.parse_aoi`; default: the union of the items.
+    crs
+        EPSG code of the output grid; default: the most common EPSG of the items, so items
+        from several UTM zones land on one common grid.
+    chunks
+        Spatial chunk size (int) or a dict with ``time``, ``y``, ``x`` (default 1 x 1024 x 1024).
+    masks
+        ``True`` for every mask layer the items carry (cloud, shadow, snow, water, edge,
+        saturated), ``False`` for none, or a list of layer names (missing ones raise).
+    apply_masks
+        Set reflectance to NaN where these layers are true (``True``: cloud, shadow, edge, saturated).
+    level
+        ``"FRE"`` (flat reflectance, default) or ``"SRE"`` for THEIA products.
+    group_by
+        ``"solar_day"`` mosaics acquisitions of the same local solar day (first valid pixel);
+        ``None`` keeps one time step per item.
+    resampling
+        Rasterio resampling for reflectance (masks always use nearest).
+    on_error
+        ``"raise"``: an unreadable asset raises :class:`AssetReadError` when read; ``"skip"``:
+        it is read as nodata, with a warning.
+    max_bytes
+        Refuse cubes larger than this (default: 4x the machine's memory).
+
+    Returns
+    -------
+    xarray.Dataset
+        One float32 variable per band (reflectance in [0, 1], NaN for nodata) and one boolean
+        variable per mask layer, on dims ``(time, y, x)``, with the CRS in ``spatial_ref``
+        and provenance in ``attrs``.
+    """
+    import stackstac
+
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error={on_error!r}: use 'raise' or 'skip'")
+    items = _as_dicts(items)
+    if not items:
+        raise NoItemsFoundError(
+            "no items to load: the search found nothing; widen the area or the dates, or raise max_cloud"
+        )
+    profiles = {profile_for_item(it).name: profile_for_item(it) for it in items}
+    if len(profiles) > 1:
+        raise MissingBandError(
+            f"the items come from several sources ({sorted(profiles)}); load each source separately"
+        )
+    profile: CollectionProfile = next(iter(profiles.values()))
+    commons = _pick_bands(profile, items[0], bands)
+    band_assets = [profile.band_asset(b, level, item_id=items[0]["id"]) for b in commons]
+    _check_assets(items, band_assets, on_error)
+
+    epsg = _pick_epsg(items, crs)
+    if resolution is None:
+        resolution = min(profile.bands[b].resolution for b in commons)
+        if epsg == 4326:
+            raise ValueError("resolution= is required when crs=4326 (degrees), e.g. resolution=0.0001")
+    resolution = float(resolution)
+    if resolution <= 0:
+        raise ValueError(f"resolution={resolution!r} must be a positive pixel size")
+    bounds_latlon = None
+    if bbox is not None:
+        from ..catalog._query import parse_aoi
+
+        bounds_latlon = parse_aoi(bbox).bounds
+    ct, cy, cx = _chunks(chunks)
+    common_kw = dict(
+        epsg=epsg,
+        resolution=resolution,
+        bounds_latlon=bounds_latlon,
+        chunksize=(ct, 1, cy, cx),
+        dtype=np.dtype("float32"),
+        fill_value=np.float32(np.nan),
+        rescale=False,
+        sortby_date="asc",
+        snap_bounds=True,
+        reader=TerraLabReader,
+        errors_as_nodata=(Exception(".*"),) if on_error == "skip" else (),
+        properties=[p for p in _ITEM_COORDS if p in items[0]["properties"]],
+        band_coords=False,
+    )
+    layers = _pick_layers(profile, items, masks, resolution)
+    mask_assets = sorted({r.asset for rules in layers.values() for r in rules})
+    if resampling == "nearest" and mask_assets:  # one stack (one graph) for bands and masks
+        both = stackstac.stack(items, assets=band_assets + mask_assets, resampling=Resampling.nearest, **common_kw)
+        refl, stacked = both.isel(band=slice(0, len(band_assets))), both.isel(band=slice(len(band_assets), None))
+    else:
+        refl = stackstac.stack(items, assets=band_assets, resampling=Resampling[resampling], **common_kw)
+        stacked = (
+            stackstac.stack(items, assets=mask_assets, resampling=Resampling.nearest, **common_kw) if mask_assets else None
+        )
+    size = estimate_bytes(refl.sizes["time"], len(band_assets) + len(mask_assets), refl.sizes["y"], refl.sizes["x"])
+    limit = max_bytes if max_bytes is not None else _default_max_bytes()
+    if size > limit:
+        raise RequestTooLargeError(
+            f"the cube would hold {size / 2**30:.1f} GiB ({refl.sizes['time']} dates x {len(band_assets)} bands "
+            f"x {refl.sizes['y']} x {refl.sizes['x']} px float32 at {resolution:g} m), over the limit of "
+            f"{limit / 2**30:.1f} GiB; narrow bbox=, coarsen resolution=, ask fewer bands= or dates, or pass "
+            "max_bytes= to raise the limit (the cube stays lazy: compute it piecewise, e.g. with .to_zarr())"
+        )
+    refl = refl * np.float32(profile.scale) + np.float32(profile.offset)
+    raw_masks = {}
+    if stacked is not None:
+        # masks only count where the item has reflectance (so mosaics stay consistent)
+        stacked = stacked.where(refl.notnull().any("band"))
+        raw_masks = {a: stacked.isel(band=i, drop=True) for i, a in enumerate(mask_assets)}
+
+    ds = xr.Dataset({c: refl.isel(band=i, drop=True) for i, c in enumerate(commons)})
+    for name, da in raw_masks.items():
+        ds[f"_raw_{name}"] = da
+    if group_by == "solar_day":
+        ds = _group_solar_day(ds, items)
+    elif group_by is not None:
+        raise ValueError(f"group_by={group_by!r}: use 'solar_day' or None")
+
+    first = ds[commons[0]]
+    for name, rules in layers.items():
+        if name == "edge" and not any(r.asset in raw_masks for r in rules):
+            ds[name] = ds[commons].to_array().isnull().all("variable")
+        else:
+            ds[name] = decode_layer({k: ds[f"_raw_{k}"] for k in raw_masks}, rules)
+            if name == "edge":
+                ds[name] = ds[name] | first.isnull()
+    ds = ds.drop_vars([v for v in ds.data_vars if str(v).startswith("_raw_")])
+
+    to_apply = _apply_list(apply_masks, layers)
+    if to_apply:
+        bad = ds[to_apply[0]]
+        for name in to_apply[1:]:
+            bad = bad | ds[name]
+        for c in commons:
+            ds[c] = ds[c].where(~bad)
+
+    ds = _finish(ds, items, profile, commons, layers, epsg, resolution, level, group_by, to_apply)
+    return ds
+
+
+def _pick_bands(profile: CollectionProfile, item: dict, bands: Sequence[str] | None) -> list[str]:
+    if bands is None:
+        commons = [c for c in profile.bands if profile.band_asset(c) in item["assets"]]
+        if not commons:
+            raise MissingBandError(f"item {item['id']!r} carries none of the {profile.name} bands")
+        return commons
+    if isinstance(bands, str):
+        bands = [bands]
+    return [profile.common_name(b) for b in bands]
+
+
+def _check_assets(items: list[dict], assets: list[str], on_error: str) -> None:
+    for it in items:
+        missing = [a for a in assets if a not in it["assets"]]
+        if missing:
+            raise MissingBandError(
+                f"band asset(s) {missing} not found in item {it['id']!r} (available: {sorted(it['assets'])}); "
+                "ask for other bands= or drop this item"
+            )
+        if on_error == "raise":
+            for a in assets:
+                href = it["assets"][a]["href"]
+                if "://" not in href and not os.path.exists(href):
+                    raise AssetReadError(
+                        f"asset {a!r} of item {it['id']!r} points to a missing file {href!r}; restore it, "
+                        "rebuild the catalogue (terra-lab ingest / demo build), or pass on_error='skip'"
+                    )
+
+
+def _pick_epsg(items: list[dict], crs: int | str | None) -> int:
+    if crs is not None:
+        text = str(crs).upper().replace("EPSG:", "")
+        try:
+            return int(text)
+        except ValueError:
+            raise ValueError(f"crs={crs!r}: give an EPSG code such as 32631 or 'EPSG:32631'") from None
+    epsgs = Counter(_item_epsg(it) for it in items)
+    epsgs.pop(None, None)
+    if not epsgs:
+        raise ValueError("the items carry no proj:epsg; pass crs= (an EPSG code) and resolution=")
+    return epsgs.most_common(1)[0][0]
+
+
+def _chunks(chunks: Mapping[str, int] | int | None) -> tuple[int, int, int]:
+    if chunks is None:
+        return 1, 1024, 1024
+    if isinstance(chunks, int):
+        return 1, chunks, chunks
+    unknown = set(chunks) - {"time", "y", "x"}
+    if unknown:
+        raise ValueError(f"chunks has unknown dimensions {sorted(unknown)}; use time, y and x")
+    return int(chunks.get("time", 1)), int(chunks.get("y", 1024)), int(chunks.get("x", 1024))
+
+
+def _pick_layers(profile: CollectionProfile, items: list[dict], masks: bool | Sequence[str], resolution: float) -> dict:
+    if masks is False or masks is None:
+        return {}
+    wanted = list(MASK_LAYERS) if masks is True else [masks] if isinstance(masks, str) else list(masks)
+    out = {}
+    for name in wanted:
+        rules = profile.mask_rules(name, resolution)
+        resolved = []
+        for r in rules:
+            key = _mask_asset(items[0], r.asset)
+            if key is None or any(_mask_asset(it, r.asset) != key for it in items):
+                resolved = None
+                break
+            resolved.append(type(r)(key, r.bits, r.values, r.nonzero))
+        if resolved is None:
+            if name == "edge":  # derivable from the reflectance itself
+                out[name] = ()
+                continue
+            if masks is not True:
+                raise MissingBandError(
+                    f"mask layer {name!r} needs asset(s) {[r.asset for r in rules]} that not every item carries "
+                    f"(item {items[0]['id']!r} has {sorted(items[0]['assets'])}); ask for other masks="
+                )
+            continue
+        out[name] = tuple(resolved)
+    return out
+
+
+def _apply_list(apply_masks: bool | Sequence[str], layers: dict) -> list[str]:
+    if not apply_masks:
+        return []
+    wanted = ["cloud", "shadow", "edge", "saturated"] if apply_masks is True else (
+        [apply_masks] if isinstance(apply_masks, str) else list(apply_masks))
+    missing = [w for w in wanted if w not in layers]
+    if missing and apply_masks is not True:
+        raise MissingBandError(f"cannot apply mask layer(s) {missing}: the cube has {sorted(layers)}; load them with masks=")
+    return [w for w in wanted if w in layers]
+
+
+def _group_solar_day(ds: xr.Dataset, items: list[dict]) -> xr.Dataset:
+    """Mosaic acquisitions of the same local solar day: the first valid pixel wins (as stackstac.mosaic)."""
+    by_id = {it["id"]: it for it in items}
+    lons = np.array([np.mean(by_id[i]["bbox"][0::2]) for i in ds["id"].values])
+    days = _solar_day(pd.DatetimeIndex(ds["time"].values), lons)
+    codes, uniq = pd.factorize(days, sort=True)
+    if len(uniq) == ds.sizes["time"]:
+        return ds.assign_coords(solar_day=("time", days))
+    members = [np.flatnonzero(codes == g).tolist() for g in range(len(uniq))]
+    first = [m[0] for m in members]
+    data = {}
+    for name, var in ds.data_vars.items():
+        arr = _mosaic_time(var.transpose("time", "y", "x").data, members)
+        data[name] = (("time", "y", "x"), arr, var.attrs)
+    coords = {k: v for k, v in ds.coords.items() if "time" not in v.dims}
+    coords.update(
+        time=ds["time"].values[first],
+        solar_day=("time", np.asarray(uniq)),
+        id=("time", [",".join(str(v) for v in ds["id"].values[m]) for m in members]),
+    )
+    for c in _ITEM_COORDS:
+        if c in ds.coords:
+            coords[c] = ("time", ds[c].values[first])
+    return xr.Dataset(data, coords=coords, attrs=ds.attrs)
+
+
+def _nanfirst_blocks(*blocks: np.ndarray) -> np.ndarray:
+    out = blocks[0].copy()
+    for b in blocks[1:]:
+        gap = np.isnan(out)
+        out[gap] = b[gap]
+    return out
+
+
+def _mosaic_time(arr, members: list[list[int]]):
+    """Dask array with one time step per group of ``members``, built as one task per output block."""
+    import dask.array as da
+    from dask.base import tokenize
+    from dask.highlevelgraph import HighLevelGraph
+
+    restore = arr.chunks[0]
+    if max(restore) != 1:
+        arr = arr.rechunk({0: 1})
+    name = "solar-day-mosaic-" + tokenize(arr.name, members)
+    ny, nx = len(arr.chunks[1]), len(arr.chunks[2])
+    dsk = {
+        (name, g, j, i): (_nanfirst_blocks, *[(arr.name, t, j, i) for t in m])
+        for g, m in enumerate(members)
+        for j in range(ny)
+        for i in range(nx)
+    }
+    graph = HighLevelGraph.from_collections(name, dsk, dependencies=[arr])
+    out = da.Array(graph, name, ((1,) * len(members), arr.chunks[1], arr.chunks[2]), meta=arr._meta)
+    return out if max(restore) == 1 else out.rechunk({0: max(restore)})
+
+
+def _finish(ds, items, profile, commons, layers, epsg, resolution, level, group_by, applied) -> xr.Dataset:
+    keep = {"time", "x", "y", "id", "solar_day", "epsg", *_ITEM_COORDS}
+    ds = ds.drop_vars([c for c in ds.coords if c not in keep and c not in ds.dims])
+    ds = ds.rio.write_crs(epsg)
+    for c in commons:
+        ds[c].attrs.update(units="1", long_name=f"{level or profile.levels[0]} reflectance {c}".strip(), nodata=np.nan)
+        ds[c].encoding["_FillValue"] = np.nan
+    for name in layers:
+        ds[name].attrs.update(long_name=f"{name} mask", flag_values=[0, 1])
+    ds.attrs.update(
+        {
+            "title": "terra_lab cube",
+            "source": profile.name,
+            "terra_lab:version": __version__,
+            "terra_lab:source_items": [it["id"] for it in items],
+            "terra_lab:collections": sorted({str(it.get("collection")) for it in items}),
+            "terra_lab:bands": list(commons),
+            "terra_lab:level": level or profile.levels[0],
+            "terra_lab:resolution": resolution,
+            "terra_lab:epsg": epsg,
+            "terra_lab:group_by": str(group_by),
+            "terra_lab:masks_applied": list(applied),
+            "terra_lab:mask_layers": list(layers),
+        }
+    )
+    return ds

@@ -1,0 +1,40 @@
+"""Decoding of mask rasters (MAJA bit masks, class maps) into named boolean layers."""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from ..profiles import MaskRule
+
+__all__ = ["decode_rule", "decode_layer"]
+
+
+def decode_rule(raw: xr.DataArray, rule: MaskRule) -> xr.DataArray:
+    """Boolean layer from one mask asset (float with NaN where there is no mask value).
+
+    NaN (no mask value: outside the footprint or no data) decodes to False.
+    """
+    valid = raw.notnull()
+    ints = raw.fillna(0).astype(np.uint16)
+    hit = None
+    if rule.bits:
+        hit = (ints & rule.bitmask()) != 0
+    if rule.values:
+        v = ints.isin(list(rule.values))
+        hit = v if hit is None else hit | v
+    if rule.nonzero:
+        v = ints != 0
+        hit = v if hit is None else hit | v
+    if hit is None:
+        raise ValueError(f"mask rule {rule} selects nothing: give bits, values or nonzero=True")
+    return hit & valid
+
+
+def decode_layer(raws: dict[str, xr.DataArray], rules: tuple[MaskRule, ...]) -> xr.DataArray:
+    """OR of the rules of one layer; ``raws`` maps asset keys to their raw rasters."""
+    out = None
+    for rule in rules:
+        v = decode_rule(raws[rule.asset], rule)
+        out = v if out is None else out | v
+    return out

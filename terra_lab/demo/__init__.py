@@ -1,0 +1,8 @@
+"""The embedded demo archive: a seeded synthetic scene in the THEIA/MUSCATE L2A layout, with truth."""
+
+from __future__ import annotations
+
+from ._build import DEM_COLLECTION, DEMO_COLLECTION, MAIN_TILE, build, is_built
+from ._scene import LANDCOVER_CLASSES, Scene
+
+__all__ = ["DEMO_COLLECTION", "DEM_COLLECTION", "LANDCOVER_CLASSES", "MAIN_TILE", "Scene", "build", "is_built"]
