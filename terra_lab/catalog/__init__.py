@@ -63,6 +63,10 @@ def open(name_or_url: str | os.PathLike = "demo", **kwargs):  # noqa: A001 - mir
                 "(or `make lab`), or set TERRA_LAB_HOME to where it was built"
             )
         return LocalCatalog(root, name="demo")
+    if key == "local":
+        from ._ingest import local_catalog
+
+        return local_catalog()
     if key in ENDPOINTS:
         return ApiCatalog(ENDPOINTS[key], name=key, **kwargs)
     if key.startswith(("http://", "https://")):

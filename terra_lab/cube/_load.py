@@ -171,6 +171,7 @@ def load(
         rescale=False,
         sortby_date="asc",
         snap_bounds=True,
+        xy_coords="center",  # rioxarray and every xarray tool expect pixel centres
         reader=TerraLabReader,
         errors_as_nodata=(Exception(".*"),) if on_error == "skip" else (),
         properties=[p for p in _ITEM_COORDS if p in items[0]["properties"]],
@@ -346,7 +347,7 @@ def _group_solar_day(ds: xr.Dataset, items: list[dict]) -> xr.Dataset:
         id=("time", [",".join(str(v) for v in ds["id"].values[m]) for m in members]),
     )
     for c in _ITEM_COORDS:
-        if c in ds.coords:
+        if c in ds.coords and "time" in ds[c].dims:
             coords[c] = ("time", ds[c].values[first])
     return xr.Dataset(data, coords=coords, attrs=ds.attrs)
 

@@ -1,0 +1,36 @@
+# The two commands of the README:
+#   make lab   - set up everything, build the demo archive, start JupyterLab on notebooks/
+#   make test  - set up everything and run the whole test suite (what .ci/run calls)
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export TERRA_LAB_HOME ?= $(CURDIR)/.terra_lab
+LAB_PORT ?= 8888
+
+.PHONY: lab test env system demo bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[all]"
+	touch $@
+
+env: $(VENV)/.installed
+
+system:
+	bash scripts/setup-system.sh
+
+demo: env
+	$(PY) -m terra_lab.cli demo build
+
+lab: system env demo
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 --port=$(LAB_PORT) --no-browser
+
+test: system env demo
+	TERRA_LAB_REQUIRE_SYSTEM=1 $(PY) -m pytest
+
+bench: env demo
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) .terra_lab .pytest_cache

@@ -1,0 +1,122 @@
+"""The ``terra-lab`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import time
+
+from .errors import TerraLabError
+
+__all__ = ["main"]
+
+
+def _demo_build(args) -> int:
+    from .demo import build
+
+    dest = build(args.dest, force=args.force)
+    print(f"demo archive ready in {dest}")
+    return 0
+
+
+def _ingest(args) -> int:
+    from .catalog import LocalCatalog
+    from .catalog._ingest import ingest
+
+    cat = LocalCatalog(args.catalog) if args.catalog else None
+    n = ingest(args.path, collection=args.collection, catalog=cat)
+    print(f"collection {args.collection!r} now holds {n} items")
+    return 0
+
+
+def _open_local(name: str):
+    from . import catalog
+    from .catalog._ingest import local_catalog
+
+    return local_catalog() if name == "local" else catalog.open(name)
+
+
+def _search(args) -> int:
+    cat = _open_local(args.catalog)
+    bbox = [float(v) for v in args.bbox.split(",")] if args.bbox else None
+    res = cat.search(bbox, args.dates, args.collection, args.max_cloud, args.limit)
+    cols = ["id", "datetime", "eo:cloud_cover"]
+    print(res.gdf[cols].to_string(index=False) if len(res) else "no items found")
+    return 0
+
+
+def _serve(args) -> int:
+    from .catalog._server import PgStacServer
+
+    cat = _open_local(args.catalog)
+    with PgStacServer(cat, port=args.port) as srv:
+        print(f"STAC API on {srv.url} (collections {cat.collection_ids()}); Ctrl-C to stop", flush=True)
+        stop = []
+        signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
+        try:
+            while not stop:
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def _info(args) -> int:
+    from ._paths import data_home, demo_dir
+    from .demo import is_built
+
+    print(json.dumps({"data_home": str(data_home()), "demo": str(demo_dir()), "demo_built": is_built()}, indent=1))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="terra-lab", description="THEIA / DATA TERRA data in Jupyter")
+    p.add_argument("-v", "--verbose", action="store_true")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="the embedded demo archive").add_subparsers(dest="action", required=True)
+    b = demo.add_parser("build", help="write the demo archive (deterministic, ~20 s, ~160 MB)")
+    b.add_argument("--dest", help="folder (default: $TERRA_LAB_HOME/demo)")
+    b.add_argument("--force", action="store_true", help="rebuild even if present")
+    b.set_defaults(func=_demo_build)
+
+    i = sub.add_parser("ingest", help="index THEIA L2A products (folder or .tgz) into a local catalogue")
+    i.add_argument("path")
+    i.add_argument("--collection", default="SENTINEL2_L2A_THEIA")
+    i.add_argument("--catalog", help="catalogue folder (default: $TERRA_LAB_HOME/catalog)")
+    i.set_defaults(func=_ingest)
+
+    cat = sub.add_parser("catalog", help="search or serve a catalogue").add_subparsers(dest="action", required=True)
+    s = cat.add_parser("search", help="search and print a table")
+    s.add_argument("--catalog", default="demo", help="demo, local, theia, earth-search, a URL or a folder")
+    s.add_argument("--bbox", help="west,south,east,north in degrees")
+    s.add_argument("--dates", help="e.g. 2023-09-01/2024-08-31")
+    s.add_argument("--collection", action="append")
+    s.add_argument("--max-cloud", type=float)
+    s.add_argument("--limit", type=int)
+    s.set_defaults(func=_search)
+    v = cat.add_parser("serve", help="serve a local catalogue as a STAC API on 127.0.0.1 (stac-fastapi-pgstac)")
+    v.add_argument("--catalog", default="demo", help="demo, local or a catalogue folder")
+    v.add_argument("--port", type=int, default=8082)
+    v.set_defaults(func=_serve)
+
+    inf = sub.add_parser("info", help="where data lives")
+    inf.set_defaults(func=_info)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    try:
+        return args.func(args)
+    except TerraLabError as e:
+        print(f"terra-lab: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

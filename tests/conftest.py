@@ -1,0 +1,87 @@
+"""Shared fixtures: the demo archive, the real THEIA sample, a no-compute guard."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tarfile
+from pathlib import Path
+
+import dask
+import pytest
+
+import terra_lab
+from terra_lab._paths import demo_dir
+from terra_lab.demo import build, is_built
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+ZONETEST_TGZ = SHARED / "data" / "theia-zonetest" / "zonetest.tgz"
+
+
+@pytest.fixture(scope="session")
+def demo_root() -> Path:
+    """The demo archive (built once; `make test` builds it before pytest starts)."""
+    if not is_built():
+        build()
+    return demo_dir()
+
+
+@pytest.fixture(scope="session")
+def demo_catalog(demo_root):
+    return terra_lab.catalog.open("demo")
+
+
+@pytest.fixture(scope="session")
+def demo_items(demo_catalog):
+    return demo_catalog.search(collections="SENTINEL2_L2A_DEMO")
+
+
+@pytest.fixture(scope="session")
+def zonetest_dir(tmp_path_factory) -> Path:
+    """The real THEIA sample, unpacked."""
+    if not ZONETEST_TGZ.exists():
+        pytest.fail(f"the real THEIA sample is missing: {ZONETEST_TGZ}")
+    dest = tmp_path_factory.mktemp("zonetest")
+    with tarfile.open(ZONETEST_TGZ) as tar:
+        tar.extractall(dest, filter="data")
+    return dest
+
+
+@pytest.fixture(scope="session")
+def zonetest_catalog(zonetest_dir, tmp_path_factory):
+    from terra_lab.catalog import LocalCatalog
+    from terra_lab.catalog._ingest import ingest
+
+    cat = LocalCatalog(tmp_path_factory.mktemp("zt-catalog"))
+    with pytest.warns(terra_lab.errors.TerraLabWarning, match="90 of 187 products"):
+        ingest(zonetest_dir, collection="ZONETEST", catalog=cat)
+    return cat
+
+
+class ComputeError(RuntimeError):
+    pass
+
+
+def _raise_on_compute(dsk, keys, **kwargs):
+    raise ComputeError("a computation was triggered during graph construction")
+
+
+@pytest.fixture
+def no_compute(monkeypatch):
+    """Inside this context any dask compute, and any raster opened by stackstac, raises (proves laziness)."""
+    import stackstac.rio_reader
+
+    def _no_open(*args, **kwargs):
+        raise ComputeError("a raster was opened during graph construction")
+
+    @contextlib.contextmanager
+    def guard():
+        with monkeypatch.context() as m, dask.config.set(scheduler=_raise_on_compute):
+            m.setattr(stackstac.rio_reader.SelfCleaningDatasetReader, "__init__", _no_open)
+            yield
+
+    return guard
+
+
+def require_system() -> bool:
+    return os.environ.get("TERRA_LAB_REQUIRE_SYSTEM") == "1"

@@ -1,0 +1,138 @@
+"""The demo archive: THEIA/MUSCATE layout, MAJA encodings, truth consistency, determinism."""
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+import rasterio
+
+from terra_lab.catalog._theia_items import PRODUCT_RE
+from terra_lab.demo import build
+from terra_lab.demo._scene import DOGLIOTTI_A, DOGLIOTTI_C
+
+R1 = ["B2", "B3", "B4", "B8"]
+R2 = ["B5", "B6", "B7", "B8A", "B11", "B12"]
+
+
+def _main_products(root):
+    """Products of the main tile in date order (the order of the truth stacks)."""
+    return sorted((p for p in (root / "archive").iterdir() if "_T31TGK_" in p.name), key=lambda p: p.name.split("_")[1])
+
+
+def _read(path, band=1):
+    with rasterio.open(path) as ds:
+        return ds.read(band)
+
+
+def test_layout_and_naming(demo_root):
+    products = sorted((demo_root / "archive").iterdir())
+    assert len(products) == 129
+    main = _main_products(demo_root)
+    assert len(main) == 110
+    p = main[0]
+    m = PRODUCT_RE.match(p.name)
+    assert m and m["platform"] in ("SENTINEL2A", "SENTINEL2B") and m["tile"] == "T31TGK" and m["version"] == "2-2"
+    names = {f.name.replace(p.name + "_", "") for f in p.iterdir() if f.is_file()}
+    assert names == {f"FRE_{b}.tif" for b in R1 + R2} | {"QKL_ALL.jpg", "MTD_ALL.xml"}
+    masks = {f.name.replace(p.name + "_", "") for f in (p / "MASKS").iterdir()}
+    assert masks == {f"{k}_{r}.tif" for k in ("CLM", "MG2", "EDG", "SAT") for r in ("R1", "R2")}
+
+
+def test_reflectance_encoding_and_grids(demo_root):
+    p = _main_products(demo_root)[40]
+    with rasterio.open(p / f"{p.name}_FRE_B2.tif") as ds:
+        assert ds.dtypes[0] == "int16" and ds.nodata == -10000 and ds.crs.to_epsg() == 32631
+        assert ds.res == (10.0, 10.0) and ds.shape == (400, 400)
+        assert ds.profile["tiled"] and ds.profile["compress"] == "deflate"
+    with rasterio.open(p / f"{p.name}_FRE_B11.tif") as ds:
+        assert ds.res == (20.0, 20.0) and ds.shape == (200, 200)
+    data = _read(p / f"{p.name}_FRE_B4.tif")
+    valid = data[data != -10000]
+    assert valid.min() > 0 and valid.max() <= 12000
+
+
+def test_swath_edge_products_have_nodata_and_edg(demo_root):
+    with rasterio.open(demo_root / "truth" / "edge_R2.tif") as ds:
+        edge = ds.read()
+    cut = [i for i in range(edge.shape[0]) if edge[i].any()]
+    assert 3 <= len(cut) <= 20
+    p = _main_products(demo_root)[cut[0]]
+    edg = _read(p / "MASKS" / f"{p.name}_EDG_R2.tif")
+    b11 = _read(p / f"{p.name}_FRE_B11.tif")
+    assert np.array_equal(edg == 1, edge[cut[0]] == 1)
+    assert np.all(b11[edg == 1] == -10000) and np.all(b11[edg == 0] != -10000)
+
+
+def test_maja_bits_match_truth(demo_root):
+    with rasterio.open(demo_root / "truth" / "cloud_R2.tif") as ds:
+        cloud_truth = ds.read()
+    with rasterio.open(demo_root / "truth" / "shadow_R2.tif") as ds:
+        shadow_truth = ds.read()
+    with rasterio.open(demo_root / "truth" / "snow_R2.tif") as ds:
+        snow_truth = ds.read()
+    for i, p in list(enumerate(_main_products(demo_root)))[::9]:
+        clm = _read(p / "MASKS" / f"{p.name}_CLM_R2.tif")
+        mg2 = _read(p / "MASKS" / f"{p.name}_MG2_R2.tif")
+        edg = _read(p / "MASKS" / f"{p.name}_EDG_R2.tif") == 1
+        thick_or_thin = ((clm & 0b10) | (clm & 0b10000)) != 0
+        assert np.array_equal(thick_or_thin[~edg], cloud_truth[i][~edg] == 1)
+        assert np.array_equal((clm & 0b100000) != 0, (shadow_truth[i] == 1) & ~edg)
+        assert np.array_equal((clm & 1) != 0, (thick_or_thin | ((clm & 0b100000) != 0)) & ~edg)
+        # MG2 snow bit: truth snow where not hidden by clouds or shadows
+        clear = ~edg & (clm == 0)
+        assert np.array_equal(((mg2 & 0b100) != 0)[clear], (snow_truth[i] == 1)[clear])
+
+
+def test_truth_content_is_what_the_algorithms_need(demo_root):
+    meta = json.loads((demo_root / "truth" / "scene.json").read_text())
+    dates = np.array([d[:10] for d in meta["dates"]], dtype="datetime64[D]")
+    assert len(dates) == 110
+    hydro = (dates >= np.datetime64("2023-09-01")) & (dates <= np.datetime64("2024-08-31"))
+    assert 60 <= hydro.sum() <= 80
+    with rasterio.open(demo_root / "truth" / "snow_R2.tif") as ds:
+        snow = ds.read().reshape(110, -1).mean(axis=1)
+    months = dates.astype("datetime64[M]").astype(int) % 12 + 1
+    assert snow[(months == 1) & hydro].mean() > 0.5 > 0.05 > snow[(months == 8) & hydro].mean()
+    lc = _read(demo_root / "truth" / "landcover_R1.tif")
+    assert set(np.unique(lc)) == set(range(1, 9))
+    onset = _read(demo_root / "truth" / "dieback_onset_R1.tif")
+    assert sorted(np.unique(onset[onset > 0]).tolist()) == meta["dieback_onset_days"]
+    assert np.all(lc[onset > 0] == 6)  # dieback only in conifers
+    with rasterio.open(demo_root / "truth" / "turbidity_R2.tif") as ds:
+        turb = ds.read()
+    lake_mean = np.nanmean(turb.reshape(110, -1), axis=1)
+    assert months[np.nanargmax(lake_mean)] in (5, 6, 7)  # turbidity peaks with the melt
+
+
+def test_lake_red_reflectance_follows_dogliotti(demo_root):
+    """Clear lake pixels: inverting Dogliotti et al. (2015) on the red band gives back the truth (int16 rounding)."""
+    with rasterio.open(demo_root / "truth" / "turbidity_R2.tif") as ds:
+        turb = ds.read()
+    with rasterio.open(demo_root / "truth" / "cloud_R2.tif") as ds:
+        cloud = ds.read()
+    with rasterio.open(demo_root / "truth" / "shadow_R2.tif") as ds:
+        shadow = ds.read()
+    i = int(np.argmax(np.nanmean(turb.reshape(110, -1), axis=1) * (cloud.reshape(110, -1).mean(1) == 0)))
+    p = _main_products(demo_root)[i]
+    with rasterio.open(p / f"{p.name}_FRE_B4.tif") as ds:
+        red = ds.read(1, out_shape=(200, 200), resampling=rasterio.enums.Resampling.average) / 1e4
+    lake = np.isfinite(turb[i]) & (cloud[i] == 0) & (shadow[i] == 0)
+    inverted = DOGLIOTTI_A * red[lake] / (1 - red[lake] / DOGLIOTTI_C)
+    assert np.median(np.abs(inverted - turb[i][lake]) / turb[i][lake]) < 0.15
+
+
+@pytest.mark.slow
+def test_build_is_deterministic(demo_root, tmp_path):
+    """A second build in another folder gives byte-identical rasters and the same items."""
+    other = build(tmp_path / "demo2")
+
+    def digest(root):
+        h = hashlib.sha256()
+        for f in sorted((root / "archive").rglob("*.tif"))[::37] + sorted((root / "truth").glob("*.tif")):
+            with rasterio.open(f) as ds:
+                h.update(ds.read().tobytes())
+        return h.hexdigest()
+
+    assert digest(other) == digest(demo_root)
+    assert json.loads((other / "truth" / "scene.json").read_text()) == json.loads((demo_root / "truth" / "scene.json").read_text())
