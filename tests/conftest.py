@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import tarfile
 from pathlib import Path
 
@@ -81,7 +80,3 @@ def no_compute(monkeypatch):
             yield
 
     return guard
-
-
-def require_system() -> bool:
-    return os.environ.get("TERRA_LAB_REQUIRE_SYSTEM") == "1"

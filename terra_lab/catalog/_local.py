@@ -21,6 +21,7 @@ from typing import Any, Iterable
 
 import duckdb
 import numpy as np
+import pyarrow as pa
 import shapely
 
 from ..errors import NoItemsFoundError, UnknownCollectionError
@@ -145,21 +146,21 @@ class LocalCatalog:
             params += ids
         src = f"read_parquet({files!r}, union_by_name=true)"
         cond = (" WHERE " + " AND ".join(where)) if where else ""
-        rel = self._con.execute(f'SELECT id, geometry FROM {src}{cond} ORDER BY "datetime", id', params)
-        rows = rel.fetchall()
-        if geom is not None and rows:
-            shapes = shapely.from_wkb(np.array([r[1] for r in rows], dtype=object))
-            keep = shapely.intersects(shapes, geom)
-            rows = [r for r, k in zip(rows, keep) if k]
-        matched = len(rows)
+        # one pass: bbox/date/cloud filters pushed down to the parquet reader, then the exact
+        # geometry test on the (few) candidates, then the limit
+        sql_limit = f" LIMIT {int(limit)}" if (limit is not None and geom is None) else ""
+        table = self._con.execute(f'SELECT * FROM {src}{cond} ORDER BY "datetime", id{sql_limit}', params).to_arrow_table()
+        if geom is not None and table.num_rows:
+            shapes = shapely.from_wkb(np.asarray(table.column("geometry").to_pylist(), dtype=object))
+            table = table.filter(pa.array(shapely.intersects(shapes, geom)))
+        if sql_limit:
+            matched = self._con.execute(f"SELECT count(*) FROM {src}{cond}", params).fetchone()[0]
+        else:
+            matched = table.num_rows
         if limit is not None:
-            rows = rows[: int(limit)]
-        if not rows:
+            table = table.slice(0, int(limit))
+        if table.num_rows == 0:
             return SearchResults([], query=query, source=self.name, matched=matched)
-        selected = [r[0] for r in rows]
-        table = self._con.sql(
-            f'SELECT * FROM {src} WHERE id IN (SELECT unnest(?)) ORDER BY "datetime", id', params=[selected]
-        ).to_arrow_table()
         from stac_geoparquet.arrow import stac_table_to_items
 
         items = [self._absolute(it) for it in stac_table_to_items(table)]

@@ -73,7 +73,7 @@ def load(
     resolution: float | None = None,
     bbox: Any = None,
     crs: int | str | None = None,
-    chunks: Mapping[str, int] | int | None = None,
+    chunks: Mapping[str, int] | int | str | None = None,
     masks: bool | Sequence[str] = True,
     apply_masks: bool | Sequence[str] = False,
     level: str | None = None,
@@ -102,7 +102,10 @@ def load(
         EPSG code of the output grid; default: the most common EPSG of the items, so items
         from several UTM zones land on one common grid.
     chunks
-        Spatial chunk size (int) or a dict with ``time``, ``y``, ``x`` (default 1 x 1024 x 1024).
+        Spatial chunk size (int), a dict with ``time``, ``y``, ``x`` (``time=-1``: all dates in
+        one chunk, the layout per-pixel time-series algorithms want), or ``"auto"`` (dates
+        grouped into chunks of about 32 MiB: fewest tasks, fastest bulk reads).  Default
+        1 x 1024 x 1024: one date per chunk, so showing or computing one date reads one date.
     masks
         ``True`` for every mask layer the items carry (cloud, shadow, snow, water, edge,
         saturated), ``False`` for none, or a list of layer names (missing ones raise).
@@ -160,12 +163,10 @@ def load(
         from ..catalog._query import parse_aoi
 
         bounds_latlon = parse_aoi(bbox).bounds
-    ct, cy, cx = _chunks(chunks)
     common_kw = dict(
         epsg=epsg,
         resolution=resolution,
         bounds_latlon=bounds_latlon,
-        chunksize=(ct, 1, cy, cx),
         dtype=np.dtype("float32"),
         fill_value=np.float32(np.nan),
         rescale=False,
@@ -179,6 +180,12 @@ def load(
     )
     layers = _pick_layers(profile, items, masks, resolution)
     mask_assets = sorted({r.asset for rules in layers.values() for r in rules})
+    if chunks == "auto":  # the grid's size is known once stackstac has seen the items
+        probe = stackstac.stack(items, assets=band_assets[:1], **common_kw)
+        common_kw["chunksize"] = (*_chunks("auto", probe.sizes["time"], probe.sizes["y"] * probe.sizes["x"] * 4)[:1], 1, 1024, 1024)
+    else:
+        ct, cy, cx = _chunks(chunks, len(items), 0)
+        common_kw["chunksize"] = (ct, 1, cy, cx)
     if resampling == "nearest" and mask_assets:  # one stack (one graph) for bands and masks
         both = stackstac.stack(items, assets=band_assets + mask_assets, resampling=Resampling.nearest, **common_kw)
         refl, stacked = both.isel(band=slice(0, len(band_assets))), both.isel(band=slice(len(band_assets), None))
@@ -276,15 +283,26 @@ def _pick_epsg(items: list[dict], crs: int | str | None) -> int:
     return epsgs.most_common(1)[0][0]
 
 
-def _chunks(chunks: Mapping[str, int] | int | None) -> tuple[int, int, int]:
+def _chunks(chunks: Mapping[str, int] | int | str | None, n_time: int, n_bytes_per_date: int) -> tuple[int, int, int]:
+    """(time, y, x) chunk sizes; ``"auto"`` groups dates so that a chunk holds about 32 MiB."""
     if chunks is None:
         return 1, 1024, 1024
+    if isinstance(chunks, str):
+        if chunks != "auto":
+            raise ValueError(f"chunks={chunks!r}: give an int, a dict of time/y/x sizes, or 'auto'")
+        per_date = max(1, min(n_bytes_per_date, 1024 * 1024 * 4))
+        return max(1, min(n_time, (32 * 2**20) // per_date)), 1024, 1024
     if isinstance(chunks, int):
         return 1, chunks, chunks
     unknown = set(chunks) - {"time", "y", "x"}
     if unknown:
         raise ValueError(f"chunks has unknown dimensions {sorted(unknown)}; use time, y and x")
-    return int(chunks.get("time", 1)), int(chunks.get("y", 1024)), int(chunks.get("x", 1024))
+    sizes = [int(chunks.get(k, d)) for k, d in (("time", 1), ("y", 1024), ("x", 1024))]
+    if sizes[0] == -1:
+        sizes[0] = n_time
+    if min(sizes) < 1:
+        raise ValueError(f"chunks={dict(chunks)!r}: sizes must be positive (or -1 for all dates)")
+    return tuple(sizes)
 
 
 def _pick_layers(profile: CollectionProfile, items: list[dict], masks: bool | Sequence[str], resolution: float) -> dict:

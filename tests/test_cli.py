@@ -1,0 +1,39 @@
+"""The terra-lab command line, run as a user would (subprocess)."""
+
+import json
+import os
+import subprocess
+import sys
+
+
+def _run(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "terra_lab.cli", *args], capture_output=True, text=True, env=env or os.environ.copy())
+
+
+def test_info_and_demo_build_is_idempotent(demo_root):
+    out = _run("info")
+    assert out.returncode == 0 and json.loads(out.stdout)["demo_built"] is True
+    out = _run("demo", "build")
+    assert out.returncode == 0 and str(demo_root) in out.stdout
+
+
+def test_catalog_search_prints_a_table(demo_root):
+    out = _run("catalog", "search", "--bbox", "6.28,45.17,6.33,45.2", "--dates", "2024-02", "--max-cloud", "50")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.strip().splitlines()
+    assert lines[0].split() == ["id", "datetime", "eo:cloud_cover"]
+    assert all("2024-02" in line for line in lines[1:]) and len(lines) > 2
+
+
+def test_errors_are_one_clear_line(demo_root):
+    out = _run("catalog", "search", "--dates", "2024-05/2024-01")
+    assert out.returncode == 2 and out.stderr.startswith("terra-lab: error: the date range") and "Traceback" not in out.stderr
+
+
+def test_ingest_real_theia_sample(zonetest_dir, tmp_path):
+    env = dict(os.environ, TERRA_LAB_HOME=str(tmp_path))
+    out = _run("ingest", str(zonetest_dir), "--collection", "ZT", env=env)
+    assert out.returncode == 0, out.stderr
+    assert "collection 'ZT' now holds 97 items" in out.stdout
+    out = _run("catalog", "search", "--catalog", "local", "--dates", "2019-06", env=env)
+    assert "T31UFQ" in out.stdout

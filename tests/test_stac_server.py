@@ -1,0 +1,94 @@
+"""Integration: a real STAC API (stac-fastapi-pgstac on PostgreSQL/PostGIS) on 127.0.0.1, queried with pystac-client."""
+
+import os
+import socket
+
+import pytest
+from pystac_client import Client
+
+import terra_lab
+from terra_lab.catalog._server import PgStacServer, find_postgres_bin
+from terra_lab.errors import CatalogUnreachableError, TerraLabError, UnknownCollectionError
+
+DEMO = "SENTINEL2_L2A_DEMO"
+AOI = (6.28, 45.17, 6.33, 45.2)
+
+
+def _postgres_available() -> bool:
+    try:
+        find_postgres_bin()
+        return True
+    except TerraLabError:
+        return False
+
+
+pytestmark = pytest.mark.server
+if not _postgres_available() and os.environ.get("TERRA_LAB_REQUIRE_SYSTEM") != "1":
+    pytestmark = [pytest.mark.server, pytest.mark.skip(reason="PostgreSQL not installed: bash scripts/setup-system.sh")]
+
+
+@pytest.fixture(scope="module")
+def server(demo_catalog):
+    with PgStacServer(demo_catalog) as srv:
+        yield srv
+
+
+def test_landing_page_and_conformance(server):
+    client = Client.open(server.url)
+    assert {c.id for c in client.get_collections()} == {DEMO, "DEM_DEMO"}
+    assert client.conforms_to("ITEM_SEARCH") and client.conforms_to("FILTER")
+
+
+@pytest.mark.parametrize(
+    "collection, kwargs",
+    [
+        (DEMO, {"bbox": AOI}),
+        (DEMO, {"datetime": "2024-01-01/2024-03-31"}),
+        (DEMO, {"bbox": AOI, "datetime": "2023-12-01/2024-04-30", "max_cloud": 20}),
+        ("DEM_DEMO", {}),
+    ],
+)
+def test_pystac_client_queries_match_the_embedded_catalogue(server, demo_catalog, collection, kwargs):
+    client = Client.open(server.url)
+    query = {k: v for k, v in kwargs.items() if k != "max_cloud"}
+    if "max_cloud" in kwargs:
+        query["filter"] = {"op": "<=", "args": [{"property": "eo:cloud_cover"}, kwargs["max_cloud"]]}
+    search = client.search(collections=[collection], limit=7, **query)  # pages of 7
+    got = sorted(it["id"] for it in search.items_as_dicts())
+    expected = demo_catalog.search(kwargs.get("bbox"), kwargs.get("datetime"), collection, max_cloud=kwargs.get("max_cloud"))
+    assert got == sorted(expected.ids)
+    assert len(got) >= 1
+
+
+def test_paging_walks_every_page(server, demo_items):
+    client = Client.open(server.url)
+    search = client.search(collections=[DEMO], limit=10)
+    pages = list(search.pages_as_dicts())
+    assert len(pages) == 13  # 129 items, 10 a page
+    assert sum(len(p["features"]) for p in pages) == len(demo_items)
+
+
+def test_terra_lab_catalog_over_the_server_loads_a_cube(server, demo_catalog):
+    api = terra_lab.catalog.open(server.url, retries=1, backoff=0.05)
+    res = api.search(AOI, "2024-01/2024-03", DEMO, max_cloud=30, page_size=5)
+    local = demo_catalog.search(AOI, "2024-01/2024-03", DEMO, max_cloud=30)
+    assert res.ids == local.ids
+    cube = terra_lab.load(res, bands=["red"], resolution=20, masks=False)
+    ref = terra_lab.load(local, bands=["red"], resolution=20, masks=False)
+    assert float(cube.red.mean().compute()) == pytest.approx(float(ref.red.mean().compute()))
+    with pytest.raises(UnknownCollectionError, match="'S2' is not offered by .*available: \\['DEM_DEMO'"):
+        api.search(collections="S2")
+
+
+def test_unreachable_catalogue_retries_then_says_so():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed once we leave: nothing listens there
+    api = terra_lab.catalog.open(f"http://127.0.0.1:{port}/", retries=2, backoff=0.01, timeout=2)
+    with pytest.raises(CatalogUnreachableError, match=r"after 3 attempts.*catalog.open\('demo'\)"):
+        api.search(AOI)
+
+
+def test_server_refuses_non_loopback(demo_catalog):
+    with pytest.raises(ValueError, match="loopback"):
+        PgStacServer(demo_catalog, host="0.0.0.0")
