@@ -6,6 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export TERRA_LAB_HOME ?= $(CURDIR)/.terra_lab
 LAB_PORT ?= 8888
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: lab test env system demo bench clean
 
@@ -24,7 +25,7 @@ demo: env
 	$(PY) -m terra_lab.cli demo build
 
 lab: system env demo
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 --port=$(LAB_PORT) --no-browser
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 --port=$(LAB_PORT) --no-browser $(ROOT_FLAG)
 
 test: system env demo
 	TERRA_LAB_REQUIRE_SYSTEM=1 $(PY) -m pytest
