@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import tarfile
 from pathlib import Path
 
@@ -13,7 +14,8 @@ import terra_lab
 from terra_lab._paths import demo_dir
 from terra_lab.demo import build, is_built
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+# the workplace's shared/ folder lies beside the repository (CI lays a copy there too)
+SHARED = Path(os.environ.get("TERRA_LAB_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 ZONETEST_TGZ = SHARED / "data" / "theia-zonetest" / "zonetest.tgz"
 
 

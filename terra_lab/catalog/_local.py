@@ -149,12 +149,12 @@ class LocalCatalog:
         # one pass: bbox/date/cloud filters pushed down to the parquet reader, then the exact
         # geometry test on the (few) candidates, then the limit
         sql_limit = f" LIMIT {int(limit)}" if (limit is not None and geom is None) else ""
-        table = self._con.execute(f'SELECT * FROM {src}{cond} ORDER BY "datetime", id{sql_limit}', params).to_arrow_table()
+        table = self._con.sql(f'SELECT * FROM {src}{cond} ORDER BY "datetime", id{sql_limit}', params=params).to_arrow_table()
         if geom is not None and table.num_rows:
             shapes = shapely.from_wkb(np.asarray(table.column("geometry").to_pylist(), dtype=object))
             table = table.filter(pa.array(shapely.intersects(shapes, geom)))
         if sql_limit:
-            matched = self._con.execute(f"SELECT count(*) FROM {src}{cond}", params).fetchone()[0]
+            matched = self._con.sql(f"SELECT count(*) FROM {src}{cond}", params=params).fetchall()[0][0]
         else:
             matched = table.num_rows
         if limit is not None:

@@ -122,7 +122,9 @@ def _read_mtd(path: Path) -> dict:
 
 def _mask_stats(pdir: Path, name: str) -> tuple[float | None, float, shapely.Geometry | None, int | None]:
     """(cloud %, valid fraction, valid footprint in the product CRS, EPSG) from the R2 masks."""
-    fre = next(iter(sorted(pdir.glob(f"{name}_FRE_B*.tif")) + sorted(pdir.glob(f"{name}_SRE_B*.tif"))), None)
+    # in-swath pixels are read from B11 (20 m, the grid of the R2 masks), as fordead does
+    candidates = [pdir / f"{name}_{lvl}_{b}.tif" for lvl in ("FRE", "SRE") for b in ("B11", "B12", "B8A", "B2")]
+    fre = next((p for p in candidates if p.exists()), None)
     clm = pdir / "MASKS" / f"{name}_CLM_R2.tif"
     edg = pdir / "MASKS" / f"{name}_EDG_R2.tif"
     ref = next((p for p in (edg, clm, fre) if p is not None and p.exists()), None)

@@ -140,7 +140,7 @@ def load(
         raise NoItemsFoundError(
             "no items to load: the search found nothing; widen the area or the dates, or raise max_cloud"
         )
-    profiles = {profile_for_item(it).name: profile_for_item(it) for it in items}
+    profiles = {p.name: p for p in map(profile_for_item, items)}
     if len(profiles) > 1:
         raise MissingBandError(
             f"the items come from several sources ({sorted(profiles)}); load each source separately"

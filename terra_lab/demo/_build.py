@@ -18,8 +18,8 @@ from .._paths import demo_dir
 from .._version import __version__
 from ..catalog._local import LocalCatalog
 from ..catalog._theia_items import items_from_folder
-from ._muscate import Tile, _Grid, day_number, write_cog, write_product
-from ._scene import LANDCOVER_CLASSES, Scene
+from ._muscate import Tile, _Grid, write_cog, write_product
+from ._scene import LANDCOVER_CLASSES, Scene, day_number
 
 __all__ = ["build", "is_built", "DEMO_COLLECTION", "DEM_COLLECTION", "MAIN_TILE"]
 

@@ -9,7 +9,7 @@ uint8 bit masks, a quicklook ``*_QKL_ALL.jpg`` and a ``*_MTD_ALL.xml``.
 
 from __future__ import annotations
 
-import datetime as dt
+import warnings
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -145,6 +145,15 @@ def _masks(r: dict, grid: _Grid, refl_bands: tuple[str, ...], refl: np.ndarray) 
     return {"CLM": clm, "MG2": mg2, "EDG": edge.astype(np.uint8), "SAT": sat}
 
 
+def _quicklook(path: Path, refl: np.ndarray) -> None:
+    """A small true-colour JPEG (B4, B3, B2), like MUSCATE's QKL_ALL (not georeferenced)."""
+    rgb = np.clip(refl[..., [2, 1, 0]] / 0.3 * 255, 0, 255).astype(np.uint8)[::4, ::4]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+        with rasterio.open(path, "w", driver="JPEG", width=rgb.shape[1], height=rgb.shape[0], count=3, dtype="uint8") as q:
+            q.write(np.moveaxis(rgb, -1, 0))
+
+
 def _mtd_xml(name: str, acq: Acquisition, tile: Tile, cloud_percent: float) -> str:
     doy = acq.time.timetuple().tm_yday
     decl = 23.44 * np.sin(np.radians(360 / 365 * (doy - 81)))
@@ -198,18 +207,9 @@ def write_product(root: Path, scene: Scene, acq: Acquisition, tile: Tile, grids:
         if res == 20.0:
             truth = r
         else:
-            rgb = np.clip(refl[..., [2, 1, 0]] / 0.3 * 255, 0, 255).astype(np.uint8)[::4, ::4]
-            with rasterio.open(
-                pdir / f"{name}_QKL_ALL.jpg", "w", driver="JPEG", width=rgb.shape[1],
-                height=rgb.shape[0], count=3, dtype="uint8",
-            ) as q:
-                q.write(np.moveaxis(rgb, -1, 0))
+            _quicklook(pdir / f"{name}_QKL_ALL.jpg", refl)
     valid = ~truth["edge"]
     cloudy = (truth["cloud"] | truth["thin_cloud"] | truth["shadow"]) & valid
     pct = 100.0 * cloudy.sum() / max(valid.sum(), 1)
     (pdir / f"{name}_MTD_ALL.xml").write_text(_mtd_xml(name, acq, tile, pct))
     return truth
-
-
-def day_number(d: dt.date) -> int:
-    return (d - dt.date(1970, 1, 1)).days

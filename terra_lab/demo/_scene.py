@@ -25,7 +25,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Acquisition", "Scene", "LANDCOVER_CLASSES"]
+__all__ = ["Acquisition", "Scene", "LANDCOVER_CLASSES", "day_number"]
+
+
+def day_number(d: dt.date) -> int:
+    """Days since 1970-01-01 (the encoding of dates in the truth rasters)."""
+    return (d - dt.date(1970, 1, 1)).days
 
 #: Land-cover codes of the demo scene, with their OSO (CESBIO land cover) codes.
 LANDCOVER_CLASSES = {
@@ -194,7 +199,7 @@ class Scene:
         out = np.zeros(lc.shape, dtype=np.int32)
         for (cx, cy, r), onset in zip(self._dieback_centres, self.dieback_onsets):
             inside = ((x - cx) ** 2 + (y - cy) ** 2 <= r * r) & (lc == 6)
-            out[inside] = (onset - dt.date(1970, 1, 1)).days
+            out[inside] = day_number(onset)
         return out
 
     def static(self, x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
@@ -310,7 +315,7 @@ class Scene:
         conifer = (lc == 6)[..., None]
         refl = np.where(conifer, SPECTRA["conifer"], refl)
         onset = static["dieback_onset"]
-        days = (day - dt.date(1970, 1, 1)).days
+        days = day_number(day)
         # dieback: a red-attack stage reaching full strength 45 days after onset
         stress = np.where(onset > 0, np.clip((days - onset) / 45.0, 0, 1), 0)[..., None]
         refl = (1 - stress) * refl + stress * SPECTRA["dead"]
