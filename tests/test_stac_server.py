@@ -92,3 +92,28 @@ def test_unreachable_catalogue_retries_then_says_so():
 def test_server_refuses_non_loopback(demo_catalog):
     with pytest.raises(ValueError, match="loopback"):
         PgStacServer(demo_catalog, host="0.0.0.0")
+
+
+def test_cli_serve_answers_then_stops_on_sigterm(demo_root):
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "terra_lab.cli", "catalog", "serve", "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert f"STAC API on http://127.0.0.1:{port}" in line, line
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/collections", timeout=10) as r:
+            assert DEMO in r.read().decode()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    time.sleep(0.5)
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
