@@ -129,6 +129,10 @@ class CollectionProfile:
         key = band.upper().replace("B0", "B")
         return next((s for s in self.bands.values() if s.s2_name == key), None)
 
+    def mask_res_suffix(self, resolution: float) -> str:
+        """``R1``/``R2`` for MUSCATE masks at ``resolution`` (m); empty for single-resolution masks."""
+        return self._mask_res_suffix(resolution)
+
     def mask_rules(self, layer: str, resolution: float) -> tuple[MaskRule, ...]:
         """Rules of mask layer ``layer``, with ``{res}`` resolved for ``resolution`` (m)."""
         if layer not in self.masks:
@@ -243,8 +247,19 @@ THEIA_STAC_S2 = CollectionProfile(
     mask_resolutions=MUSCATE_S2.mask_resolutions,
 )
 
+#: Digital elevation models (one ``elevation`` asset, metres), such as the demo's DEM items.
+DEM = CollectionProfile(
+    name="Digital elevation model",
+    bands=MappingProxyType({"elevation": BandSpec("elevation", 20.0, 0.0, "DEM")}),
+    masks=MappingProxyType({}),
+    scale=1.0,
+    offset=0.0,
+    nodata=-32768,
+    marker_assets=("elevation",),
+)
+
 PROFILES: Mapping[str, CollectionProfile] = MappingProxyType(
-    {"muscate": MUSCATE_S2, "theia-stac": THEIA_STAC_S2, "earth-search": EARTH_SEARCH_S2}
+    {"muscate": MUSCATE_S2, "theia-stac": THEIA_STAC_S2, "earth-search": EARTH_SEARCH_S2, "dem": DEM}
 )
 
 

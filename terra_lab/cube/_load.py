@@ -81,6 +81,8 @@ def load(
     resampling: str = "nearest",
     on_error: str = "raise",
     max_bytes: int | None = None,
+    raw_masks: bool = False,
+    like: xr.Dataset | xr.DataArray | None = None,
 ) -> xr.Dataset:
     """Stack STAC items into a lazy Dask-backed :class:`xarray.Dataset`.
 
@@ -123,6 +125,13 @@ def load(
         it is read as nodata, with a warning.
     max_bytes
         Refuse cubes larger than this (default: 4x the machine's memory).
+    raw_masks
+        Also keep the mask rasters themselves as uint8 variables named by their product
+        code (``CLM``, ``MG2``, ``EDG``, ``SAT`` for THEIA; 0 where there is no data), for
+        algorithms that need every bit (see :mod:`terra_lab.products.masks`).
+    like
+        Load on exactly the grid (CRS, resolution, bounds) of this cube, e.g. a DEM for a
+        reflectance cube; overrides ``crs``, ``resolution`` and ``bbox``.
 
     Returns
     -------
@@ -150,6 +159,9 @@ def load(
     band_assets = [profile.band_asset(b, level, item_id=items[0]["id"]) for b in commons]
     _check_assets(items, band_assets, on_error)
 
+    bounds = None
+    if like is not None:
+        crs, resolution, bounds = _grid_of(like)
     epsg = _pick_epsg(items, crs)
     if resolution is None:
         resolution = min(profile.bands[b].resolution for b in commons)
@@ -167,11 +179,12 @@ def load(
         epsg=epsg,
         resolution=resolution,
         bounds_latlon=bounds_latlon,
+        bounds=bounds,
         dtype=np.dtype("float32"),
         fill_value=np.float32(np.nan),
         rescale=False,
         sortby_date="asc",
-        snap_bounds=True,
+        snap_bounds=bounds is None,
         xy_coords="center",  # rioxarray and every xarray tool expect pixel centres
         reader=TerraLabReader,
         errors_as_nodata=(Exception(".*"),) if on_error == "skip" else (),
@@ -179,7 +192,8 @@ def load(
         band_coords=False,
     )
     layers = _pick_layers(profile, items, masks, resolution)
-    mask_assets = sorted({r.asset for rules in layers.values() for r in rules})
+    raw_keep = _raw_mask_assets(profile, items, resolution) if raw_masks else {}
+    mask_assets = sorted({r.asset for rules in layers.values() for r in rules} | set(raw_keep.values()))
     if chunks == "auto":  # the grid's size is known once stackstac has seen the items
         probe = stackstac.stack(items, assets=band_assets[:1], **common_kw)
         common_kw["chunksize"] = (*_chunks("auto", probe.sizes["time"], probe.sizes["y"] * probe.sizes["x"] * 4)[:1], 1, 1024, 1024)
@@ -226,6 +240,9 @@ def load(
             ds[name] = decode_layer({k: ds[f"_raw_{k}"] for k in raw_masks}, rules)
             if name == "edge":
                 ds[name] = ds[name] | first.isnull()
+    for stem, key in raw_keep.items():
+        ds[stem] = ds[f"_raw_{key}"].fillna(0).astype(np.uint8)
+        ds[stem].attrs.update(long_name=f"{stem} mask ({key}), raw bits", asset=key)
     ds = ds.drop_vars([v for v in ds.data_vars if str(v).startswith("_raw_")])
 
     to_apply = _apply_list(apply_masks, layers)
@@ -237,7 +254,32 @@ def load(
             ds[c] = ds[c].where(~bad)
 
     ds = _finish(ds, items, profile, commons, layers, epsg, resolution, level, group_by, to_apply)
+    if like is not None:  # identical coordinates, not just equal up to float noise
+        ds = ds.assign_coords(x=like["x"].values, y=like["y"].values)
     return ds
+
+
+def _grid_of(like: xr.Dataset | xr.DataArray) -> tuple[int, float, tuple[float, float, float, float]]:
+    """(EPSG, resolution, bounds) of a cube, from its coordinates and CRS."""
+    crs = like.rio.crs
+    if crs is None:
+        raise ValueError("like= has no CRS: give a cube made by terra_lab.load (or call .rio.write_crs on it)")
+    x, y = like["x"].values, like["y"].values
+    res = float(abs(x[1] - x[0])) if len(x) > 1 else float(like.attrs.get("terra_lab:resolution"))
+    half = res / 2
+    return crs.to_epsg(), res, (float(x.min() - half), float(y.min() - half), float(x.max() + half), float(y.max() + half))
+
+
+def _raw_mask_assets(profile: CollectionProfile, items: list[dict], resolution: float) -> dict[str, str]:
+    """Mask product code -> asset key, for the masks every item carries (at the nearest resolution)."""
+    stems = sorted({r.asset.split("_")[0] for rules in profile.masks.values() for r in rules})
+    out = {}
+    for stem in stems:
+        wanted = f"{stem}_{profile.mask_res_suffix(resolution)}" if profile.mask_resolutions else stem
+        key = _mask_asset(items[0], wanted)
+        if key is not None and all(_mask_asset(it, wanted) == key for it in items):
+            out[stem.upper()] = key
+    return out
 
 
 def _pick_bands(profile: CollectionProfile, item: dict, bands: Sequence[str] | None) -> list[str]:

@@ -159,6 +159,31 @@ def _dem_item(root: Path, tile: Tile) -> dict:
     }
 
 
+def _write_snow_year_truth(truth_dir: Path, scene: Scene, tile: Tile, static: dict, year: int) -> None:
+    """Daily snow truth of one hydrological year, summarised like LIS L3B (SCD, SOD, SMOD).
+
+    Computed straight from the scene's snowline, day by day, independently of any algorithm.
+    """
+    start = dt.date(year, 9, 1)
+    n_days = (dt.date(year + 1, 9, 1) - start).days
+    daily = np.stack([scene.snow(static, start + dt.timedelta(days=d)) for d in range(n_days)])
+    scd = daily.sum(axis=0)
+    sod = np.zeros(scd.shape, np.int32)
+    smod = np.zeros(scd.shape, np.int32)
+    best = np.zeros(scd.shape, np.int32)
+    run = np.zeros(scd.shape, np.int32)
+    for d in range(n_days):
+        run = np.where(daily[d], run + 1, 0)
+        longer = run > best
+        best = np.where(longer, run, best)
+        smod = np.where(longer, d, smod)
+    sod = np.where(best > 0, smod - best + 1, 0)
+    has = scd > 10
+    stack = np.stack([scd, np.where(has, sod, 0), np.where(has, smod, 0)]).astype(np.uint16)
+    write_cog(truth_dir / f"snow_annual_{year}-{year + 1}_R2.tif", stack, tile, 20.0,
+              descriptions=["SCD days", f"SOD day index from {start}", f"SMOD day index from {start}"])
+
+
 def _write_truth(root: Path, scene: Scene, tile: Tile, truths: dict[int, dict]) -> None:
     """Ground truth beside the archive: static layers (10 m, 20 m) and per-date stacks (20 m)."""
     truth_dir, dem_dir = root / "truth", root / "DEM"
@@ -174,6 +199,8 @@ def _write_truth(root: Path, scene: Scene, tile: Tile, truths: dict[int, dict]) 
         write_cog(truth_dir / f"dieback_onset_{r}.tif", st["dieback_onset"], tile, res, nodata=None,
                   descriptions=["days since 1970-01-01, 0 = no dieback"])
         write_cog(truth_dir / f"water_{r}.tif", (st["landcover"] == 8).astype(np.uint8), tile, res)
+        if res == 20.0:
+            _write_snow_year_truth(truth_dir, scene, tile, st, 2023)
     order = sorted(truths)
     for key in ("snow", "cloud", "shadow", "edge"):
         if key == "cloud":
@@ -199,6 +226,8 @@ def _write_truth(root: Path, scene: Scene, tile: Tile, truths: dict[int, dict]) 
             "edge_R2.tif": "1 = outside the swath (no data)", "turbidity_R2.tif": "FNU over the lake, NaN elsewhere",
             "landcover_R*.tif": "codes of landcover_classes", "dieback_onset_R*.tif": "days since 1970-01-01",
             "water_R*.tif": "1 = permanent water",
+            "snow_annual_2023-2024_R2.tif": "from the daily snowline, 2023-09-01..2024-08-31: bands SCD (days), "
+                                            "SOD and SMOD (first/last day index of the longest snow period; 0 if SCD <= 10)",
         },
     }
     (truth_dir / "scene.json").write_text(json.dumps(meta, indent=1))

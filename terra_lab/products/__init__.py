@@ -1,0 +1,1 @@
+"""THEIA product algorithms as lazy xarray/Dask functions over terra_lab cubes."""

@@ -1,0 +1,57 @@
+"""Checks and provenance shared by the product wrappers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable
+
+import xarray as xr
+
+from .._version import __version__
+from ..errors import MissingBandError
+
+__all__ = ["require", "require_single_time_chunk", "with_provenance", "as_dataset"]
+
+
+def as_dataset(obj: xr.Dataset | xr.DataArray) -> xr.Dataset:
+    return obj if isinstance(obj, xr.Dataset) else obj.to_dataset(name=obj.name or "data")
+
+
+def require(ds: xr.Dataset, names: Iterable[str], product: str) -> None:
+    """Raise :class:`MissingBandError` naming what ``product`` needs and how to load it."""
+    missing = [n for n in names if n not in ds.variables]
+    if missing:
+        raise MissingBandError(
+            f"{product} needs {missing}, which the cube lacks (it has {sorted(map(str, ds.data_vars))}); "
+            f"load them, e.g. terra_lab.load(items, bands=[...{', '.join(repr(m) for m in missing)}...])"
+        )
+
+
+def require_single_time_chunk(da: xr.DataArray, product: str) -> None:
+    """Per-pixel time-series algorithms need the whole time axis in one chunk."""
+    if da.chunks is not None and len(da.chunksizes.get("time", (1,))) > 1:
+        raise ValueError(
+            f"{product} works on whole time series but the time axis of {da.name!r} is split into "
+            f"{len(da.chunksizes['time'])} chunks; rechunk first: cube = cube.chunk(time=-1, x=256, y=256) "
+            "(or load with chunks={'time': -1, 'x': 256, 'y': 256})"
+        )
+
+
+def with_provenance(obj, *, algorithm: str, params: dict[str, Any], source: xr.Dataset | xr.DataArray | None = None,
+                    reference: str = ""):
+    """Attach the algorithm, its parameters, the source items and the version to ``obj.attrs``."""
+    attrs = {
+        "terra_lab:algorithm": algorithm,
+        "terra_lab:parameters": json.dumps(params, default=str, sort_keys=True),
+        "terra_lab:version": __version__,
+    }
+    if reference:
+        attrs["references"] = reference
+    if source is not None:
+        for key in ("terra_lab:source_items", "terra_lab:collections", "source"):
+            if key in source.attrs:
+                attrs[key] = source.attrs[key]
+        if source.rio.crs is not None and obj.rio.crs is None:
+            obj = obj.rio.write_crs(source.rio.crs)
+    obj.attrs.update(attrs)
+    return obj

@@ -1,0 +1,298 @@
+"""THEIA snow products (let-it-snow): L2B snow maps, fractional snow cover, L3B annual syntheses.
+
+All functions are lazy: they build Dask graphs from a cube made by :func:`terra_lab.load`.
+
+References
+----------
+.. [1] Gascoin, S., Grizonnet, M., Bouchet, M., Salgues, G., Hagolle, O. (2019). Theia Snow
+   collection: high-resolution operational snow cover maps from Sentinel-2 and Landsat-8 data.
+   Earth Syst. Sci. Data 11, 493-514. https://doi.org/10.5194/essd-11-493-2019
+.. [2] Gascoin, S., Barrou Dumont, Z., Deschamps-Berger, C., et al. (2020). Estimating
+   fractional snow cover in open terrain from Sentinel-2 using the normalized difference snow
+   index. Remote Sensing 12, 2904. https://doi.org/10.3390/rs12182904
+.. [3] let-it-snow source (CNES/CESBIO): ``s2snow/snow_detector.py`` (passes, thresholds),
+   ``histo_utils.cxx`` (snowline), ``snow_annual_map.py`` and ``compute_SOD_SMOD.py`` (L3B).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import dask.array as da
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ..kernels import _snow as k
+from ._common import require, require_single_time_chunk, with_provenance
+
+__all__ = ["snow_l2b", "fractional_snow_cover", "snow_l3b", "L2B_CODES"]
+
+#: L2B encoding of THEIA snow products (LIS): 0 no snow, 100 snow, 205 cloud, 254 no data.
+#: (LIS >= 1.5 writes 255 for no data; THEIA products and the ATBD use 254.)
+L2B_CODES = {"no_snow": k.NO_SNOW, "snow": k.SNOW, "cloud": k.CLOUD, "nodata": k.NODATA}
+
+_REF = "Gascoin et al. 2019, ESSD 11:493; let-it-snow (CNES/CESBIO)"
+
+
+def _clm(cube: xr.Dataset) -> xr.DataArray:
+    """The MAJA CLM bits: the raw mask when loaded (raw_masks=True), else rebuilt from the layers."""
+    if "CLM" in cube:
+        return cube["CLM"]
+    require(cube, ["cloud", "shadow"], "snow_l2b")
+    # cloud -> bit 1 (all clouds), shadow -> bit 5 (cloud shadows); no high-cloud bit then
+    return (cube["cloud"].astype(np.uint8) * np.uint8(2)) | (cube["shadow"].astype(np.uint8) * np.uint8(32))
+
+
+def _dem_on_grid(dem: xr.DataArray | xr.Dataset, cube: xr.Dataset) -> xr.DataArray:
+    if isinstance(dem, xr.Dataset):
+        if "elevation" not in dem:
+            raise ValueError(f"the DEM dataset has no 'elevation' variable (it has {sorted(map(str, dem.data_vars))})")
+        dem = dem["elevation"]
+    if "time" in dem.dims:
+        dem = dem.isel(time=0, drop=True)
+    same = dem.sizes.get("x") == cube.sizes["x"] and dem.sizes.get("y") == cube.sizes["y"]
+    if not same or not (np.allclose(dem["x"].values, cube["x"].values) and np.allclose(dem["y"].values, cube["y"].values)):
+        raise ValueError(
+            f"the DEM grid ({dem.sizes.get('y')} x {dem.sizes.get('x')}) differs from the cube grid "
+            f"({cube.sizes['y']} x {cube.sizes['x']}); load it on the cube's grid: "
+            "terra_lab.load(dem_items, bands=['elevation'], like=cube)"
+        )
+    dem = dem.drop_vars([c for c in dem.coords if c not in ("x", "y", "spatial_ref")])
+    return dem.astype(np.float32).assign_coords(x=cube["x"], y=cube["y"])
+
+
+def _block_mean_repeat(a: np.ndarray, rf: int) -> np.ndarray:
+    """Mean over rf x rf blocks of the last two axes (NaN ignored), repeated back to full size."""
+    ny, nx = a.shape[-2:]
+    py, px = -ny % rf, -nx % rf
+    if py or px:
+        a = np.pad(a, [(0, 0)] * (a.ndim - 2) + [(0, py), (0, px)], constant_values=np.nan)
+    blocks = a.reshape(*a.shape[:-2], a.shape[-2] // rf, rf, a.shape[-1] // rf, rf)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN blocks give NaN
+        mean = np.nanmean(blocks, axis=(-3, -1))
+    out = np.repeat(np.repeat(mean, rf, axis=-2), rf, axis=-1)
+    return out[..., :ny, :nx].astype(np.float32)
+
+
+def _coarse_red(red: xr.DataArray, rf: int) -> xr.DataArray:
+    """Red averaged over rf x rf blocks and brought back to full resolution (LIS' 240 m red).
+
+    LIS warps the red band to 1/rf of its size with GDAL's bilinear resampling and back with
+    nearest neighbour; a block mean over the same blocks (anchored at the image's corner) is
+    the same low-pass.  Chunks are realigned to multiples of rf so blocks never straddle them.
+    """
+    red = red.transpose(..., "y", "x")
+    if red.chunks is None:
+        return red.copy(data=_block_mean_repeat(red.values, rf))
+    cy = max(rf, (max(red.chunksizes["y"]) // rf) * rf)
+    cx = max(rf, (max(red.chunksizes["x"]) // rf) * rf)
+    red = red.chunk(y=cy, x=cx)
+    return red.copy(data=red.data.map_blocks(_block_mean_repeat, rf=rf, dtype=np.float32))
+
+
+def _histogram_blocks(p1, cl, dem, zmin, zmax, *, dz, maxbins):
+    out = np.zeros((p1.shape[0], 1, 1, maxbins, 3), np.int64)
+    zmin, zmax = float(zmin), float(zmax)
+    if not (np.isfinite(zmin) and np.isfinite(zmax)):
+        return out
+    for i in range(p1.shape[0]):
+        k.elevation_histogram(dem, p1[i], cl[i], zmin, zmax, dz, out[i, 0, 0])
+    return out
+
+
+def _snowline_blocks(hist, zmin, zmax, *, dz, fsnow_lim, fclear_lim, fsnow_total_lim, n_pixels):
+    zmin, zmax = float(zmin), float(zmax)
+    zs = np.full(hist.shape[0], np.nan, np.float32)
+    run = np.zeros(hist.shape[0], np.uint8)
+    for i in range(hist.shape[0]):
+        zs[i] = k.snowline_from_histogram(hist[i], zmin, zmax, dz, fsnow_lim, fclear_lim)
+        run[i] = (hist[i, :, 2].sum() / n_pixels > fsnow_total_lim) and np.isfinite(zs[i])
+    return np.stack([zs, run.astype(np.float32)], axis=1)
+
+
+def snow_l2b(
+    cube: xr.Dataset,
+    dem: xr.DataArray | xr.Dataset,
+    *,
+    ndsi_pass1: float = 0.4,
+    red_pass1: float = 0.20,
+    ndsi_pass2: float = 0.15,
+    red_pass2: float = 0.04,
+    dz: float = 100.0,
+    fsnow_lim: float = 0.1,
+    fclear_lim: float = 0.1,
+    fsnow_total_lim: float = 0.001,
+    rf: int = 12,
+    red_darkcloud: float = 0.30,
+    red_backtocloud: float = 0.10,
+) -> xr.DataArray:
+    """LIS L2B snow map of every date: 0 no snow, 100 snow, 205 cloud, 254 no data.
+
+    The LIS algorithm [1]_ [3]_ on MAJA L2A reflectance (green B3, red B4, SWIR B11) and the
+    CLM cloud mask, with the S2 defaults of the reference:
+
+    1. pass 1: clear (CLM = 0) pixels with NDSI > 0.4 and red > 0.20 are snow;
+    2. cloud refinement: cloud pixels whose 240 m-averaged red is <= 0.30 ("dark clouds")
+       leave the cloud mask unless they are shadows (CLM bits 5, 6) or high clouds (bit 7);
+    3. snowline: the DEM is cut into bands of ``dz``; the lowest band with more than 10 %
+       clear pixels of which more than 10 % are pass-1 snow gives ``zs``, the lower edge of
+       the band two below;
+    4. pass 2 (when pass 1 found > 0.1 % snow and a snowline exists): non-cloud pixels above
+       ``zs`` with NDSI > 0.15 and red > 0.04 are snow too;
+    5. cloud pixels that are not snow stay cloud if refined-cloud or red > 0.10, else no snow.
+
+    Parameters
+    ----------
+    cube
+        From :func:`terra_lab.load` with bands green, red, swir16 (20 m recommended) and
+        ``raw_masks=True`` (the CLM bits); without ``CLM`` the cloud/shadow layers are used.
+    dem
+        Elevation (m) on the cube's grid: ``terra_lab.load(dem_items, bands=["elevation"], like=cube)``.
+
+    Returns
+    -------
+    xarray.DataArray
+        uint8 codes on (time, y, x), with the snowline elevation of each date as coordinate
+        ``snowline`` (NaN when none was found) and provenance in attrs.
+    """
+    require(cube, ["green", "red", "swir16"], "snow_l2b")
+    dem = _dem_on_grid(dem, cube)
+    clm = _clm(cube)
+    green, red, swir = (cube[b].astype(np.float32) for b in ("green", "red", "swir16"))
+    f32 = np.float32
+    pass1, cloud, _valid = xr.apply_ufunc(
+        k.l2b_pass1, green, red, swir, clm, f32(ndsi_pass1), f32(red_pass1),
+        dask="parallelized", output_dtypes=[np.uint8, np.uint8, np.uint8], output_core_dims=[[], [], []],
+    )
+    # elevation-band histograms of every date (a lazy reduction), then the snowline per date
+    p1 = pass1.transpose("time", "y", "x").data
+    cl = cloud.transpose("time", "y", "x").data
+    if not isinstance(p1, da.Array):
+        p1, cl = da.from_array(p1, chunks=(1, -1, -1)), da.from_array(cl, chunks=(1, -1, -1))
+    demd = dem.transpose("y", "x").data
+    demd = demd.rechunk(p1.chunks[1:]) if isinstance(demd, da.Array) else da.from_array(demd, chunks=p1.chunks[1:])
+    zmin, zmax = da.nanmin(demd), da.nanmax(demd)
+    maxbins = max(1, int(np.ceil(9000.0 / dz)) + 1)
+    hist = da.blockwise(
+        _histogram_blocks, "tyxbc", p1, "tyx", cl, "tyx", demd, "yx", zmin, "", zmax, "",
+        dtype=np.int64, new_axes={"b": maxbins, "c": 3}, adjust_chunks={"y": 1, "x": 1},
+        dz=float(dz), maxbins=maxbins, concatenate=False,
+    ).sum(axis=(1, 2))
+    hist = hist.rechunk({1: -1, 2: -1})
+    line = da.map_blocks(
+        _snowline_blocks, hist, zmin, zmax, dtype=np.float32, drop_axis=[1, 2], new_axis=[1], chunks=(hist.chunks[0], (2,)),
+        dz=float(dz), fsnow_lim=fsnow_lim, fclear_lim=fclear_lim, fsnow_total_lim=fsnow_total_lim,
+        n_pixels=cube.sizes["y"] * cube.sizes["x"],
+    )
+    times = cube["time"]
+    zs = xr.DataArray(line[:, 0], dims="time", coords={"time": times})
+    run = xr.DataArray(line[:, 1].astype(np.uint8), dims="time", coords={"time": times})
+    red_c = _coarse_red(red, rf).astype(np.float32)
+    codes = xr.apply_ufunc(
+        k.l2b_final, green, red, swir, clm, red_c, dem, zs, pass1, run,
+        f32(ndsi_pass2), f32(red_pass2), f32(red_darkcloud), f32(red_backtocloud),
+        dask="parallelized", output_dtypes=[np.uint8],
+    ).transpose("time", "y", "x")
+    codes = codes.assign_coords(snowline=zs).rename("snow")
+    codes.attrs.update(
+        long_name="LIS L2B snow cover", flag_values=[0, 100, 205, 254],
+        flag_meanings="no_snow snow cloud no_data", _FillValue=254,
+    )
+    params = dict(ndsi_pass1=ndsi_pass1, red_pass1=red_pass1, ndsi_pass2=ndsi_pass2, red_pass2=red_pass2, dz=dz,
+                  fsnow_lim=fsnow_lim, fclear_lim=fclear_lim, fsnow_total_lim=fsnow_total_lim, rf=rf,
+                  red_darkcloud=red_darkcloud, red_backtocloud=red_backtocloud, cloud_bits="CLM" if "CLM" in cube else "layers")
+    return with_provenance(codes, algorithm="LIS L2B snow detection", params=params, source=cube, reference=_REF)
+
+
+def fractional_snow_cover(cube: xr.Dataset, l2b: xr.DataArray, *, a: float = 2.65, b: float = -1.42) -> xr.DataArray:
+    """Fractional snow cover on top of canopy (FSCTOC, %) from the NDSI of snow pixels [2]_.
+
+    ``FSC = 0.5 tanh(a NDSI + b) + 0.5`` on pixels that ``l2b`` marks as snow (LIS >= 1.7 with
+    the published Sentinel-2 calibration); other pixels keep their L2B code (0, 205, 254).
+    The NDSI is taken from its integer percentage, as LIS does.
+    """
+    require(cube, ["green", "swir16"], "fractional_snow_cover")
+    ndsi = (cube["green"] - cube["swir16"]) / (cube["green"] + cube["swir16"])
+    ndsi_pct = np.trunc(ndsi * 100) / 100
+    fsc = np.minimum(0.5 * np.tanh(a * ndsi_pct + b) + 0.5, 1.0)
+    pct = np.trunc(fsc * 100).clip(0, 100).fillna(0).astype(np.uint8)
+    out = xr.where(l2b == k.SNOW, pct, l2b).astype(np.uint8).rename("fsc")
+    out.attrs.update(long_name="fractional snow cover on top of canopy (%)", units="%",
+                     flag_values=[205, 254], flag_meanings="cloud no_data")
+    return with_provenance(out, algorithm="LIS FSCTOC", params={"a": a, "b": b}, source=cube,
+                           reference="Gascoin et al. 2020, Remote Sensing 12:2904")
+
+
+def hydrological_year(year: int) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """1 September ``year`` to 31 August ``year + 1``."""
+    return pd.Timestamp(f"{year}-09-01"), pd.Timestamp(f"{year + 1}-08-31")
+
+
+def snow_l3b(
+    l2b: xr.DataArray,
+    year: int | None = None,
+    *,
+    start: str | None = None,
+    end: str | None = None,
+    margin_days: int = 15,
+    min_snow_days: int = 10,
+) -> xr.Dataset:
+    """LIS L3B annual synthesis: snow cover duration, onset and melt-out dates, clear observations.
+
+    Parameters
+    ----------
+    l2b
+        Snow codes from :func:`snow_l2b` (or FSC from :func:`fractional_snow_cover`), with the
+        whole time axis in one chunk (``l2b.chunk(time=-1)``).
+    year
+        Hydrological year starting 1 September ``year`` (default: the one holding most dates),
+        or give ``start`` and ``end`` dates.
+    margin_days
+        Observations up to this many days before/after the period feed the gap filling
+        (the LIS documentation's 15 days), so no day is extrapolated needlessly.
+    min_snow_days
+        SOD and SMOD are computed for pixels with more snow days than this (LIS: 10).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``SCD`` (days), ``SOD`` and ``SMOD`` (day index from ``start``, 0 = first day; 0 when
+        SCD <= ``min_snow_days``) and ``NOBS`` (clear observations), all uint16.
+    """
+    if start is None:
+        if year is None:
+            t = pd.DatetimeIndex(l2b["time"].values)
+            years = np.where(t.month >= 9, t.year, t.year - 1)
+            year = int(pd.Series(years).mode().iloc[0])
+        t0, t1 = hydrological_year(year)
+    else:
+        t0, t1 = pd.Timestamp(start), pd.Timestamp(end)
+    if t1 < t0:
+        raise ValueError(f"the synthesis period is reversed: {t0.date()} > {t1.date()}")
+    n_days = int((t1 - t0).days) + 1
+    lo, hi = t0 - pd.Timedelta(days=margin_days), t1 + pd.Timedelta(days=margin_days + 1)
+    sel = l2b.sel(time=slice(lo, hi))
+    if sel.sizes["time"] == 0:
+        raise ValueError(f"no L2B date between {lo.date()} and {hi.date()}; choose another year or period")
+    require_single_time_chunk(sel, "snow_l3b")
+    days = ((pd.DatetimeIndex(sel["time"].values).normalize() - t0).days).astype(np.int32)
+    days_da = xr.DataArray(days, dims="time", coords={"time": sel["time"]})
+    params = xr.DataArray(np.array([n_days, min_snow_days, 0, 0], np.int32), dims="k")
+    res = xr.apply_ufunc(
+        k.l3b_pixel, sel.astype(np.uint8), days_da, params,
+        input_core_dims=[["time"], ["time"], ["k"]], output_core_dims=[["k"]],
+        dask="parallelized", output_dtypes=[np.int32], dask_gufunc_kwargs={"output_sizes": {"k": 4}},
+    )
+    names = ("SCD", "SOD", "SMOD", "NOBS")
+    meanings = ("snow cover duration (days)", "snow onset: first day of the longest snow period (index from start)",
+                "snow melt-out: last day of the longest snow period (index from start)", "number of clear observations")
+    ds = xr.Dataset({n: res.isel(k=i, drop=True).astype(np.uint16) for i, n in enumerate(names)})
+    for n, m in zip(names, meanings):
+        ds[n].attrs["long_name"] = m
+    ds = ds.drop_vars([c for c in ds.coords if c not in ("x", "y", "spatial_ref")])
+    ds.attrs.update(start_date=str(t0.date()), end_date=str(t1.date()), n_days=n_days)
+    p = {"start": str(t0.date()), "end": str(t1.date()), "margin_days": margin_days, "min_snow_days": min_snow_days,
+         "n_dates": int(sel.sizes["time"])}
+    return with_provenance(ds, algorithm="LIS L3B annual snow synthesis", params=p, source=l2b, reference=_REF)
