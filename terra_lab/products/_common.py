@@ -10,7 +10,20 @@ import xarray as xr
 from .._version import __version__
 from ..errors import MissingBandError
 
-__all__ = ["require", "require_single_time_chunk", "with_provenance", "as_dataset"]
+__all__ = ["as_dataset", "chunks_along", "rechunk", "require", "require_single_time_chunk", "with_provenance"]
+
+
+def rechunk(da: xr.DataArray, **chunks: int) -> xr.DataArray:
+    """Rechunk the data only (``DataArray.chunk`` would also turn coordinates into Dask arrays,
+    which xarray later computes to compare them)."""
+    import dask.array
+
+    spec = {da.dims.index(d): c for d, c in chunks.items() if d in da.dims}
+    if da.chunks is None:
+        full = {i: -1 for i in range(da.ndim)}
+        full.update(spec)
+        return da.copy(data=dask.array.from_array(da.data, chunks=tuple(full[i] for i in range(da.ndim))))
+    return da.copy(data=da.data.rechunk(spec))
 
 
 def as_dataset(obj: xr.Dataset | xr.DataArray) -> xr.Dataset:
@@ -27,12 +40,20 @@ def require(ds: xr.Dataset, names: Iterable[str], product: str) -> None:
         )
 
 
+def chunks_along(da: xr.DataArray, dim: str) -> tuple[int, ...]:
+    """Chunk sizes of the data along ``dim`` (coordinates' chunks, which may differ, are ignored)."""
+    if da.chunks is None or dim not in da.dims:
+        return (da.sizes.get(dim, 1),)
+    return da.data.chunks[da.dims.index(dim)]
+
+
 def require_single_time_chunk(da: xr.DataArray, product: str) -> None:
     """Per-pixel time-series algorithms need the whole time axis in one chunk."""
-    if da.chunks is not None and len(da.chunksizes.get("time", (1,))) > 1:
+    n = len(chunks_along(da, "time"))
+    if n > 1:
         raise ValueError(
             f"{product} works on whole time series but the time axis of {da.name!r} is split into "
-            f"{len(da.chunksizes['time'])} chunks; rechunk first: cube = cube.chunk(time=-1, x=256, y=256) "
+            f"{n} chunks; rechunk first: cube = cube.chunk(time=-1, x=256, y=256) "
             "(or load with chunks={'time': -1, 'x': 256, 'y': 256})"
         )
 

@@ -24,7 +24,8 @@ import pandas as pd
 import xarray as xr
 
 from ..kernels import _snow as k
-from ._common import require, require_single_time_chunk, with_provenance
+from ._common import chunks_along, rechunk, require, require_single_time_chunk, with_provenance
+from ._reduce import per_date_sum
 
 __all__ = ["snow_l2b", "fractional_snow_cover", "snow_l3b", "L2B_CODES"]
 
@@ -86,19 +87,19 @@ def _coarse_red(red: xr.DataArray, rf: int) -> xr.DataArray:
     red = red.transpose(..., "y", "x")
     if red.chunks is None:
         return red.copy(data=_block_mean_repeat(red.values, rf))
-    cy = max(rf, (max(red.chunksizes["y"]) // rf) * rf)
-    cx = max(rf, (max(red.chunksizes["x"]) // rf) * rf)
-    red = red.chunk(y=cy, x=cx)
+    cy = max(rf, (max(chunks_along(red, "y")) // rf) * rf)
+    cx = max(rf, (max(chunks_along(red, "x")) // rf) * rf)
+    red = rechunk(red, y=cy, x=cx)
     return red.copy(data=red.data.map_blocks(_block_mean_repeat, rf=rf, dtype=np.float32))
 
 
 def _histogram_blocks(p1, cl, dem, zmin, zmax, *, dz, maxbins):
-    out = np.zeros((p1.shape[0], 1, 1, maxbins, 3), np.int64)
+    out = np.zeros((p1.shape[0], maxbins, 3), np.int64)
     zmin, zmax = float(zmin), float(zmax)
     if not (np.isfinite(zmin) and np.isfinite(zmax)):
         return out
     for i in range(p1.shape[0]):
-        k.elevation_histogram(dem, p1[i], cl[i], zmin, zmax, dz, out[i, 0, 0])
+        k.elevation_histogram(dem, p1[i], cl[i], zmin, zmax, dz, out[i])
     return out
 
 
@@ -167,20 +168,10 @@ def snow_l2b(
         dask="parallelized", output_dtypes=[np.uint8, np.uint8, np.uint8], output_core_dims=[[], [], []],
     )
     # elevation-band histograms of every date (a lazy reduction), then the snowline per date
-    p1 = pass1.transpose("time", "y", "x").data
-    cl = cloud.transpose("time", "y", "x").data
-    if not isinstance(p1, da.Array):
-        p1, cl = da.from_array(p1, chunks=(1, -1, -1)), da.from_array(cl, chunks=(1, -1, -1))
-    demd = dem.transpose("y", "x").data
-    demd = demd.rechunk(p1.chunks[1:]) if isinstance(demd, da.Array) else da.from_array(demd, chunks=p1.chunks[1:])
-    zmin, zmax = da.nanmin(demd), da.nanmax(demd)
+    zmin, zmax = dem.min().data, dem.max().data
     maxbins = max(1, int(np.ceil(9000.0 / dz)) + 1)
-    hist = da.blockwise(
-        _histogram_blocks, "tyxbc", p1, "tyx", cl, "tyx", demd, "yx", zmin, "", zmax, "",
-        dtype=np.int64, new_axes={"b": maxbins, "c": 3}, adjust_chunks={"y": 1, "x": 1},
-        dz=float(dz), maxbins=maxbins, concatenate=False,
-    ).sum(axis=(1, 2))
-    hist = hist.rechunk({1: -1, 2: -1})
+    hist = per_date_sum(_histogram_blocks, [pass1, cloud], static=[dem], scalars=[zmin, zmax],
+                        shape=(maxbins, 3), dz=float(dz), maxbins=maxbins)
     line = da.map_blocks(
         _snowline_blocks, hist, zmin, zmax, dtype=np.float32, drop_axis=[1, 2], new_axis=[1], chunks=(hist.chunks[0], (2,)),
         dz=float(dz), fsnow_lim=fsnow_lim, fclear_lim=fclear_lim, fsnow_total_lim=fsnow_total_lim,

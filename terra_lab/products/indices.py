@@ -1,0 +1,79 @@
+"""Spectral indices from the Awesome Spectral Indices catalogue, through spyndex.
+
+Formulas are not written here: spyndex holds the community-maintained catalogue (bundled in
+the package, no network).  terra_lab only maps its cube bands to spyndex's band symbols and
+fills in the band wavelengths some indices need (e.g. CRSWIR).
+
+References
+----------
+.. [1] Montero, D., Aybar, C., Mahecha, M. D., et al. (2023). A standardized catalogue of
+   spectral indices to advance the use of remote sensing in Earth system research.
+   Scientific Data 10, 197. https://doi.org/10.1038/s41597-023-02096-0
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import xarray as xr
+
+from ..errors import MissingBandError
+from ._common import with_provenance
+
+__all__ = ["SPYNDEX_BANDS", "spectral_index", "spectral_indices"]
+
+#: spyndex band symbol -> terra_lab common band name (Sentinel-2 MSI).
+SPYNDEX_BANDS = {
+    "B": "blue",
+    "G": "green",
+    "R": "red",
+    "RE1": "rededge1",
+    "RE2": "rededge2",
+    "RE3": "rededge3",
+    "N": "nir",
+    "N2": "nir08",
+    "S1": "swir16",
+    "S2": "swir22",
+}
+
+
+def _params(cube: xr.Dataset, index: str, constants: dict) -> dict:
+    import spyndex
+
+    if index not in spyndex.indices:
+        raise MissingBandError(f"unknown spectral index {index!r}; see spyndex.indices (e.g. NDVI, NDSI, MNDWI, CRSWIR)")
+    params = {}
+    for symbol in spyndex.indices[index].bands:
+        if symbol in SPYNDEX_BANDS:
+            band = SPYNDEX_BANDS[symbol]
+            if band not in cube:
+                raise MissingBandError(
+                    f"index {index} needs band {band!r} ({symbol}), which the cube lacks; load it with "
+                    f"terra_lab.load(items, bands=[..., {band!r}])"
+                )
+            params[symbol] = cube[band]
+        elif symbol.startswith("lambda") and symbol[6:] in spyndex.bands:
+            params[symbol] = spyndex.bands[symbol[6:]].sentinel2a.wavelength
+        elif symbol in constants:
+            params[symbol] = constants[symbol]
+        elif symbol in spyndex.constants:
+            params[symbol] = spyndex.constants[symbol].default
+        else:
+            raise MissingBandError(f"index {index} needs {symbol!r}, which terra_lab cannot supply; pass {symbol}=...")
+    return params
+
+
+def spectral_index(cube: xr.Dataset, index: str, **constants) -> xr.DataArray:
+    """One spectral index (lazy), e.g. ``spectral_index(cube, "NDVI")``."""
+    import spyndex
+
+    out = spyndex.computeIndex(index=index, params=_params(cube, index, constants))
+    out = out.rename(index)
+    out.attrs.update(long_name=spyndex.indices[index].long_name, formula=spyndex.indices[index].formula)
+    return with_provenance(out, algorithm=f"spyndex {index}", params=constants, source=cube,
+                           reference="Awesome Spectral Indices (Montero et al. 2023) via spyndex")
+
+
+def spectral_indices(cube: xr.Dataset, indices: Iterable[str], **constants) -> xr.Dataset:
+    """Several indices as a Dataset, one variable each."""
+    return xr.Dataset({i: spectral_index(cube, i, **constants) for i in indices})
