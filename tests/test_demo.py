@@ -78,7 +78,8 @@ def test_maja_bits_match_truth(demo_root):
         thick_or_thin = ((clm & 0b10) | (clm & 0b10000)) != 0
         assert np.array_equal(thick_or_thin[~edg], cloud_truth[i][~edg] == 1)
         assert np.array_equal((clm & 0b100000) != 0, (shadow_truth[i] == 1) & ~edg)
-        assert np.array_equal((clm & 1) != 0, (thick_or_thin | ((clm & 0b100000) != 0)) & ~edg)
+        thick = (clm & 0b10) != 0
+        assert np.array_equal((clm & 1) != 0, (thick | ((clm & 0b100000) != 0)) & ~edg)  # bit 0: not the thinnest
         # MG2 snow bit: truth snow where not hidden by clouds or shadows
         clear = ~edg & (clm == 0)
         assert np.array_equal(((mg2 & 0b100) != 0)[clear], (snow_truth[i] == 1)[clear])

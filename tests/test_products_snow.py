@@ -196,9 +196,9 @@ def test_lazy_numpy_dask_and_chunking_agree(snow_inputs, l2b_demo, no_compute):
 
 
 def test_fsc_formula_worked_values():
-    # FSC = 0.5 tanh(2.65 NDSI - 1.42) + 0.5 (Gascoin et al. 2020): NDSI 0.4 -> 32.7 %, 1.0 -> 92.1 %
-    green = xr.DataArray(np.array([0.7, 0.95], np.float32), dims="x")
-    swir = xr.DataArray(np.array([0.3, 0.0], np.float32), dims="x")  # NDSI 0.4 and 1.0
+    # FSC = 0.5 tanh(2.65 NDSI - 1.42) + 0.5 (Gascoin et al. 2020): NDSI 0.5 -> 45.26 %, 1.0 -> 92.1 %
+    green = xr.DataArray(np.array([0.75, 0.95, 0.5], np.float32), dims="x")
+    swir = xr.DataArray(np.array([0.25, 0.0, 0.1], np.float32), dims="x")  # NDSI 0.5, 1.0, 0.667
     cube = xr.Dataset({"green": green, "swir16": swir})
-    out = fractional_snow_cover(cube, xr.DataArray(np.array([100, 100], np.uint8), dims="x"))
-    assert out.values.tolist() == [32, 92]
+    out = fractional_snow_cover(cube, xr.DataArray(np.array([100, 100, 205], np.uint8), dims="x"))
+    assert out.values.tolist() == [45, 92, 205]  # non-snow pixels keep their L2B code

@@ -119,9 +119,8 @@ def _masks(r: dict, grid: _Grid, refl_bands: tuple[str, ...], refl: np.ndarray) 
     # deterministic checkerboard of 8 x 8 pixels splits the rest between them
     yy, xx = np.indices(thick.shape)
     checker = ((yy // 8 + xx // 8) % 2).astype(bool)
-    cloud_any = thick | thin
     clm = _bits(
-        b0=cloud_any | shadow,
+        b0=thick | shadow,  # MAJA: all clouds except the thinnest, and all shadows
         b1=thick,
         b2=thick & (checker | (refl[..., 0] > 0.45)),
         b3=thick & ~checker,
@@ -131,9 +130,9 @@ def _masks(r: dict, grid: _Grid, refl_bands: tuple[str, ...], refl: np.ndarray) 
     ) * valid
     cosi = grid.topo_cos
     mg2 = _bits(
-        b0=r["water"] & ~cloud_any,
+        b0=r["water"] & ~thick,  # seen through thin clouds
         b1=thick,
-        b2=r["snow"] & ~cloud_any & ~shadow,
+        b2=r["snow"] & ~thick & ~shadow,
         b3=shadow,
         b4=cosi < 0.05,
         b5=cosi < -0.4,

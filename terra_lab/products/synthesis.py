@@ -167,10 +167,11 @@ def max_ndvi_composite(cube: xr.Dataset, *, bands: Sequence[str] | None = None) 
     bands = list(bands) if bands is not None else [b for b in cube.data_vars if cube[b].dtype.kind == "f"]
     clear = _clear_bands(cube, sorted(set(bands) | {"red", "nir"}))
     ndvi = spectral_index(clear, "NDVI")
-    best = ndvi.max("time")
+    has = ndvi.notnull().any("time")
+    best = ndvi.fillna(-np.inf).max("time")  # no all-NaN slices: pixels never clear are masked below
     at_best = ndvi == best  # the date(s) reaching the maximum; NaN pixels match none
-    out = xr.Dataset({b: clear[b].where(at_best).max("time") for b in bands})
-    out["date"] = cube["time"].where(at_best).max("time")
-    out["ndvi"] = best
+    out = xr.Dataset({b: clear[b].where(at_best).fillna(-np.inf).max("time").where(has) for b in bands})
+    out["date"] = cube["time"].where(at_best).max("time").where(has)
+    out["ndvi"] = best.where(has)
     out = out.drop_vars([c for c in out.coords if c not in ("x", "y", "spatial_ref")])
     return with_provenance(out, algorithm="maximum-NDVI composite", params={"bands": bands}, source=cube)

@@ -31,7 +31,7 @@ from ._common import require, with_provenance
 from ._reduce import per_date_sum
 from .indices import spectral_index
 
-__all__ = ["water_mask", "turbidity", "suspended_matter", "chlorophyll_a", "water_quality",
+__all__ = ["water_mask", "pure_water", "turbidity", "suspended_matter", "chlorophyll_a", "water_quality",
            "DOGLIOTTI", "NECHAD_S2"]
 
 #: Dogliotti et al. (2015) turbidity (FNU): T = A rho / (1 - rho / C), per band.
@@ -95,6 +95,28 @@ def water_mask(cube: xr.Dataset, *, index: str = "MNDWI", threshold: float | str
                            source=cube, reference="Xu 2006; Otsu 1979")
 
 
+def _erode_block(block: np.ndarray, iterations: int) -> np.ndarray:
+    from scipy import ndimage
+
+    out = np.zeros_like(block)
+    for idx in np.ndindex(block.shape[:-2]):
+        out[idx] = ndimage.binary_erosion(block[idx], iterations=iterations, border_value=1)
+    return out
+
+
+def pure_water(water: xr.DataArray, erode: int = 1) -> xr.DataArray:
+    """The water mask eroded by ``erode`` pixels: shore pixels mix land and water reflectance,
+    so water-quality retrievals keep to the water bodies' interior (as OBS2CO does)."""
+    if erode <= 0:
+        return water
+    water = water.transpose(..., "y", "x")
+    if water.chunks is None:
+        return water.copy(data=_erode_block(water.values, erode))
+    depth = {water.ndim - 2: erode, water.ndim - 1: erode}
+    data = water.data.map_overlap(_erode_block, depth=depth, boundary="none", iterations=erode, dtype=bool)
+    return water.copy(data=data)
+
+
 def _semi_analytic(rho: xr.DataArray, a: float, c: float) -> xr.DataArray:
     """A rho / (1 - rho / C), undefined (NaN) where rho >= C (saturation of the model)."""
     out = a * rho / (1 - rho / c)
@@ -105,10 +127,11 @@ def turbidity(cube: xr.Dataset, water: xr.DataArray | None = None) -> xr.DataArr
     """Turbidity (FNU) with the Dogliotti et al. (2015) switching algorithm [3]_.
 
     Red-band retrieval where rho_red < 0.05, NIR (B8A) where rho_red > 0.07, and a linear blend
-    in between; over water pixels only (``water``, default :func:`water_mask`), NaN elsewhere.
+    in between; over water pixels only (``water``, default: the interior of :func:`water_mask`,
+    see :func:`pure_water`), NaN elsewhere.
     """
     require(cube, ["red", "nir08"], "turbidity")
-    water = water_mask(cube) if water is None else water
+    water = pure_water(water_mask(cube)) if water is None else water
     t_red = _semi_analytic(cube["red"], *DOGLIOTTI["red"])
     t_nir = _semi_analytic(cube["nir08"], *DOGLIOTTI["nir08"])
     w = ((cube["red"] - 0.05) / 0.02).clip(0, 1)
@@ -124,7 +147,7 @@ def suspended_matter(cube: xr.Dataset, water: xr.DataArray | None = None, *, ban
     if band not in NECHAD_S2:
         raise ValueError(f"band={band!r}: the Nechad S2 calibration covers {sorted(NECHAD_S2)}")
     require(cube, [band], "suspended_matter")
-    water = water_mask(cube) if water is None else water
+    water = pure_water(water_mask(cube)) if water is None else water
     spm = _semi_analytic(cube[band], *NECHAD_S2[band]).where(water).astype(np.float32).rename("spm")
     spm.attrs.update(units="g m-3", long_name=f"suspended particulate matter (Nechad, {band})")
     return with_provenance(spm, algorithm="Nechad SPM", params={"band": band, "coefficients": NECHAD_S2[band]},
@@ -136,7 +159,7 @@ def chlorophyll_a(cube: xr.Dataset, water: xr.DataArray | None = None) -> xr.Dat
 
     NDCI = (B5 - B4) / (B5 + B4) comes from spyndex.  Water pixels only.
     """
-    water = water_mask(cube) if water is None else water
+    water = pure_water(water_mask(cube)) if water is None else water
     ndci = spectral_index(cube, "NDCI")
     chl = (14.039 + 86.115 * ndci + 194.325 * ndci**2).where(water).astype(np.float32).rename("chla")
     chl.attrs.update(units="mg m-3", long_name="chlorophyll-a (NDCI, Mishra & Mishra 2012)")
@@ -144,12 +167,19 @@ def chlorophyll_a(cube: xr.Dataset, water: xr.DataArray | None = None) -> xr.Dat
                            reference="Mishra & Mishra 2012, RSE 117:394-406")
 
 
-def water_quality(cube: xr.Dataset, water: xr.DataArray | None = None) -> xr.Dataset:
-    """Water mask, turbidity, SPM and chlorophyll-a in one Dataset (one water mask for all)."""
-    water = water_mask(cube) if water is None else water
+def water_quality(cube: xr.Dataset, water: xr.DataArray | None = None, *, erode: int = 1,
+                  threshold: float | str = 0.0) -> xr.Dataset:
+    """Water mask, turbidity, SPM and chlorophyll-a in one Dataset.
+
+    The products are computed on the water mask (default :func:`water_mask` with
+    ``threshold``) eroded by ``erode`` pixels (:func:`pure_water`); ``water`` in the result is
+    the full mask.
+    """
+    water = water_mask(cube, threshold=threshold) if water is None else water
+    inner = pure_water(water, erode)
     return xr.Dataset({
         "water": water,
-        "turbidity": turbidity(cube, water),
-        "spm": suspended_matter(cube, water),
-        "chla": chlorophyll_a(cube, water),
+        "turbidity": turbidity(cube, inner),
+        "spm": suspended_matter(cube, inner),
+        "chla": chlorophyll_a(cube, inner),
     })
