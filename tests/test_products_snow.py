@@ -61,32 +61,33 @@ def test_l2b_scores_against_the_demo_truth(l2b_demo, demo_root):
 
 
 def _px(**kw):
-    """One-pixel inputs of l2b_final, with defaults for a clear snow-free pixel."""
-    base = dict(green=0.1, red=0.1, swir=0.2, clm=0, red_coarse=0.1, dem=1500.0, zs=1000.0, pass1=0, run=1)
-    base.update(kw)
+    """L2B code of one pixel; a companion pixel in the same 2-pixel block sets its 240 m red."""
+    v = dict(green=0.1, red=0.1, swir=0.2, clm=0, red_coarse=None, dem=1500.0, zs=1000.0, run=1)
+    v.update(kw)
+    rc = v["red"] if v["red_coarse"] is None else v["red_coarse"]
     f = np.float32
-    return int(k.l2b_final(f(base["green"]), f(base["red"]), f(base["swir"]), np.uint8(base["clm"]), f(base["red_coarse"]),
-                           f(base["dem"]), f(base["zs"]), np.uint8(base["pass1"]), np.uint8(base["run"]),
-                           f(0.15), f(0.04), f(0.30), f(0.10)))
+    arr = lambda a, b, dt=f: np.array([[[a, b]]], dtype=dt)  # noqa: E731 - (t=1, y=1, x=2)
+    out = np.empty((1, 1, 2), np.uint8)
+    k.l2b_block_codes(arr(v["green"], 0.1), arr(v["red"], 2 * rc - v["red"]), arr(v["swir"], 0.2),
+                      arr(v["clm"], 0, np.uint8), np.array([[v["dem"], np.nan]], f), np.array([v["zs"]], f),
+                      np.array([v["run"]], np.uint8), 2, 0.4, 0.2, 0.15, 0.04, 0.30, 0.10, out)
+    return int(out[0, 0, 0])
 
 
 def test_l2b_rules_worked_by_hand():
-    f = np.float32
-    # pass 1: NDSI = (0.6-0.05)/0.65 = 0.846 > 0.4 and red 0.5 > 0.2
-    snow, cloud, valid = k.l2b_pass1(f(0.6), f(0.5), f(0.05), np.uint8(0), f(0.4), f(0.2))
-    assert (snow, cloud, valid) == (1, 0, 1)
-    # red 0.15 <= 0.20: not pass-1 snow
-    assert k.l2b_pass1(f(0.6), f(0.15), f(0.05), np.uint8(0), f(0.4), f(0.2))[0] == 0
-    # a cloudy pixel is never pass-1 snow
-    assert k.l2b_pass1(f(0.6), f(0.5), f(0.05), np.uint8(2), f(0.4), f(0.2))[:2] == (0, 1)
+    # pass 1: NDSI = (0.6-0.05)/0.65 = 0.846 > 0.4 and red 0.5 > 0.2 (even below the snowline)
+    assert _px(green=0.6, red=0.5, swir=0.05, dem=500.0) == 100
+    assert _px(green=0.6, red=0.15, swir=0.05, dem=500.0) == 0  # red 0.15 <= 0.20: not pass 1
     # pass 2 above the snowline: NDSI (0.3-0.2)/0.5 = 0.2 > 0.15, red 0.05 > 0.04
     assert _px(green=0.3, red=0.05, swir=0.2) == 100
     assert _px(green=0.3, red=0.05, swir=0.2, dem=900.0) == 0  # below zs
     assert _px(green=0.3, red=0.05, swir=0.2, run=0) == 0  # pass 2 not run for this date
     # a dark cloud (240 m red <= 0.30, no shadow/high-cloud bit) leaves the mask: pass 2 may find snow
     assert _px(green=0.3, red=0.05, swir=0.2, clm=2, red_coarse=0.2) == 100
-    # ... but a bright cloud (240 m red > 0.30) stays cloud, and so do shadows (bit 5) and high clouds (bit 7)
+    # a cloudy pixel is never pass-1 snow, and a bright cloud (240 m red > 0.30) stays cloud
+    assert _px(green=0.6, red=0.5, swir=0.05, clm=2, dem=500.0) == 205
     assert _px(green=0.3, red=0.05, swir=0.2, clm=2, red_coarse=0.5) == 205
+    # shadows (bit 5) and high clouds (bit 7) stay cloud whatever their red
     assert _px(green=0.3, red=0.05, swir=0.2, clm=32, red_coarse=0.2) == 205
     assert _px(green=0.3, red=0.05, swir=0.2, clm=128, red_coarse=0.2) == 205
     # dark cloud, not snow: back to cloud if red > 0.10, else no snow
@@ -144,8 +145,9 @@ def test_l3b_kernel_matches_an_independent_reference(obs):
     obs = sorted(obs)
     days = np.array([d for d, _ in obs], np.int32)
     codes = np.array([c for _, c in obs], np.uint8)
-    got = k.l3b_pixel(codes, days, np.array([366, 10, 0, 0], np.int32))
-    assert tuple(int(v) for v in got) == _l3b_reference(codes, days, 366)
+    out = np.zeros((4, 1, 1), np.uint16)
+    k.l3b_block(codes.reshape(-1, 1, 1), days.astype(np.int64), 366, 10, out)
+    assert tuple(int(v) for v in out.ravel()) == _l3b_reference(codes, days, 366)
 
 
 def test_l3b_against_the_daily_truth(l2b_demo, demo_root):
@@ -202,3 +204,14 @@ def test_fsc_formula_worked_values():
     cube = xr.Dataset({"green": green, "swir16": swir})
     out = fractional_snow_cover(cube, xr.DataArray(np.array([100, 100, 205], np.uint8), dims="x"))
     assert out.values.tolist() == [45, 92, 205]  # non-snow pixels keep their L2B code
+
+
+def test_precomputed_snowlines_give_the_same_maps(snow_inputs, l2b_demo):
+    from terra_lab.products.snow import snowline
+
+    cube, dem = snow_inputs
+    sub = cube.isel(time=slice(40, 60))
+    lines = snowline(sub, dem).compute()
+    np.testing.assert_array_equal(lines["snowline"].values, l2b_demo["snowline"].values[40:60])
+    streamed = snow_l2b(sub, dem, snowlines=lines).compute()
+    np.testing.assert_array_equal(streamed.values, l2b_demo.values[40:60])

@@ -14,72 +14,114 @@ References
 from __future__ import annotations
 
 import numpy as np
-from numba import guvectorize, njit
+from numba import njit
 
 __all__ = [
     "NO_SNOW",
     "SNOW",
     "CLOUD",
     "NODATA",
-    "l2b_pass1",
-    "l2b_final",
-    "elevation_histogram",
+    "l2b_block_histogram",
+    "l2b_block_codes",
     "snowline_from_histogram",
-    "l3b_pixel",
+    "l3b_block",
 ]
 
 NO_SNOW, SNOW, CLOUD, NODATA = 0, 100, 205, 254
 
 
-@guvectorize(
-    ["void(float32, float32, float32, uint8, float32, float32, uint8[:], uint8[:], uint8[:])"],
-    "(),(),(),(),(),()->(),(),()",
-    nopython=True,
-    cache=False,
-)
-def l2b_pass1(green, red, swir, clm, ndsi_min, red_min, snow_out, cloud_out, valid_out):  # pragma: no cover - numba
-    """Per pixel: (pass-1 snow, 'all cloud' (CLM > 0), valid)."""
-    valid = not (np.isnan(swir) or np.isnan(green) or np.isnan(red))
-    cloud = clm > 0
-    snow = False
-    if valid and not cloud:
-        s = green + swir
-        if s != 0:
-            ndsi = (green - swir) / s
-            snow = ndsi > ndsi_min and red > red_min
-    snow_out[0] = snow
-    cloud_out[0] = cloud
-    valid_out[0] = valid
-
-
 @njit(nogil=True, cache=False)
-def elevation_histogram(dem, pass1, cloud, zmin, zmax, dz, counts):  # pragma: no cover - numba
-    """Accumulate, per elevation band, (all pixels, clear pixels, pass-1 snow pixels) into ``counts``.
+def l2b_block_histogram(green, red, swir, clm, dem, zmin, zmax, dz, ndsi_min, red_min, counts):  # pragma: no cover
+    """Fused pass 1 + elevation histogram of a (t, y, x) block; ``counts`` is (t, bins, 3).
 
-    Bands follow LIS ``histo_utils``: ``nbins = floor((zmax - zmin) / dz)`` bands of equal
+    Pass 1: clear (CLM = 0) pixels with NDSI > ``ndsi_min`` and red > ``red_min``.  Elevation
+    bands follow LIS ``histo_utils``: ``nbins = floor((zmax - zmin) / dz)`` bands of equal
     width spanning [zmin, zmax]; pixels without DEM are ignored; no-data pixels count as
     clear, snow-free pixels (as in the reference, which histograms the whole image).
+    Counts per band: (all pixels, clear pixels, pass-1 snow pixels).
     """
     nbins = int(np.floor((zmax - zmin) / dz))
     if nbins < 1:
         return
     width = (zmax - zmin) / nbins
-    ny, nx = dem.shape
+    nt, ny, nx = green.shape
+    band = np.empty((ny, nx), np.int64)
     for j in range(ny):
         for i in range(nx):
             z = dem[j, i]
             if np.isnan(z):
+                band[j, i] = -1
                 continue
             b = int((z - zmin) / width)
-            if b >= nbins:
-                b = nbins - 1
-            if b < 0:
-                b = 0
-            counts[b, 0] += 1
-            if not cloud[j, i]:
-                counts[b, 1] += 1
-                if pass1[j, i]:
-                    counts[b, 2] += 1
+            band[j, i] = min(max(b, 0), nbins - 1)
+    for t in range(nt):
+        for j in range(ny):
+            for i in range(nx):
+                b = band[j, i]
+                if b < 0:
+                    continue
+                counts[t, b, 0] += 1
+                if clm[t, j, i] > 0:
+                    continue
+                counts[t, b, 1] += 1
+                g, r, s = green[t, j, i], red[t, j, i], swir[t, j, i]
+                if np.isnan(g) or np.isnan(r) or np.isnan(s) or g + s == 0:
+                    continue
+                if (g - s) / (g + s) > ndsi_min and r > red_min:
+                    counts[t, b, 2] += 1
+
+
+@njit(nogil=True, cache=False)
+def l2b_block_codes(green, red, swir, clm, dem, zs, run, rf, ndsi1, red1, ndsi2, red2, red_darkcloud,
+                    red_backtocloud, out):  # pragma: no cover - numba
+    """Fused L2B of a (t, y, x) block whose origin is on the rf x rf grid: 240 m red, both passes, codes.
+
+    Codes: 0 no snow, 100 snow, 205 cloud, 254 no data (any band NaN).  Cloud refinement: a
+    cloud pixel (CLM > 0) stays cloud if the mean red of its rf x rf block (LIS' 240 m red,
+    NaN ignored) exceeds ``red_darkcloud``, or it is a cloud shadow (CLM bits 5, 6) or a high
+    cloud (bit 7).  Pass 2 (dates with ``run``) applies to non-refined pixels above ``zs``.
+    A cloud pixel that is not snow becomes no-snow unless refined or red > ``red_backtocloud``.
+    """
+    nt, ny, nx = green.shape
+    nby = (ny + rf - 1) // rf
+    nbx = (nx + rf - 1) // rf
+    coarse = np.empty((nby, nbx), np.float32)
+    for t in range(nt):
+        for bj in range(nby):
+            for bi in range(nbx):
+                acc = 0.0
+                n = 0
+                for j in range(bj * rf, min(ny, (bj + 1) * rf)):
+                    for i in range(bi * rf, min(nx, (bi + 1) * rf)):
+                        v = red[t, j, i]
+                        if not np.isnan(v):
+                            acc += v
+                            n += 1
+                coarse[bj, bi] = acc / n if n > 0 else np.nan
+        z_line = zs[t]
+        do2 = run[t] != 0
+        for j in range(ny):
+            for i in range(nx):
+                g, r, s = green[t, j, i], red[t, j, i], swir[t, j, i]
+                if np.isnan(s) or np.isnan(g) or np.isnan(r):
+                    out[t, j, i] = 254
+                    continue
+                c = clm[t, j, i]
+                all_cloud = c > 0
+                ndsi = (g - s) / (g + s) if g + s != 0 else np.nan
+                snow = (not all_cloud) and ndsi > ndsi1 and r > red1
+                rc = coarse[j // rf, i // rf]
+                refined = (all_cloud and rc > red_darkcloud) or (c & 96) != 0 or (c & 128) != 0
+                if not snow and do2 and not refined:
+                    z = dem[j, i]
+                    if not np.isnan(z) and z > z_line and ndsi > ndsi2 and r > red2:
+                        snow = True
+                if snow:
+                    out[t, j, i] = 100
+                elif refined or (all_cloud and r > red_backtocloud):
+                    out[t, j, i] = 205
+                else:
+                    out[t, j, i] = 0
 
 
 def snowline_from_histogram(counts: np.ndarray, zmin: float, zmax: float, dz: float,
@@ -103,126 +145,81 @@ def snowline_from_histogram(counts: np.ndarray, zmin: float, zmax: float, dz: fl
     return float("nan")
 
 
-@guvectorize(
-    ["void(float32, float32, float32, uint8, float32, float32, float32, uint8, uint8, float32, float32,"
-     " float32, float32, uint8[:])"],
-    "(),(),(),(),(),(),(),(),(),(),(),(),()->()",
-    nopython=True,
-    cache=False,
-)
-def l2b_final(green, red, swir, clm, red_coarse, dem, zs, pass1, run_pass2, ndsi_min, red_min,
-              red_darkcloud, red_backtocloud, out):  # pragma: no cover - numba
-    """Per pixel: the LIS L2B code (0 no snow, 100 snow, 205 cloud, 254 no data).
-
-    Cloud refinement: a cloud pixel stays cloud if its 240 m-smoothed red exceeds
-    ``red_darkcloud``, or it is a cloud shadow (CLM bits 5, 6) or a high cloud (bit 7).
-    Pass 2 (above the snowline ``zs``, relaxed thresholds) applies to non-refined-cloud
-    pixels.  A cloud pixel that is not snow becomes no-snow unless refined cloud or
-    bright in red (> ``red_backtocloud``).
-    """
-    if np.isnan(swir) or np.isnan(green) or np.isnan(red):
-        out[0] = 254
+@njit(nogil=True, cache=False, inline="always")
+def _add_segment(start, end, snow, n_days, st, j, i):  # pragma: no cover - numba
+    """Add days [start, end) of constant ``snow`` state to pixel (j, i) of the state arrays
+    ``st`` = (scd, run_start, run_end, best_start, best_len)."""
+    if start < 0:
+        start = 0
+    if end > n_days:
+        end = n_days
+    if end <= start or not snow:
         return
-    all_cloud = clm > 0
-    shadow = (clm & 96) != 0
-    high = (clm & 128) != 0
-    refined = (all_cloud and red_coarse > red_darkcloud) or shadow or high
-    snow = pass1 != 0
-    if not snow and run_pass2 != 0 and not refined and not np.isnan(dem) and dem > zs:
-        s = green + swir
-        if s != 0:
-            ndsi = (green - swir) / s
-            snow = ndsi > ndsi_min and red > red_min
-    if snow:
-        out[0] = 100
-    elif refined or (all_cloud and red > red_backtocloud):
-        out[0] = 205
+    st[0, j, i] += end - start
+    if st[2, j, i] == start and st[2, j, i] > st[1, j, i]:  # continues the current run
+        st[2, j, i] = end
     else:
-        out[0] = 0
+        st[1, j, i] = start
+        st[2, j, i] = end
+    if st[2, j, i] - st[1, j, i] > st[4, j, i]:
+        st[3, j, i] = st[1, j, i]
+        st[4, j, i] = st[2, j, i] - st[1, j, i]
 
 
-@guvectorize(
-    ["void(uint8[:], int32[:], int32[:], int32[:])"],
-    "(t),(t),(k)->(k)",
-    nopython=True,
-    cache=False,
-)
-def l3b_pixel(codes, days, params, out):  # pragma: no cover - numba
-    """Annual synthesis of one pixel's L2B series (LIS ``snow_annual_map``).
+@njit(nogil=True, cache=False)
+def l3b_block(codes, days, n_days, min_days, out):  # pragma: no cover - numba
+    """Annual synthesis (LIS ``snow_annual_map``) of every pixel of a (t, y, x) block of L2B codes.
 
-    ``codes``: L2B codes (0 / 1-100 snow or FSC / 205 / 254 / 255) of the dates, sorted by
-    ``days`` (day index relative to the synthesis start, may be < 0 or >= n_days for the
-    margin dates).  ``params = (n_days, min_snow_days, 0, 0)``.
+    ``codes``: L2B codes (0 / 1-100 snow or FSC / 205 / 254 / 255), dates sorted by ``days``
+    (day index relative to the synthesis start, < 0 or >= n_days for the margin dates).
 
     Gap filling as LIS >= 1.7: each day takes the snow state linearly interpolated between
     the clear observations around it and thresholded at 0.5 (the nearer observation wins;
     a day exactly half-way counts as snow); days before the first / after the last clear
-    observation copy it; a pixel never seen clear has no snow.
+    observation copy it; a pixel never seen clear has no snow.  The daily series is never
+    materialised: it is a sequence of constant segments between observations, and the
+    block is streamed date by date (O(t) work per pixel, contiguous memory access).
 
-    ``out = (SCD, SOD, SMOD, NOBS)``: snow cover duration (days), snow onset and melt-out
-    day indices (first and last day of the longest snow period, earliest on ties; 0 when
-    SCD <= ``min_snow_days``), number of clear observations.
+    ``out`` (4, y, x) = SCD, SOD, SMOD, NOBS: snow cover duration (days), snow onset and
+    melt-out day indices (first and last day of the longest snow period, earliest on ties;
+    0 when SCD <= ``min_days``), number of clear observations.
     """
-    n_days = params[0]
-    min_days = params[1]
-    t = codes.shape[0]
-    nobs = 0
-    for k in range(t):
-        c = codes[k]
-        if c != 205 and c != 254 and c != 255:
-            nobs += 1
-    scd = 0
-    best_len = 0
-    best_start = 0
-    run_len = 0
-    run_start = 0
-    prev = -1  # index of the last clear observation at or before the day
-    nxt = 0  # search position for the next clear observation
-    for d in range(n_days):
-        # advance prev to the last clear observation with day <= d
-        while nxt < t and days[nxt] <= d:
-            c = codes[nxt]
-            if c != 205 and c != 254 and c != 255:
-                prev = nxt
-            nxt += 1
-        # next clear observation with day > d
-        k = nxt
-        while k < t:
-            c = codes[k]
-            if c != 205 and c != 254 and c != 255:
-                break
-            k += 1
-        has_prev = prev >= 0
-        has_next = k < t
-        if not has_prev and not has_next:
-            snow = False
-        elif not has_next:
-            snow = 0 < codes[prev] <= 100
-        elif not has_prev:
-            snow = 0 < codes[k] <= 100
-        else:
-            a = 1.0 if 0 < codes[prev] <= 100 else 0.0
-            b = 1.0 if 0 < codes[k] <= 100 else 0.0
-            if days[prev] == d:
-                v = a
+    nt, ny, nx = codes.shape
+    st = np.zeros((5, ny, nx), np.int64)
+    nobs = np.zeros((ny, nx), np.int64)
+    prev_day = np.zeros((ny, nx), np.int64)
+    prev_snow = np.zeros((ny, nx), np.bool_)
+    for t in range(nt):
+        d = days[t]
+        for j in range(ny):
+            for i in range(nx):
+                c = codes[t, j, i]
+                if c == 205 or c == 254 or c == 255:
+                    continue
+                snow = 0 < c <= 100
+                if nobs[j, i] == 0:
+                    _add_segment(-(2**30), d, snow, n_days, st, j, i)  # before the first clear observation
+                elif snow == prev_snow[j, i]:
+                    _add_segment(prev_day[j, i], d, snow, n_days, st, j, i)
+                elif prev_snow[j, i]:  # 1 -> 0: snow while 2 (day - a) <= (b - a)
+                    a = prev_day[j, i]
+                    _add_segment(a, a + (d - a) // 2 + 1, True, n_days, st, j, i)
+                else:  # 0 -> 1: snow from the first day with 2 (day - a) >= (b - a)
+                    a = prev_day[j, i]
+                    _add_segment(a + (d - a + 1) // 2, d, True, n_days, st, j, i)
+                prev_day[j, i] = d
+                prev_snow[j, i] = snow
+                nobs[j, i] += 1
+    for j in range(ny):
+        for i in range(nx):
+            if nobs[j, i] > 0:  # after the last clear observation
+                _add_segment(prev_day[j, i], 2**30, prev_snow[j, i], n_days, st, j, i)
+            scd = st[0, j, i]
+            out[0, j, i] = scd
+            out[3, j, i] = nobs[j, i]
+            if scd > min_days:
+                out[1, j, i] = st[3, j, i]
+                out[2, j, i] = st[3, j, i] + st[4, j, i] - 1
             else:
-                v = a + (b - a) * (d - days[prev]) / (days[k] - days[prev])
-            snow = v >= 0.5
-        if snow:
-            scd += 1
-            if run_len == 0:
-                run_start = d
-            run_len += 1
-            if run_len > best_len:
-                best_len = run_len
-                best_start = run_start
-        else:
-            run_len = 0
-    out[0] = scd
-    out[3] = nobs
-    if scd > min_days:
-        out[1] = best_start
-        out[2] = best_start + best_len - 1
-    else:
-        out[1] = 0
-        out[2] = 0
+                out[1, j, i] = 0
+                out[2, j, i] = 0

@@ -19,9 +19,9 @@ def _as_dask(a, chunks=None):
 
 def per_date_sum(
     func: Callable[..., np.ndarray],
-    dated: Sequence[xr.DataArray],
+    dated: Sequence[xr.DataArray | da.Array],
     *,
-    static: Sequence[xr.DataArray] = (),
+    static: Sequence[xr.DataArray | da.Array] = (),
     scalars: Sequence = (),
     shape: tuple[int, ...],
     dtype=np.int64,
@@ -33,11 +33,12 @@ def per_date_sum(
     ``static`` array and the (0-d) ``scalars``, and returns an array of shape ``(t, *shape)``.
     The result is a lazy (time, *shape) Dask array: one task per block plus a tree sum.
     """
-    arrays = [d.transpose("time", "y", "x").data for d in dated]
+    arrays = [d.transpose("time", "y", "x").data if isinstance(d, xr.DataArray) else d for d in dated]
     arrays = [_as_dask(a, chunks=(1, -1, -1) if not isinstance(a, da.Array) else None) for a in arrays]
     first = arrays[0]
     arrays = [a.rechunk(first.chunks) for a in arrays]
-    statics = [_as_dask(s.transpose("y", "x").data, chunks=first.chunks[1:]) for s in static]
+    statics = [_as_dask(s.transpose("y", "x").data if isinstance(s, xr.DataArray) else s, chunks=first.chunks[1:])
+               for s in static]
     extra = {"abcdefghijklmnopqrsuvw"[i]: n for i, n in enumerate(shape)}  # one letter per new axis
     args = []
     for a in arrays:

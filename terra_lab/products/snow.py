@@ -16,7 +16,6 @@ References
 
 from __future__ import annotations
 
-import warnings
 
 import dask.array as da
 import numpy as np
@@ -27,7 +26,7 @@ from ..kernels import _snow as k
 from ._common import chunks_along, rechunk, require, require_single_time_chunk, with_provenance
 from ._reduce import per_date_sum
 
-__all__ = ["snow_l2b", "fractional_snow_cover", "snow_l3b", "L2B_CODES"]
+__all__ = ["L2B_CODES", "fractional_snow_cover", "hydrological_year", "snow_l2b", "snow_l3b", "snowline"]
 
 #: L2B encoding of THEIA snow products (LIS): 0 no snow, 100 snow, 205 cloud, 254 no data.
 #: (LIS >= 1.5 writes 255 for no data; THEIA products and the ATBD use 254.)
@@ -63,43 +62,33 @@ def _dem_on_grid(dem: xr.DataArray | xr.Dataset, cube: xr.Dataset) -> xr.DataArr
     return dem.astype(np.float32).assign_coords(x=cube["x"], y=cube["y"])
 
 
-def _block_mean_repeat(a: np.ndarray, rf: int) -> np.ndarray:
-    """Mean over rf x rf blocks of the last two axes (NaN ignored), repeated back to full size."""
-    ny, nx = a.shape[-2:]
-    py, px = -ny % rf, -nx % rf
-    if py or px:
-        a = np.pad(a, [(0, 0)] * (a.ndim - 2) + [(0, py), (0, px)], constant_values=np.nan)
-    blocks = a.reshape(*a.shape[:-2], a.shape[-2] // rf, rf, a.shape[-1] // rf, rf)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN blocks give NaN
-        mean = np.nanmean(blocks, axis=(-3, -1))
-    out = np.repeat(np.repeat(mean, rf, axis=-2), rf, axis=-1)
-    return out[..., :ny, :nx].astype(np.float32)
+def _aligned(cube: xr.Dataset, dem, rf: int):
+    """Dask arrays (t, y, x) of green, red, swir, CLM and (y, x) of the DEM, with the same
+    spatial chunks, each a multiple of ``rf`` so that 240 m blocks never straddle chunks."""
+    require(cube, ["green", "red", "swir16"], "snow_l2b")
+    dem = _dem_on_grid(dem, cube)
+    arrays = [cube[b].astype(np.float32).transpose("time", "y", "x") for b in ("green", "red", "swir16")]
+    arrays.append(_clm(cube).astype(np.uint8).transpose("time", "y", "x"))
+    first = arrays[0]
+    ct = chunks_along(first, "time")[0]
+    cy = max(rf, (max(chunks_along(first, "y")) // rf) * rf)
+    cx = max(rf, (max(chunks_along(first, "x")) // rf) * rf)
+    data = [rechunk(a, time=ct, y=cy, x=cx).data for a in arrays]
+    demd = rechunk(dem.transpose("y", "x"), y=cy, x=cx).data
+    return data, demd, dem
 
 
-def _coarse_red(red: xr.DataArray, rf: int) -> xr.DataArray:
-    """Red averaged over rf x rf blocks and brought back to full resolution (LIS' 240 m red).
-
-    LIS warps the red band to 1/rf of its size with GDAL's bilinear resampling and back with
-    nearest neighbour; a block mean over the same blocks (anchored at the image's corner) is
-    the same low-pass.  Chunks are realigned to multiples of rf so blocks never straddle them.
-    """
-    red = red.transpose(..., "y", "x")
-    if red.chunks is None:
-        return red.copy(data=_block_mean_repeat(red.values, rf))
-    cy = max(rf, (max(chunks_along(red, "y")) // rf) * rf)
-    cx = max(rf, (max(chunks_along(red, "x")) // rf) * rf)
-    red = rechunk(red, y=cy, x=cx)
-    return red.copy(data=red.data.map_blocks(_block_mean_repeat, rf=rf, dtype=np.float32))
-
-
-def _histogram_blocks(p1, cl, dem, zmin, zmax, *, dz, maxbins):
-    out = np.zeros((p1.shape[0], maxbins, 3), np.int64)
+def _hist_block(green, red, swir, clm, dem, zmin, zmax, *, dz, maxbins, ndsi1, red1):
+    out = np.zeros((green.shape[0], maxbins, 3), np.int64)
     zmin, zmax = float(zmin), float(zmax)
-    if not (np.isfinite(zmin) and np.isfinite(zmax)):
-        return out
-    for i in range(p1.shape[0]):
-        k.elevation_histogram(dem, p1[i], cl[i], zmin, zmax, dz, out[i])
+    if np.isfinite(zmin) and np.isfinite(zmax):
+        k.l2b_block_histogram(green, red, swir, clm, dem, zmin, zmax, dz, ndsi1, red1, out)
+    return out
+
+
+def _codes_block(green, red, swir, clm, dem, zs, run, **kw):
+    out = np.empty(green.shape, np.uint8)
+    k.l2b_block_codes(green, red, swir, clm, dem, zs.astype(np.float32), run.astype(np.uint8), out=out, **kw)
     return out
 
 
@@ -111,6 +100,42 @@ def _snowline_blocks(hist, zmin, zmax, *, dz, fsnow_lim, fclear_lim, fsnow_total
         zs[i] = k.snowline_from_histogram(hist[i], zmin, zmax, dz, fsnow_lim, fclear_lim)
         run[i] = (hist[i, :, 2].sum() / n_pixels > fsnow_total_lim) and np.isfinite(zs[i])
     return np.stack([zs, run.astype(np.float32)], axis=1)
+
+
+def snowline(
+    cube: xr.Dataset,
+    dem: xr.DataArray | xr.Dataset,
+    *,
+    ndsi_pass1: float = 0.4,
+    red_pass1: float = 0.20,
+    dz: float = 100.0,
+    fsnow_lim: float = 0.1,
+    fclear_lim: float = 0.1,
+    fsnow_total_lim: float = 0.001,
+    rf: int = 12,
+) -> xr.Dataset:
+    """The LIS snowline of every date (step 3 of :func:`snow_l2b`), lazily.
+
+    Returns a Dataset with ``snowline`` (m, NaN when none) and ``pass2`` (whether pass 2 runs)
+    on ``time``.  Computing it first and handing it to :func:`snow_l2b` (``snowlines=``) lets
+    the snow maps stream through memory chunk by chunk: the snowline couples every pixel of
+    a date, so without it the whole cube stays in memory until the snowlines are known.
+    """
+    (green, red, swir, clm), demd, dem = _aligned(cube, dem, rf)
+    zmin, zmax = da.nanmin(demd), da.nanmax(demd)
+    maxbins = max(1, int(np.ceil(9000.0 / dz)) + 1)
+    hist = per_date_sum(_hist_block, [green, red, swir, clm], static=[demd], scalars=[zmin, zmax], shape=(maxbins, 3),
+                        dz=float(dz), maxbins=maxbins, ndsi1=float(ndsi_pass1), red1=float(red_pass1))
+    line = da.map_blocks(
+        _snowline_blocks, hist, zmin, zmax, dtype=np.float32, drop_axis=[1, 2], new_axis=[1], chunks=(hist.chunks[0], (2,)),
+        dz=float(dz), fsnow_lim=fsnow_lim, fclear_lim=fclear_lim, fsnow_total_lim=fsnow_total_lim,
+        n_pixels=cube.sizes["y"] * cube.sizes["x"],
+    )
+    coords = {"time": cube["time"]}
+    return xr.Dataset({
+        "snowline": xr.DataArray(line[:, 0], dims="time", coords=coords, attrs={"units": "m"}),
+        "pass2": xr.DataArray(line[:, 1].astype(np.uint8), dims="time", coords=coords),
+    })
 
 
 def snow_l2b(
@@ -128,6 +153,7 @@ def snow_l2b(
     rf: int = 12,
     red_darkcloud: float = 0.30,
     red_backtocloud: float = 0.10,
+    snowlines: xr.Dataset | None = None,
 ) -> xr.DataArray:
     """LIS L2B snow map of every date: 0 no snow, 100 snow, 205 cloud, 254 no data.
 
@@ -151,6 +177,8 @@ def snow_l2b(
         ``raw_masks=True`` (the CLM bits); without ``CLM`` the cloud/shadow layers are used.
     dem
         Elevation (m) on the cube's grid: ``terra_lab.load(dem_items, bands=["elevation"], like=cube)``.
+    snowlines
+        The result of :func:`snowline` (computed or not); default: computed inside the graph.
 
     Returns
     -------
@@ -158,34 +186,20 @@ def snow_l2b(
         uint8 codes on (time, y, x), with the snowline elevation of each date as coordinate
         ``snowline`` (NaN when none was found) and provenance in attrs.
     """
-    require(cube, ["green", "red", "swir16"], "snow_l2b")
-    dem = _dem_on_grid(dem, cube)
-    clm = _clm(cube)
-    green, red, swir = (cube[b].astype(np.float32) for b in ("green", "red", "swir16"))
-    f32 = np.float32
-    pass1, cloud, _valid = xr.apply_ufunc(
-        k.l2b_pass1, green, red, swir, clm, f32(ndsi_pass1), f32(red_pass1),
-        dask="parallelized", output_dtypes=[np.uint8, np.uint8, np.uint8], output_core_dims=[[], [], []],
+    (green, red, swir, clm), demd, dem = _aligned(cube, dem, rf)
+    if snowlines is None:
+        snowlines = snowline(cube, dem, ndsi_pass1=ndsi_pass1, red_pass1=red_pass1, dz=dz, fsnow_lim=fsnow_lim,
+                             fclear_lim=fclear_lim, fsnow_total_lim=fsnow_total_lim, rf=rf)
+    zs = snowlines["snowline"].astype(np.float32)
+    zsd = da.asarray(zs.data).rechunk((green.chunks[0],))
+    rund = da.asarray(snowlines["pass2"].astype(np.uint8).data).rechunk((green.chunks[0],))
+    data = da.blockwise(
+        _codes_block, "tyx", green, "tyx", red, "tyx", swir, "tyx", clm, "tyx", demd, "yx", zsd, "t", rund, "t",
+        dtype=np.uint8, rf=int(rf), ndsi1=float(ndsi_pass1), red1=float(red_pass1), ndsi2=float(ndsi_pass2),
+        red2=float(red_pass2), red_darkcloud=float(red_darkcloud), red_backtocloud=float(red_backtocloud),
     )
-    # elevation-band histograms of every date (a lazy reduction), then the snowline per date
-    zmin, zmax = dem.min().data, dem.max().data
-    maxbins = max(1, int(np.ceil(9000.0 / dz)) + 1)
-    hist = per_date_sum(_histogram_blocks, [pass1, cloud], static=[dem], scalars=[zmin, zmax],
-                        shape=(maxbins, 3), dz=float(dz), maxbins=maxbins)
-    line = da.map_blocks(
-        _snowline_blocks, hist, zmin, zmax, dtype=np.float32, drop_axis=[1, 2], new_axis=[1], chunks=(hist.chunks[0], (2,)),
-        dz=float(dz), fsnow_lim=fsnow_lim, fclear_lim=fclear_lim, fsnow_total_lim=fsnow_total_lim,
-        n_pixels=cube.sizes["y"] * cube.sizes["x"],
-    )
-    times = cube["time"]
-    zs = xr.DataArray(line[:, 0], dims="time", coords={"time": times})
-    run = xr.DataArray(line[:, 1].astype(np.uint8), dims="time", coords={"time": times})
-    red_c = _coarse_red(red, rf).astype(np.float32)
-    codes = xr.apply_ufunc(
-        k.l2b_final, green, red, swir, clm, red_c, dem, zs, pass1, run,
-        f32(ndsi_pass2), f32(red_pass2), f32(red_darkcloud), f32(red_backtocloud),
-        dask="parallelized", output_dtypes=[np.uint8],
-    ).transpose("time", "y", "x")
+    first = cube["green"].transpose("time", "y", "x")
+    codes = xr.DataArray(data, dims=("time", "y", "x"), coords={c: v for c, v in first.coords.items()})
     codes = codes.assign_coords(snowline=zs).rename("snow")
     codes.attrs.update(
         long_name="LIS L2B snow cover", flag_values=[0, 100, 205, 254],
@@ -214,6 +228,12 @@ def fractional_snow_cover(cube: xr.Dataset, l2b: xr.DataArray, *, a: float = 2.6
                      flag_values=[205, 254], flag_meanings="cloud no_data")
     return with_provenance(out, algorithm="LIS FSCTOC", params={"a": a, "b": b}, source=cube,
                            reference="Gascoin et al. 2020, Remote Sensing 12:2904")
+
+
+def _l3b_block(codes, *, days, n_days, min_days):
+    out = np.zeros((4, *codes.shape[1:]), np.uint16)
+    k.l3b_block(codes, days, n_days, min_days, out)
+    return out
 
 
 def hydrological_year(year: int) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -268,18 +288,15 @@ def snow_l3b(
     if sel.sizes["time"] == 0:
         raise ValueError(f"no L2B date between {lo.date()} and {hi.date()}; choose another year or period")
     require_single_time_chunk(sel, "snow_l3b")
-    days = ((pd.DatetimeIndex(sel["time"].values).normalize() - t0).days).astype(np.int32)
-    days_da = xr.DataArray(days, dims="time", coords={"time": sel["time"]})
-    params = xr.DataArray(np.array([n_days, min_snow_days, 0, 0], np.int32), dims="k")
-    res = xr.apply_ufunc(
-        k.l3b_pixel, sel.astype(np.uint8), days_da, params,
-        input_core_dims=[["time"], ["time"], ["k"]], output_core_dims=[["k"]],
-        dask="parallelized", output_dtypes=[np.int32], dask_gufunc_kwargs={"output_sizes": {"k": 4}},
-    )
+    days = np.asarray((pd.DatetimeIndex(sel["time"].values).normalize() - t0).days, dtype=np.int64)
+    codes = sel.astype(np.uint8).transpose("time", "y", "x")
+    data = codes.data if codes.chunks is not None else da.from_array(codes.values, chunks=(-1, 512, 512))
+    res = da.map_blocks(_l3b_block, data, days=days, n_days=n_days, min_days=int(min_snow_days), dtype=np.uint16,
+                        chunks=((4,), *data.chunks[1:]))
     names = ("SCD", "SOD", "SMOD", "NOBS")
     meanings = ("snow cover duration (days)", "snow onset: first day of the longest snow period (index from start)",
                 "snow melt-out: last day of the longest snow period (index from start)", "number of clear observations")
-    ds = xr.Dataset({n: res.isel(k=i, drop=True).astype(np.uint16) for i, n in enumerate(names)})
+    ds = xr.Dataset({n: (("y", "x"), res[i]) for i, n in enumerate(names)}, coords={"y": sel["y"], "x": sel["x"]})
     for n, m in zip(names, meanings):
         ds[n].attrs["long_name"] = m
     ds = ds.drop_vars([c for c in ds.coords if c not in ("x", "y", "spatial_ref")])
