@@ -215,3 +215,9 @@ def test_precomputed_snowlines_give_the_same_maps(snow_inputs, l2b_demo):
     np.testing.assert_array_equal(lines["snowline"].values, l2b_demo["snowline"].values[40:60])
     streamed = snow_l2b(sub, dem, snowlines=lines).compute()
     np.testing.assert_array_equal(streamed.values, l2b_demo.values[40:60])
+
+
+def test_missing_dem_says_how_to_load_one(snow_inputs):
+    cube, _ = snow_inputs
+    with pytest.raises(terra_lab.errors.MissingBandError, match="needs a DEM .* like=cube"):
+        snow_l2b(cube, None)

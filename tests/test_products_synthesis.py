@@ -112,3 +112,21 @@ def test_composites_against_numpy(cube):
     expected_red = np.take_along_axis(red, best[None], 0)[0]
     np.testing.assert_allclose(mx.red.values[has], expected_red[has], rtol=1e-6)
     assert np.isnan(mx.red.values[~has]).all()
+
+
+def test_all_cloud_pixels_lazy_and_backends_agree(cube, no_compute):
+    window = cube.sel(time=slice("2024-01-01", "2024-02-20"))
+    cloudy = window.copy()
+    cloudy["CLM"] = xr.full_like(window["CLM"], 3)  # every date cloudy (bits 0 and 1)
+    with no_compute():
+        lazy = wasp_synthesis(cloudy, "2024-01-25")
+    out = lazy.compute()
+    assert set(np.unique(out.flag.values)) <= {0, 1}  # no data or cloud, nothing else
+    assert np.isnan(out.red.values[out.flag.values == 1]).all() and (out.flag.values == 1).mean() > 0.9
+    kept = wasp_synthesis(cloudy, "2024-01-25", keep_cloudy=True).compute()
+    assert np.isfinite(kept.red.values[kept.flag.values == 1]).all()
+    eager = wasp_synthesis(window.compute(), "2024-01-25").compute()
+    rechunked = wasp_synthesis(window.chunk(y=64, x=48), "2024-01-25").compute()
+    lazy_ok = wasp_synthesis(window, "2024-01-25").compute()
+    xr.testing.assert_allclose(eager[["red", "weight", "count"]], lazy_ok[["red", "weight", "count"]])
+    xr.testing.assert_allclose(rechunked[["red", "weight", "count"]], lazy_ok[["red", "weight", "count"]])

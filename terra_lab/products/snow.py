@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..errors import MissingBandError
 from ..kernels import _snow as k
 from ._common import chunks_along, rechunk, require, require_single_time_chunk, with_provenance
 from ._reduce import per_date_sum
@@ -45,6 +46,11 @@ def _clm(cube: xr.Dataset) -> xr.DataArray:
 
 
 def _dem_on_grid(dem: xr.DataArray | xr.Dataset, cube: xr.Dataset) -> xr.DataArray:
+    if dem is None:
+        raise MissingBandError(
+            "snow_l2b needs a DEM (elevation in m) on the cube's grid for the snowline; load one with "
+            "terra_lab.load(catalog.search(collections='DEM_DEMO'), bands=['elevation'], like=cube)"
+        )
     if isinstance(dem, xr.Dataset):
         if "elevation" not in dem:
             raise ValueError(f"the DEM dataset has no 'elevation' variable (it has {sorted(map(str, dem.data_vars))})")

@@ -58,6 +58,7 @@ def wasp_synthesis(
     sigma_small: float = 2.0,
     sigma_large: float = 10.0,
     aot: xr.DataArray | None = None,
+    keep_cloudy: bool = False,
 ) -> xr.Dataset:
     """Weighted-average synthesis of clear observations around ``date`` (THEIA L3A, WASP method).
 
@@ -72,8 +73,9 @@ def wasp_synthesis(
       computes this ratio with integer division, which makes it 1 inside the window; the
       published formula is used here.)
 
-    Pixels without any clear land date keep their latest snow/water observation, else their
-    least bright cloudy one.
+    Pixels without any clear land date keep their latest snow/water observation.  Pixels
+    cloudy on every date get flag 1 and NaN reflectance (``keep_cloudy=True`` keeps, as WASP
+    does, their least bright cloudy observation instead).
 
     Returns
     -------
@@ -115,6 +117,8 @@ def wasp_synthesis(
         output_core_dims=[["band"], [], [], [], []],
         dask="parallelized", output_dtypes=[np.float32, np.float32, np.float32, np.uint8, np.uint16],
     )
+    if not keep_cloudy:
+        out = out.where(flag != k.CLOUD)
     ds = out.to_dataset("band")
     ds["weight"] = wsum
     ds["date"] = wdate  # weighted mean acquisition date, CF-encoded relative to the central date
@@ -129,7 +133,7 @@ def wasp_synthesis(
     ds["count"].attrs["long_name"] = "number of clear dates in the synthesis"
     params = dict(date=str(centre.date()), half_period_days=half_period_days, time_weight_min=time_weight_min,
                   coarse_resolution=coarse_resolution, sigma_small=sigma_small, sigma_large=sigma_large,
-                  aot=aot is not None, n_dates=int(sel.sizes["time"]))
+                  aot=aot is not None, keep_cloudy=keep_cloudy, n_dates=int(sel.sizes["time"]))
     return with_provenance(ds, algorithm="WASP weighted-average synthesis (L3A)", params=params, source=cube,
                            reference="Hagolle et al. 2018, WASP processing model; CNES WASP")
 
