@@ -1,0 +1,138 @@
+"""Web-Mercator (XYZ) tiles rendered from any 2-D xarray DataArray, lazy or not.
+
+Only the pixels a tile shows are computed: the tile's footprint is mapped to a window of
+the array (decimated when zoomed out), that window alone is computed, then resampled to
+256 x 256 by nearest neighbour, coloured and encoded as PNG (NaN -> transparent).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import xarray as xr
+from pyproj import Transformer
+
+__all__ = ["TILE", "Style", "TileError", "colorize", "lonlat_to_index", "render_tile", "tile_bounds"]
+
+TILE = 256
+_HALF = 20037508.342789244  # half the Web-Mercator world width (m)
+MAX_ZOOM = 24
+
+
+class TileError(ValueError):
+    """A malformed tile request (answered with HTTP 400 / a comm error, never a traceback)."""
+
+
+def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """(west, south, east, north) of XYZ tile z/x/y in EPSG:3857 metres."""
+    for name, v in (("z", z), ("x", x), ("y", y)):
+        if not isinstance(v, (int, np.integer)) or isinstance(v, bool):
+            raise TileError(f"tile {name}={v!r} must be an integer")
+    if not 0 <= z <= MAX_ZOOM:
+        raise TileError(f"zoom {z} is outside 0..{MAX_ZOOM}")
+    n = 2**z
+    if not (0 <= x < n and 0 <= y < n):
+        raise TileError(f"tile {z}/{x}/{y} does not exist (x and y must be in 0..{n - 1} at zoom {z})")
+    size = 2 * _HALF / n
+    west = -_HALF + x * size
+    north = _HALF - y * size
+    return west, north - size, west + size, north
+
+
+@dataclass(frozen=True)
+class Style:
+    """How values become colours: a matplotlib colormap between ``vmin`` and ``vmax``."""
+
+    cmap: str = "viridis"
+    vmin: float = 0.0
+    vmax: float = 1.0
+    opacity: float = 1.0
+
+
+@lru_cache(maxsize=32)
+def _lut(cmap: str) -> np.ndarray:
+    import matplotlib
+
+    cm = matplotlib.colormaps[cmap]
+    return (cm(np.linspace(0, 1, 256)) * 255).round().astype(np.uint8)
+
+
+def colorize(values: np.ndarray, style: Style) -> np.ndarray:
+    """RGBA uint8 image of ``values``; NaN (and masked) pixels are fully transparent."""
+    v = np.asarray(values, dtype=np.float64)
+    valid = np.isfinite(v)
+    span = style.vmax - style.vmin or 1.0
+    idx = np.clip(((v - style.vmin) / span * 255), 0, 255)
+    idx = np.where(valid, idx, 0).astype(np.uint8)
+    rgba = _lut(style.cmap)[idx]
+    rgba[..., 3] = np.where(valid, int(round(255 * style.opacity)), 0)
+    return rgba
+
+
+def _png(rgba: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(rgba, mode="RGBA").save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
+@lru_cache(maxsize=16)
+def _to_crs(epsg: int) -> Transformer:
+    return Transformer.from_crs(3857, epsg, always_xy=True)
+
+
+def _grid(da: xr.DataArray) -> tuple[np.ndarray, np.ndarray, float, float, int]:
+    x, y = da["x"].values, da["y"].values
+    if x.size < 2 or y.size < 2:
+        raise ValueError("a layer needs at least 2 x 2 pixels")
+    dx, dy = float(x[1] - x[0]), float(y[1] - y[0])
+    crs = da.rio.crs if hasattr(da, "rio") else None
+    if crs is None:
+        raise ValueError("the layer has no CRS: give a DataArray from terra_lab (or call .rio.write_crs)")
+    return x, y, dx, dy, crs.to_epsg()
+
+
+def render_tile(da: xr.DataArray, z: int, x: int, y: int, style: Style = Style()) -> bytes | None:
+    """PNG bytes of tile z/x/y of the 2-D (y, x) DataArray ``da``, or None if the tile is empty."""
+    west, south, east, north = tile_bounds(z, x, y)
+    xs, ys, dx, dy, epsg = _grid(da)
+    # tile pixel centres -> layer CRS -> fractional array indices
+    step = (east - west) / TILE
+    cx = west + step * (np.arange(TILE) + 0.5)
+    cy = north - step * (np.arange(TILE) + 0.5)
+    gx, gy = np.meshgrid(cx, cy)
+    lx, ly = _to_crs(epsg).transform(gx, gy)
+    col = np.floor((lx - (xs[0] - dx / 2)) / dx).astype(np.int64)
+    row = np.floor((ly - (ys[0] - dy / 2)) / dy).astype(np.int64)
+    inside = (col >= 0) & (col < xs.size) & (row >= 0) & (row < ys.size)
+    if not inside.any():
+        return None
+    r0, r1 = int(row[inside].min()), int(row[inside].max()) + 1
+    c0, c1 = int(col[inside].min()), int(col[inside].max()) + 1
+    # decimate when a tile pixel covers several array pixels: never compute more than ~2 x 256 per side
+    stride = max(1, int(max(r1 - r0, c1 - c0) // (2 * TILE)))
+    window = da.isel(y=slice(r0, r1, stride), x=slice(c0, c1, stride))
+    values = np.asarray(window.values, dtype=np.float64)
+    out = np.full((TILE, TILE), np.nan)
+    rr = np.clip((row - r0) // stride, 0, values.shape[0] - 1)
+    cc = np.clip((col - c0) // stride, 0, values.shape[1] - 1)
+    out[inside] = values[rr[inside], cc[inside]]
+    if not np.isfinite(out).any():
+        return None
+    return _png(colorize(out, style))
+
+
+def lonlat_to_index(da: xr.DataArray, lon: float, lat: float) -> tuple[int, int] | None:
+    """(row, col) of the pixel holding lon/lat, or None outside the layer."""
+    xs, ys, dx, dy, epsg = _grid(da)
+    tx, ty = Transformer.from_crs(4326, epsg, always_xy=True).transform(lon, lat)
+    col = math.floor((tx - (xs[0] - dx / 2)) / dx)
+    row = math.floor((ty - (ys[0] - dy / 2)) / dy)
+    if 0 <= row < ys.size and 0 <= col < xs.size:
+        return row, col
+    return None
