@@ -1,0 +1,104 @@
+"""Real browser: JupyterLab on 127.0.0.1 driven by Playwright on Debian's Chromium.
+
+Runs notebooks/map_search.ipynb, waits for kernel-rendered tiles with non-blank pixels,
+clicks the map and waits for the pixel time-series plot.  Screenshots go to test-artifacts/.
+"""
+
+import io
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+pytestmark = pytest.mark.slow
+if not Path(CHROMIUM).exists() and os.environ.get("TERRA_LAB_REQUIRE_SYSTEM") != "1":
+    pytestmark = [pytest.mark.slow, pytest.mark.skip(reason="Chromium not installed: bash scripts/setup-system.sh")]
+
+
+@pytest.fixture(scope="module")
+def lab(demo_root, tmp_path_factory):
+    work = tmp_path_factory.mktemp("lab")
+    shutil.copy(ROOT / "notebooks" / "map_search.ipynb", work / "map_search.ipynb")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    token = secrets.token_hex(16)
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+           f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={work}", "--allow-root",
+           "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    log = open(work / "lab.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.terminate()
+        pytest.fail(f"JupyterLab did not start; see {work / 'lab.log'}")
+    yield url, token
+    proc.terminate()
+    proc.wait(30)
+
+
+def _nonblank(png: bytes) -> float:
+    img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=float)
+    return float(img.std())
+
+
+def test_notebook_shows_tiles_and_pixel_series(lab):
+    from playwright.sync_api import sync_playwright
+
+    url, token = lab
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            page.goto(f"{url}/lab/tree/map_search.ipynb?token={token}", wait_until="domcontentloaded")
+            page.wait_for_selector(".jp-Notebook", timeout=90_000)
+            select = page.locator(".jp-Dialog button.jp-mod-accept")
+            try:  # JupyterLab may ask which kernel to start
+                select.wait_for(timeout=5_000)
+                select.click()
+            except Exception:  # noqa: BLE001 - no dialog: the kernel started by itself
+                pass
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
+            page.click("text=Run", timeout=30_000)
+            page.click("text=Run All Cells", timeout=30_000)
+            page.wait_for_selector(".terra-map img.terra-tile[data-loaded='1']", timeout=180_000)
+            page.wait_for_timeout(2000)
+            loaded = page.locator(".terra-map img.terra-tile[data-loaded='1']").count()
+            assert loaded >= 1
+            shot = page.locator(".terra-map").first.screenshot(path=str(ARTIFACTS / "map_tiles.png"))
+            assert _nonblank(shot) > 5  # the map is not a blank rectangle
+            box = page.locator(".terra-map").first.bounding_box()
+            page.mouse.click(box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.55)
+            page.locator(".terra-map").first.scroll_into_view_if_needed()
+            page.wait_for_selector(".widget-output .jp-OutputArea-output img", timeout=120_000)
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(ARTIFACTS / "map_pixel_series.png"), full_page=True)
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "map_failure.png"), full_page=True)
+            (ARTIFACTS / "map_failure.html").write_text(page.locator(".jp-Notebook").inner_html())
+            raise
+        finally:
+            browser.close()
