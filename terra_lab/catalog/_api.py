@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterable
 import shapely.geometry
 
 from ..errors import CatalogUnreachableError, UnknownCollectionError
-from ._query import parse_aoi, parse_dates
+from ._query import SearchQuery
 from ._results import SearchResults
 
 __all__ = ["ApiCatalog"]
@@ -116,12 +116,10 @@ class ApiCatalog:
         """Same arguments as :meth:`terra_lab.catalog.LocalCatalog.search`."""
         from pystac_client import ConformanceClasses
 
-        geom = parse_aoi(aoi, crs=crs) if aoi is not None else None
-        t0, t1 = parse_dates(dates)
-        if isinstance(collections, str):
-            collections = [collections]
+        q = SearchQuery(aoi, dates, collections, max_cloud, limit, crs=crs)
+        geom, t0, t1, collections, max_cloud, limit = q.geom, q.start, q.end, q.collections, q.max_cloud, q.limit
         if collections:
-            self._check_collections(list(collections))
+            self._check_collections(collections)
         kwargs: dict[str, Any] = {"collections": collections, "max_items": limit, "limit": page_size}
         if ids is not None:
             kwargs["ids"] = list(ids)
@@ -144,8 +142,7 @@ class ApiCatalog:
         if client_side_cloud:
             items = [it for it in items if it["properties"].get("eo:cloud_cover", 100) <= max_cloud][:limit]
         items.sort(key=lambda it: (it["properties"].get("datetime") or it["properties"].get("start_datetime", ""), it["id"]))
-        query = {"aoi": geom.wkt if geom is not None else None, "dates": (t0, t1), "collections": collections,
-                 "max_cloud": max_cloud, "limit": limit}
+        query = q.as_dict()
         return SearchResults(items, query=query, source=self.name, matched=len(items))
 
     def __repr__(self) -> str:

@@ -26,7 +26,7 @@ import shapely
 
 from ..errors import NoItemsFoundError, UnknownCollectionError
 from ._collection import collection_from_items
-from ._query import parse_aoi, parse_dates
+from ._query import SearchQuery
 from ._results import SearchResults
 
 __all__ = ["LocalCatalog"]
@@ -113,17 +113,10 @@ class LocalCatalog:
         See :func:`terra_lab.catalog.parse_aoi` and :func:`~terra_lab.catalog.parse_dates`
         for the accepted forms.  Results are sorted by datetime, then id.
         """
-        geom = parse_aoi(aoi, crs=crs) if aoi is not None else None
-        t0, t1 = parse_dates(dates)
-        if isinstance(collections, str):
-            collections = [collections]
-        if max_cloud is not None and not (0 <= float(max_cloud) <= 100):
-            raise ValueError(f"max_cloud={max_cloud!r} must be a percentage between 0 and 100")
-        if limit is not None and int(limit) < 1:
-            raise ValueError(f"limit={limit!r} must be a positive number of items")
-        files = self._files(collections)
-        query = {"aoi": geom.wkt if geom is not None else None, "dates": (t0, t1), "collections": collections,
-                 "max_cloud": max_cloud, "limit": limit}
+        q = SearchQuery(aoi, dates, collections, max_cloud, limit, crs=crs)
+        geom, t0, t1, max_cloud, limit = q.geom, q.start, q.end, q.max_cloud, q.limit
+        files = self._files(q.collections)
+        query = q.as_dict()
         if not files:
             return SearchResults([], query=query, source=self.name, matched=0)
         where, params = [], []

@@ -16,7 +16,7 @@ from shapely.geometry.base import BaseGeometry
 
 from ..errors import AOIError, DateRangeError
 
-__all__ = ["parse_aoi", "parse_dates", "DateRange"]
+__all__ = ["DateRange", "SearchQuery", "parse_aoi", "parse_dates"]
 
 DateRange = tuple[pd.Timestamp | None, pd.Timestamp | None]
 
@@ -201,3 +201,23 @@ def _parse_one(value: Any, original: Any, *, end_of_period: bool) -> pd.Timestam
     if ts is pd.NaT:
         raise DateRangeError(f"the date {value!r} in {original!r} is not a date")
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+class SearchQuery:
+    """Validated search arguments, shared by every catalogue kind."""
+
+    def __init__(self, aoi: Any = None, dates: Any = None, collections: Any = None, max_cloud: float | None = None,
+                 limit: int | None = None, *, crs: Any = "EPSG:4326"):
+        self.geom = parse_aoi(aoi, crs=crs) if aoi is not None else None
+        self.start, self.end = parse_dates(dates)
+        self.collections = [collections] if isinstance(collections, str) else (list(collections) if collections else None)
+        if max_cloud is not None and not (0 <= float(max_cloud) <= 100):
+            raise ValueError(f"max_cloud={max_cloud!r} must be a percentage between 0 and 100")
+        if limit is not None and int(limit) < 1:
+            raise ValueError(f"limit={limit!r} must be a positive number of items")
+        self.max_cloud = float(max_cloud) if max_cloud is not None else None
+        self.limit = int(limit) if limit is not None else None
+
+    def as_dict(self) -> dict:
+        return {"aoi": self.geom.wkt if self.geom is not None else None, "dates": (self.start, self.end),
+                "collections": self.collections, "max_cloud": self.max_cloud, "limit": self.limit}
