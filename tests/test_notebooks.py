@@ -16,5 +16,6 @@ def test_notebook_runs(path, demo_root, tmp_path):
     NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors
-    assert any(o.output_type == "display_data" and "image/png" in o.get("data", {})
-               for c in nb.cells for o in c.get("outputs", [])), "the notebook shows no figure"
+    shown = {"image/png", "application/vnd.jupyter.widget-view+json"}
+    assert any(o.output_type in ("display_data", "execute_result") and shown & set(o.get("data", {}))
+               for c in nb.cells for o in c.get("outputs", [])), "the notebook shows no figure or widget"
