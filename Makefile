@@ -10,10 +10,14 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: lab test env system demo bench clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml widgets/package.json widgets/src/map.ts widgets/src/plugin.ts
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e ".[all]"
+	# the JupyterLab extension (launcher entries), built against the JupyterLab just installed
+	cd widgets && npm ci --no-audit --no-fund --silent && PYTHON=$(abspath $(PY)) npm run --silent build:labextension
+	mkdir -p $(VENV)/share/jupyter/labextensions  # what `jupyter labextension develop` does: link it in
+	ln -sfn $(CURDIR)/terra_lab/labextension $(VENV)/share/jupyter/labextensions/terra-lab-widgets
 	touch $@
 
 env: $(VENV)/.installed

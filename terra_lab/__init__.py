@@ -12,3 +12,8 @@ from ._version import __version__
 from .cube import load
 
 __all__ = ["__version__", "catalog", "errors", "load", "profiles"]
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where JupyterLab finds terra_lab's prebuilt extension (launcher entries)."""
+    return [{"src": "labextension", "dest": "terra-lab-widgets"}]

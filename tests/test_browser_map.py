@@ -102,3 +102,33 @@ def test_notebook_shows_tiles_and_pixel_series(lab):
             raise
         finally:
             browser.close()
+
+
+def test_labextension_is_installed_and_ok():
+    out = subprocess.run([sys.executable, "-m", "jupyter", "labextension", "list"], capture_output=True, text=True)
+    text = out.stdout + out.stderr
+    line = next((ln for ln in text.splitlines() if "terra-lab-widgets" in ln), "")
+    assert "enabled" in line and "OK" in line, text
+
+
+def test_launcher_opens_the_workshop_notebooks(lab):
+    from playwright.sync_api import sync_playwright
+
+    url, token = lab
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            page.goto(f"{url}/lab?reset&token={token}", wait_until="domcontentloaded")
+            page.wait_for_selector(".jp-Launcher", timeout=90_000)
+            page.wait_for_selector("text=THEIA workshops", timeout=30_000)
+            page.screenshot(path=str(ARTIFACTS / "launcher.png"))
+            page.click(".jp-LauncherCard:has-text('terra_lab: Search on a map')")
+            page.wait_for_selector(".jp-Notebook", timeout=60_000)
+            page.wait_for_selector(".jp-Notebook .jp-RenderedMarkdown h1:has-text('Search on a map')", timeout=60_000)
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "launcher_failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
