@@ -89,3 +89,23 @@ def test_only_the_window_of_the_tile_is_computed():
     computed.clear()
     tx, ty, _, _ = _tile_of(lon, lat, 8)  # zoomed out: the whole layer, decimated
     assert render_tile(layer, 8, tx, ty) is not None
+
+
+def test_image_overlay_fallback_covers_the_layer():
+    from terra_lab.display._tiles import image_overlay
+
+    data = np.zeros((200, 300), np.float32)
+    data[:, 150:] = np.nan
+    layer = _layer(data)
+    overlay = image_overlay(layer, Style("gray", 0, 1), max_size=256)
+    (s, w), (n, e) = overlay.bounds
+    lons, lats = Transformer.from_crs(32631, 4326, always_xy=True).transform(
+        [757200.0, 763200.0, 757200.0, 763200.0], [5012400.0, 5012400.0, 5008400.0, 5008400.0])
+    assert (w, e) == pytest.approx((min(lons), max(lons)), abs=1e-6) and (s, n) == pytest.approx((min(lats), max(lats)), abs=1e-6)
+    import base64
+
+    img = np.asarray(Image.open(io.BytesIO(base64.b64decode(overlay.url.split(",", 1)[1]))))
+    assert max(img.shape[:2]) == 256
+    h, w_ = img.shape[:2]
+    middle = img[h // 4: 3 * h // 4]  # away from the corners the UTM square leaves empty in Web-Mercator
+    assert middle[:, w_ // 10: w_ // 3, 3].min() == 255 and middle[:, -w_ // 4:, 3].max() == 0  # the NaN half is clear

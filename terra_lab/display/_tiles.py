@@ -16,7 +16,8 @@ import numpy as np
 import xarray as xr
 from pyproj import Transformer
 
-__all__ = ["TILE", "Style", "TileError", "colorize", "lonlat_to_index", "render_tile", "tile_bounds"]
+__all__ = ["TILE", "Style", "TileError", "colorize", "image_overlay", "lonlat_to_index", "render_bounds", "render_tile",
+           "tile_bounds"]
 
 TILE = 256
 _HALF = 20037508.342789244  # half the Web-Mercator world width (m)
@@ -99,12 +100,22 @@ def _grid(da: xr.DataArray) -> tuple[np.ndarray, np.ndarray, float, float, int]:
 
 def render_tile(da: xr.DataArray, z: int, x: int, y: int, style: Style = Style()) -> bytes | None:
     """PNG bytes of tile z/x/y of the 2-D (y, x) DataArray ``da``, or None if the tile is empty."""
-    west, south, east, north = tile_bounds(z, x, y)
+    rgba = render_bounds(da, tile_bounds(z, x, y), TILE, TILE, style)
+    return None if rgba is None else _png(rgba)
+
+
+def render_bounds(da: xr.DataArray, bounds: tuple[float, float, float, float], width: int, height: int,
+                  style: Style = Style()) -> np.ndarray | None:
+    """RGBA image (height, width, 4) of ``da`` over Web-Mercator ``bounds``, or None if empty.
+
+    Only the window of ``da`` under ``bounds`` is computed, decimated to about twice the
+    output resolution when zoomed out.
+    """
+    west, south, east, north = bounds
     xs, ys, dx, dy, epsg = _grid(da)
-    # tile pixel centres -> layer CRS -> fractional array indices
-    step = (east - west) / TILE
-    cx = west + step * (np.arange(TILE) + 0.5)
-    cy = north - step * (np.arange(TILE) + 0.5)
+    # output pixel centres -> layer CRS -> fractional array indices
+    cx = west + (east - west) / width * (np.arange(width) + 0.5)
+    cy = north - (north - south) / height * (np.arange(height) + 0.5)
     gx, gy = np.meshgrid(cx, cy)
     lx, ly = _to_crs(epsg).transform(gx, gy)
     col = np.floor((lx - (xs[0] - dx / 2)) / dx).astype(np.int64)
@@ -114,17 +125,45 @@ def render_tile(da: xr.DataArray, z: int, x: int, y: int, style: Style = Style()
         return None
     r0, r1 = int(row[inside].min()), int(row[inside].max()) + 1
     c0, c1 = int(col[inside].min()), int(col[inside].max()) + 1
-    # decimate when a tile pixel covers several array pixels: never compute more than ~2 x 256 per side
-    stride = max(1, int(max(r1 - r0, c1 - c0) // (2 * TILE)))
+    # decimate when an output pixel covers several array pixels: compute at most ~2x the output size
+    stride = max(1, int(max((r1 - r0) / (2 * height), (c1 - c0) / (2 * width))))
     window = da.isel(y=slice(r0, r1, stride), x=slice(c0, c1, stride))
     values = np.asarray(window.values, dtype=np.float64)
-    out = np.full((TILE, TILE), np.nan)
+    out = np.full((height, width), np.nan)
     rr = np.clip((row - r0) // stride, 0, values.shape[0] - 1)
     cc = np.clip((col - c0) // stride, 0, values.shape[1] - 1)
     out[inside] = values[rr[inside], cc[inside]]
     if not np.isfinite(out).any():
         return None
-    return _png(colorize(out, style))
+    return colorize(out, style)
+
+
+def image_overlay(da: xr.DataArray, style: Style = Style(), max_size: int = 1024):
+    """A pure-Python fallback: the whole layer as one PNG in an ipyleaflet ``ImageOverlay``.
+
+    For front ends without terra_lab's widget (e.g. an ipyleaflet-only setup): the image is
+    computed once, decimated to at most ``max_size`` pixels a side, in Web-Mercator bounds.
+    """
+    import base64
+
+    import ipyleaflet
+
+    xs, ys, dx, dy, epsg = _grid(da)
+    to_merc = Transformer.from_crs(epsg, 3857, always_xy=True)
+    ex = [xs[0] - dx / 2, xs[-1] + dx / 2]
+    ey = [ys[0] - dy / 2, ys[-1] + dy / 2]
+    mx, my = to_merc.transform([ex[0], ex[1], ex[0], ex[1]], [ey[0], ey[0], ey[1], ey[1]])
+    bounds = (min(mx), min(my), max(mx), max(my))
+    aspect = (bounds[2] - bounds[0]) / (bounds[3] - bounds[1])
+    width = max(1, int(max_size if aspect >= 1 else max_size * aspect))
+    height = max(1, int(max_size if aspect < 1 else max_size / aspect))
+    rgba = render_bounds(da, bounds, width, height, style)
+    if rgba is None:
+        raise ValueError("the layer holds no valid pixel to show")
+    url = "data:image/png;base64," + base64.b64encode(_png(rgba)).decode()
+    to_ll = Transformer.from_crs(3857, 4326, always_xy=True)
+    (w, e), (s, n) = to_ll.transform([bounds[0], bounds[2]], [bounds[1], bounds[3]])
+    return ipyleaflet.ImageOverlay(url=url, bounds=((s, w), (n, e)), name=str(da.name or "layer"))
 
 
 def lonlat_to_index(da: xr.DataArray, lon: float, lat: float) -> tuple[int, int] | None:

@@ -64,7 +64,8 @@ class TerraMap(anywidget.AnyWidget):
     >>> m                                                    # doctest: +SKIP
 
     Draw an AOI with shift + drag (``m.aoi`` holds its GeoJSON); a click sets ``m.clicked``
-    (lat, lon), used by :meth:`pixel_series`.
+    (lat, lon), used by :meth:`pixel_series`.  ``m.split = True`` compares the last two
+    layers side by side, with a divider at ``m.split_position`` (0..1, draggable).
     """
 
     _esm = _esm()
@@ -81,6 +82,8 @@ class TerraMap(anywidget.AnyWidget):
     aoi = t.Dict({}).tag(sync=True)
     clicked = t.List([]).tag(sync=True)
     bounds = t.List([]).tag(sync=True)
+    split = t.Bool(False).tag(sync=True)
+    split_position = t.Float(0.5).tag(sync=True)
 
     def __init__(self, center=(45.19, 6.30), zoom: int = 12, **kwargs):
         super().__init__(center=list(center), zoom=int(zoom), **kwargs)

@@ -117,6 +117,40 @@ function render({ model, el }: { model: Model; el: HTMLElement }) {
   let footprints: L.GeoJSON | null = null;
   let aoiLayer: L.GeoJSON | null = null;
 
+  // split-map comparison: the last raster layer shows right of a draggable divider
+  const divider = document.createElement("input");
+  divider.type = "range";
+  divider.min = "0";
+  divider.max = "1";
+  divider.step = "0.001";
+  divider.className = "terra-split";
+  divider.style.cssText = "position:absolute;left:0;right:0;bottom:8px;width:100%;z-index:1000;";
+  L.DomEvent.disableClickPropagation(divider);
+  const clipSplit = () => {
+    const on = model.get("split") && rasters.length >= 2;
+    divider.style.display = on ? "block" : "none";
+    rasters.forEach((r) => {
+      const c = r.getContainer();
+      if (c) c.style.clip = "";
+    });
+    if (!on) return;
+    divider.value = String(model.get("split_position"));
+    const nw = map.containerPointToLayerPoint([0, 0]);
+    const se = map.containerPointToLayerPoint(map.getSize());
+    const x = map.containerPointToLayerPoint([map.getSize().x * Number(divider.value), 0]).x;
+    const right = rasters[rasters.length - 1].getContainer();
+    const left = rasters[rasters.length - 2].getContainer();
+    if (right) right.style.clip = `rect(${nw.y}px, ${se.x}px, ${se.y}px, ${x}px)`;
+    if (left) left.style.clip = `rect(${nw.y}px, ${x}px, ${se.y}px, ${nw.x}px)`;
+  };
+  divider.addEventListener("input", () => {
+    model.set("split_position", Number(divider.value));
+    model.save_changes();
+    clipSplit();
+  });
+  container.appendChild(divider);
+  map.on("move", clipSplit);
+
   model.on("msg:custom", (msg: TileReply, buffers: DataView[]) => {
     if (msg.type === "tile") {
       const cb = pending.get(msg.req);
@@ -148,6 +182,7 @@ function render({ model, el }: { model: Model; el: HTMLElement }) {
     });
     if (legend) map.removeControl(legend);
     legend = specs.length ? legendControl(specs).addTo(map) : null;
+    clipSplit();
   };
 
   const syncFootprints = () => {
@@ -241,6 +276,8 @@ function render({ model, el }: { model: Model; el: HTMLElement }) {
   model.on("change:aoi", syncAoi);
   model.on("change:center", onView);
   model.on("change:zoom", onView);
+  model.on("change:split", clipSplit);
+  model.on("change:split_position", clipSplit);
   setTimeout(() => map.invalidateSize(), 100);
   return () => {
     map.remove();
