@@ -93,7 +93,11 @@ def test_notebook_shows_tiles_and_pixel_series(lab):
             box = page.locator(".terra-map").first.bounding_box()
             page.mouse.click(box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.55)
             page.locator(".terra-map").first.scroll_into_view_if_needed()
-            page.wait_for_selector(".widget-output .jp-OutputArea-output img", timeout=120_000)
+            iframe = page.wait_for_selector("iframe.terra-plot", timeout=120_000)
+            iframe.content_frame().wait_for_selector("canvas", timeout=60_000)  # BokehJS drew the plot
+            iframe.scroll_into_view_if_needed()
+            page.wait_for_timeout(1000)
+            assert _nonblank(iframe.screenshot(path=str(ARTIFACTS / "pixel_series_plot.png"))) > 5
             page.wait_for_timeout(1500)
             page.screenshot(path=str(ARTIFACTS / "map_pixel_series.png"), full_page=True)
         except Exception:
