@@ -21,6 +21,8 @@ def test_search_select_and_load(demo_root):
     assert sm.table.value == expected.ids[2]
     sm.table.value = expected.ids[0]
     assert sm.map.selected == expected.ids[0] and sm.thumbnail.value[:2] == b"\xff\xd8"  # a JPEG quicklook
+    sm.map._on_msg(sm.map, {"type": "hover", "id": expected.ids[1]}, [])  # mouse over a footprint
+    assert expected.ids[1] in sm.message.value
     cube = sm.load(bands=["red"], resolution=20)
     assert cube is sm.cube and cube.red.chunks is not None and "ready in .cube" in sm.message.value
 

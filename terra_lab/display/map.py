@@ -167,7 +167,12 @@ class TerraMap(anywidget.AnyWidget):
             self.center = [(b[1] + b[3]) / 2, (b[0] + b[2]) / 2]
 
     # ----------------------------------------------------------------- comm
+    hovered = t.Unicode("")  # kernel-side only: the footprint under the mouse (not synced back)
+
     def _on_msg(self, _widget, content: dict[str, Any], _buffers) -> None:
+        if isinstance(content, dict) and content.get("type") == "hover":
+            self.hovered = str(content.get("id", ""))[:256]
+            return
         if not isinstance(content, dict) or content.get("type") != "tile":
             return
         req = content.get("req")

@@ -52,6 +52,7 @@ class SearchMap(w.VBox):
         self.load_button.on_click(lambda _: self.load())
         self.table.observe(self._on_row, names="value")
         self.map.observe(self._on_footprint, names="selected")
+        self.map.observe(self._on_hover, names="hovered")
         form = w.VBox([self.catalog_box, self.collection, self.start, self.end, self.max_cloud,
                        w.HBox([self.search_button, self.load_button]), self.message])
         super().__init__([w.HBox([form, self.map], layout={"align_items": "flex-start"}),
@@ -128,6 +129,11 @@ class SearchMap(w.VBox):
         ids = [v for _, v in self.table.options]
         if change["new"] in ids and self.table.value != change["new"]:
             self.table.value = change["new"]
+
+    def _on_hover(self, change) -> None:
+        item = next((it for it in (self.results or []) if it["id"] == change["new"]), None)
+        if item is not None:
+            self._say(self._row(item))
 
     def _show_thumbnail(self, item_id: str | None) -> None:
         item = next((it for it in (self.results or []) if it["id"] == item_id), None)
