@@ -64,6 +64,15 @@ def _serve(args) -> int:
     return 0
 
 
+def _workshop(args) -> int:
+    from .dashboards import serve
+
+    print(f"workshop dashboards on http://{args.address}:{args.port}/ ({', '.join(args.themes) or 'all themes'}); Ctrl-C to stop",
+          flush=True)
+    serve(args.themes or None, port=args.port, address=args.address)
+    return 0
+
+
 def _info(args) -> int:
     from ._paths import data_home, demo_dir
     from .demo import is_built
@@ -102,6 +111,13 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--catalog", default="demo", help="demo, local or a catalogue folder")
     v.add_argument("--port", type=int, default=8082)
     v.set_defaults(func=_serve)
+
+    ws = sub.add_parser("workshop", help="Panel dashboards of the THEIA workshops").add_subparsers(dest="action", required=True)
+    wserve = ws.add_parser("serve", help="serve the dashboards with panel on 127.0.0.1")
+    wserve.add_argument("themes", nargs="*", help="snow (default: all)")
+    wserve.add_argument("--port", type=int, default=5006)
+    wserve.add_argument("--address", default="127.0.0.1")
+    wserve.set_defaults(func=_workshop)
 
     inf = sub.add_parser("info", help="where data lives")
     inf.set_defaults(func=_info)

@@ -1,0 +1,31 @@
+"""Panel dashboards for THEIA thematic workshops (the ``ui`` extra).
+
+``terra-lab workshop serve [THEME...]`` serves them with ``panel serve`` on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+__all__ = ["THEMES", "serve"]
+
+#: theme name -> "module:class" (imported on demand: importing terra_lab loads no Panel)
+THEMES = {"snow": "terra_lab.dashboards.snow:SnowDashboard"}
+
+
+def _app(theme: str):
+    import importlib
+
+    module, cls = THEMES[theme].split(":")
+    return lambda: getattr(importlib.import_module(module), cls)().template()
+
+
+def serve(themes: list[str] | None = None, *, port: int = 5006, address: str = "127.0.0.1", show: bool = False):
+    """Serve the dashboards (blocking) at ``http://address:port/<theme>``."""
+    import panel as pn
+
+    themes = themes or list(THEMES)
+    unknown = [t for t in themes if t not in THEMES]
+    if unknown:
+        raise ValueError(f"unknown workshop theme(s) {unknown}; available: {sorted(THEMES)}")
+    pn.extension(sizing_mode="stretch_width")
+    return pn.serve({t: _app(t) for t in themes}, port=port, address=address, show=show,
+                    websocket_origin=[f"{address}:{port}", f"localhost:{port}"], title="terra_lab workshops")
