@@ -8,7 +8,10 @@ from __future__ import annotations
 __all__ = ["THEMES", "serve"]
 
 #: theme name -> "module:class" (imported on demand: importing terra_lab loads no Panel)
-THEMES = {"snow": "terra_lab.dashboards.snow:SnowDashboard"}
+THEMES = {
+    "snow": "terra_lab.dashboards.snow:SnowDashboard",
+    "water": "terra_lab.dashboards.water:WaterDashboard",
+}
 
 
 def _app(theme: str):

@@ -28,6 +28,7 @@ LABELS = {
     "done": {"fr": "Calcul terminé", "en": "Done"},
     "error": {"fr": "Erreur", "en": "Error"},
     "snow": {"fr": "Neige : durée d'enneigement", "en": "Snow: snow cover duration"},
+    "water": {"fr": "Eau : surfaces et qualité", "en": "Water: surfaces and quality"},
 }
 
 
