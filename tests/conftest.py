@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tarfile
 from pathlib import Path
 
@@ -82,3 +83,28 @@ def no_compute(monkeypatch):
             yield
 
     return guard
+
+
+# ------------------------------------------------------------------ real browser (Debian's Chromium)
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+
+
+@pytest.fixture
+def browser():
+    """A headless Chromium driven by Playwright (installed by scripts/setup-system.sh)."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("TERRA_LAB_REQUIRE_SYSTEM") == "1":
+            pytest.fail(f"Chromium is missing ({CHROMIUM}): run bash scripts/setup-system.sh")
+        pytest.skip("Chromium not installed: bash scripts/setup-system.sh")
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()

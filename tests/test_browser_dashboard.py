@@ -1,8 +1,6 @@
 """Real browser: `terra-lab workshop serve snow` on 127.0.0.1, driven by Playwright on Debian's Chromium."""
 
 import json
-import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -13,16 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
+from conftest import ARTIFACTS
 
 ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 
 pytestmark = pytest.mark.slow
-if not Path(CHROMIUM).exists() and os.environ.get("TERRA_LAB_REQUIRE_SYSTEM") != "1":
-    pytestmark = [pytest.mark.slow, pytest.mark.skip(reason="Chromium not installed: bash scripts/setup-system.sh")]
 
 
 @pytest.fixture(scope="module")
@@ -50,29 +43,22 @@ def server(demo_root, tmp_path_factory):
 
 
 @pytest.mark.parametrize("theme, algorithm", [("snow", "LIS L3B"), ("water", "Dogliotti")])
-def test_dashboard_computes_and_downloads(server, tmp_path, theme, algorithm):
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-        try:
-            page.goto(f"{server}/{theme}", wait_until="domcontentloaded")
-            page.wait_for_selector("text=Calculer", timeout=60_000)
-            page.click("text=Calculer")
-            page.wait_for_selector("text=Calcul terminé", timeout=180_000)
-            page.wait_for_selector("canvas", timeout=60_000)
-            page.screenshot(path=str(ARTIFACTS / f"{theme}_dashboard.png"), full_page=True)
-            with page.expect_download(timeout=60_000) as info:
-                page.click("text=Télécharger (COG)")
-            path = tmp_path / f"{theme}.tif"
-            info.value.save_as(path)
-        except Exception:
-            page.screenshot(path=str(ARTIFACTS / f"{theme}_dashboard_failure.png"), full_page=True)
-            raise
-        finally:
-            browser.close()
+def test_dashboard_computes_and_downloads(server, tmp_path, theme, algorithm, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    try:
+        page.goto(f"{server}/{theme}", wait_until="domcontentloaded")
+        page.wait_for_selector("text=Calculer", timeout=60_000)
+        page.click("text=Calculer")
+        page.wait_for_selector("text=Calcul terminé", timeout=180_000)
+        page.wait_for_selector("canvas", timeout=60_000)
+        page.screenshot(path=str(ARTIFACTS / f"{theme}_dashboard.png"), full_page=True)
+        with page.expect_download(timeout=60_000) as info:
+            page.click("text=Télécharger (COG)")
+        path = tmp_path / f"{theme}.tif"
+        info.value.save_as(path)
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / f"{theme}_dashboard_failure.png"), full_page=True)
+        raise
     with rasterio.open(path) as ds:
         assert ds.crs.to_epsg() == 32631 and ds.count == 1 and np.isfinite(ds.read(1)).any()
         tags = ds.tags()
@@ -82,46 +68,36 @@ def test_dashboard_computes_and_downloads(server, tmp_path, theme, algorithm):
         assert "SENTINEL2" in tags["terra_lab_source_items"]
 
 
-def test_bad_input_shows_in_the_page_and_the_app_stays_usable(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(f"{server}/snow", wait_until="domcontentloaded")
-        page.wait_for_selector("text=Calculer", timeout=60_000)
-        east = page.locator(".bk-input").nth(2)  # West, South, East, North: make East < West
-        east.fill("6.0")
-        east.press("Enter")
-        page.click("text=Calculer")
-        page.wait_for_selector("text=is empty or reversed", timeout=60_000)
-        east.fill("6.34")
-        east.press("Enter")
-        page.click("text=Calculer")
-        page.wait_for_selector("text=Calcul terminé", timeout=180_000)  # still usable after the error
-        browser.close()
+def test_bad_input_shows_in_the_page_and_the_app_stays_usable(server, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{server}/snow", wait_until="domcontentloaded")
+    page.wait_for_selector("text=Calculer", timeout=60_000)
+    east = page.locator(".bk-input").nth(2)  # West, South, East, North: make East < West
+    east.fill("6.0")
+    east.press("Enter")
+    page.click("text=Calculer")
+    page.wait_for_selector("text=is empty or reversed", timeout=60_000)
+    east.fill("6.34")
+    east.press("Enter")
+    page.click("text=Calculer")
+    page.wait_for_selector("text=Calcul terminé", timeout=180_000)  # still usable after the error
 
 
-def test_ten_concurrent_sessions(server):
+def test_ten_concurrent_sessions(server, browser):
     """Load: 10 browser sessions compute at once on one server; all finish without error."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        pages = [browser.new_page(viewport={"width": 1200, "height": 900}) for _ in range(10)]
-        for page in pages:
-            page.goto(f"{server}/snow", wait_until="domcontentloaded")
-        for page in pages:
-            page.wait_for_selector("text=Calculer", timeout=120_000)
-        start = time.monotonic()
-        for page in pages:
-            page.click("text=Calculer")
-        times = []
-        for page in pages:
-            page.wait_for_selector("text=Calcul terminé", timeout=600_000)
-            page.wait_for_selector("canvas", timeout=120_000)
-            times.append(time.monotonic() - start)
-        errors = [pg for pg in pages if pg.locator("text=Erreur").count()]
-        browser.close()
+    pages = [browser.new_page(viewport={"width": 1200, "height": 900}) for _ in range(10)]
+    for page in pages:
+        page.goto(f"{server}/snow", wait_until="domcontentloaded")
+    for page in pages:
+        page.wait_for_selector("text=Calculer", timeout=120_000)
+    start = time.monotonic()
+    for page in pages:
+        page.click("text=Calculer")
+    times = []
+    for page in pages:
+        page.wait_for_selector("text=Calcul terminé", timeout=600_000)
+        page.wait_for_selector("canvas", timeout=120_000)
+        times.append(time.monotonic() - start)
+    errors = [pg for pg in pages if pg.locator("text=Erreur").count()]
     print("time to first render per session (s):", [round(t, 1) for t in times])
     assert not errors and len(times) == 10

@@ -17,17 +17,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import ARTIFACTS
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 
 pytestmark = pytest.mark.slow
-if not Path(CHROMIUM).exists() and os.environ.get("TERRA_LAB_REQUIRE_SYSTEM") != "1":
-    pytestmark = [pytest.mark.slow, pytest.mark.skip(reason="Chromium not installed: bash scripts/setup-system.sh")]
 
 
 @pytest.fixture(scope="module")
@@ -64,48 +59,41 @@ def _nonblank(png: bytes) -> float:
     return float(img.std())
 
 
-def test_notebook_shows_tiles_and_pixel_series(lab):
-    from playwright.sync_api import sync_playwright
-
+def test_notebook_shows_tiles_and_pixel_series(lab, browser):
     url, token = lab
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        try:
-            page.goto(f"{url}/lab/tree/map_search.ipynb?token={token}", wait_until="domcontentloaded")
-            page.wait_for_selector(".jp-Notebook", timeout=90_000)
-            select = page.locator(".jp-Dialog button.jp-mod-accept")
-            try:  # JupyterLab may ask which kernel to start
-                select.wait_for(timeout=5_000)
-                select.click()
-            except Exception:  # noqa: BLE001 - no dialog: the kernel started by itself
-                pass
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
-            page.click("text=Run", timeout=30_000)
-            page.click("text=Run All Cells", timeout=30_000)
-            page.wait_for_selector(".terra-map img.terra-tile[data-loaded='1']", timeout=180_000)
-            page.wait_for_timeout(2000)
-            loaded = page.locator(".terra-map img.terra-tile[data-loaded='1']").count()
-            assert loaded >= 1
-            shot = page.locator(".terra-map").first.screenshot(path=str(ARTIFACTS / "map_tiles.png"))
-            assert _nonblank(shot) > 5  # the map is not a blank rectangle
-            box = page.locator(".terra-map").first.bounding_box()
-            page.mouse.click(box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.55)
-            page.locator(".terra-map").first.scroll_into_view_if_needed()
-            iframe = page.wait_for_selector("iframe.terra-plot", timeout=120_000)
-            iframe.content_frame().wait_for_selector("canvas", timeout=60_000)  # BokehJS drew the plot
-            iframe.scroll_into_view_if_needed()
-            page.wait_for_timeout(1000)
-            assert _nonblank(iframe.screenshot(path=str(ARTIFACTS / "pixel_series_plot.png"))) > 5
-            page.wait_for_timeout(1500)
-            page.screenshot(path=str(ARTIFACTS / "map_pixel_series.png"), full_page=True)
-        except Exception:
-            page.screenshot(path=str(ARTIFACTS / "map_failure.png"), full_page=True)
-            (ARTIFACTS / "map_failure.html").write_text(page.locator(".jp-Notebook").inner_html())
-            raise
-        finally:
-            browser.close()
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"{url}/lab/tree/map_search.ipynb?token={token}", wait_until="domcontentloaded")
+        page.wait_for_selector(".jp-Notebook", timeout=90_000)
+        select = page.locator(".jp-Dialog button.jp-mod-accept")
+        try:  # JupyterLab may ask which kernel to start
+            select.wait_for(timeout=5_000)
+            select.click()
+        except Exception:  # noqa: BLE001 - no dialog: the kernel started by itself
+            pass
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
+        page.click("text=Run", timeout=30_000)
+        page.click("text=Run All Cells", timeout=30_000)
+        page.wait_for_selector(".terra-map img.terra-tile[data-loaded='1']", timeout=180_000)
+        page.wait_for_timeout(2000)
+        loaded = page.locator(".terra-map img.terra-tile[data-loaded='1']").count()
+        assert loaded >= 1
+        shot = page.locator(".terra-map").first.screenshot(path=str(ARTIFACTS / "map_tiles.png"))
+        assert _nonblank(shot) > 5  # the map is not a blank rectangle
+        box = page.locator(".terra-map").first.bounding_box()
+        page.mouse.click(box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.55)
+        page.locator(".terra-map").first.scroll_into_view_if_needed()
+        iframe = page.wait_for_selector("iframe.terra-plot", timeout=120_000)
+        iframe.content_frame().wait_for_selector("canvas", timeout=60_000)  # BokehJS drew the plot
+        iframe.scroll_into_view_if_needed()
+        page.wait_for_timeout(1000)
+        assert _nonblank(iframe.screenshot(path=str(ARTIFACTS / "pixel_series_plot.png"))) > 5
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(ARTIFACTS / "map_pixel_series.png"), full_page=True)
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / "map_failure.png"), full_page=True)
+        (ARTIFACTS / "map_failure.html").write_text(page.locator(".jp-Notebook").inner_html())
+        raise
 
 
 def test_labextension_is_installed_and_ok():
@@ -115,24 +103,17 @@ def test_labextension_is_installed_and_ok():
     assert "enabled" in line and "OK" in line, text
 
 
-def test_launcher_opens_the_workshop_notebooks(lab):
-    from playwright.sync_api import sync_playwright
-
+def test_launcher_opens_the_workshop_notebooks(lab, browser):
     url, token = lab
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        try:
-            page.goto(f"{url}/lab?reset&token={token}", wait_until="domcontentloaded")
-            page.wait_for_selector(".jp-Launcher", timeout=90_000)
-            page.wait_for_selector("text=THEIA workshops", timeout=30_000)
-            page.screenshot(path=str(ARTIFACTS / "launcher.png"))
-            page.click(".jp-LauncherCard:has-text('terra_lab: Search on a map')")
-            page.wait_for_selector(".jp-Notebook", timeout=60_000)
-            page.wait_for_selector(".jp-Notebook .jp-RenderedMarkdown h1:has-text('Search on a map')", timeout=60_000)
-        except Exception:
-            page.screenshot(path=str(ARTIFACTS / "launcher_failure.png"), full_page=True)
-            raise
-        finally:
-            browser.close()
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"{url}/lab?reset&token={token}", wait_until="domcontentloaded")
+        page.wait_for_selector(".jp-Launcher", timeout=90_000)
+        page.wait_for_selector("text=THEIA workshops", timeout=30_000)
+        page.screenshot(path=str(ARTIFACTS / "launcher.png"))
+        page.click(".jp-LauncherCard:has-text('terra_lab: Search on a map')")
+        page.wait_for_selector(".jp-Notebook", timeout=60_000)
+        page.wait_for_selector(".jp-Notebook .jp-RenderedMarkdown h1:has-text('Search on a map')", timeout=60_000)
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / "launcher_failure.png"), full_page=True)
+        raise

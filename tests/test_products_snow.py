@@ -2,7 +2,6 @@
 
 import itertools
 
-import dask
 import numpy as np
 import pytest
 import rasterio
