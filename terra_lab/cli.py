@@ -69,7 +69,8 @@ def _workshop(args) -> int:
 
     print(f"workshop dashboards on http://{args.address}:{args.port}/ ({', '.join(args.themes) or 'all themes'}); Ctrl-C to stop",
           flush=True)
-    serve(args.themes or None, port=args.port, address=args.address)
+    serve(args.themes or None, port=args.port, address=args.address, prefix=args.prefix,
+          allow_any_origin=args.allow_any_origin)
     return 0
 
 
@@ -117,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     wserve.add_argument("themes", nargs="*", help="snow (default: all)")
     wserve.add_argument("--port", type=int, default=5006)
     wserve.add_argument("--address", default="127.0.0.1")
+    wserve.add_argument("--prefix", default="", help="URL prefix (behind jupyter-server-proxy)")
+    wserve.add_argument("--allow-any-origin", action="store_true", help="accept websocket connections from any origin (proxy)")
     wserve.set_defaults(func=_workshop)
 
     inf = sub.add_parser("info", help="where data lives")

@@ -117,3 +117,21 @@ def test_launcher_opens_the_workshop_notebooks(lab, browser):
     except Exception:
         page.screenshot(path=str(ARTIFACTS / "launcher_failure.png"), full_page=True)
         raise
+
+
+def test_dashboards_through_the_jupyter_server_proxy(lab, browser):
+    """The workshop dashboards inside JupyterLab: jupyter-server-proxy starts them, under Jupyter's auth."""
+    url, token = lab
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"{url}/terra-lab-workshops/water?token={token}", wait_until="domcontentloaded", timeout=120_000)
+        page.wait_for_selector("text=Calculer", timeout=120_000)
+        page.click("text=Calculer")
+        page.wait_for_selector("text=Calcul terminé", timeout=180_000)
+        page.wait_for_selector("canvas", timeout=60_000)
+        page.screenshot(path=str(ARTIFACTS / "water_dashboard_via_proxy.png"), full_page=True)
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / "proxy_failure.png"), full_page=True)
+        raise
+    with urllib.request.urlopen(f"{url}/terra-lab-workshops/water", timeout=30) as r:  # no token: Jupyter's login
+        assert "login" in r.geturl() or r.status in (302, 403)

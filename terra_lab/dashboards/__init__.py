@@ -21,8 +21,13 @@ def _app(theme: str):
     return lambda: getattr(importlib.import_module(module), cls)().template()
 
 
-def serve(themes: list[str] | None = None, *, port: int = 5006, address: str = "127.0.0.1", show: bool = False):
-    """Serve the dashboards (blocking) at ``http://address:port/<theme>``."""
+def serve(themes: list[str] | None = None, *, port: int = 5006, address: str = "127.0.0.1", show: bool = False,
+          prefix: str = "", allow_any_origin: bool = False):
+    """Serve the dashboards (blocking) at ``http://address:port/<prefix>/<theme>``.
+
+    ``prefix`` and ``allow_any_origin`` serve them behind jupyter-server-proxy (the browser
+    then reaches them through the Jupyter server, under its authentication).
+    """
     import panel as pn
 
     themes = themes or list(THEMES)
@@ -30,5 +35,6 @@ def serve(themes: list[str] | None = None, *, port: int = 5006, address: str = "
     if unknown:
         raise ValueError(f"unknown workshop theme(s) {unknown}; available: {sorted(THEMES)}")
     pn.extension(sizing_mode="stretch_width")
-    return pn.serve({t: _app(t) for t in themes}, port=port, address=address, show=show,
-                    websocket_origin=[f"{address}:{port}", f"localhost:{port}"], title="terra_lab workshops")
+    origins = ["*"] if allow_any_origin else [f"{address}:{port}", f"localhost:{port}"]
+    return pn.serve({t: _app(t) for t in themes}, port=port, address=address, show=show, prefix=prefix or None,
+                    websocket_origin=origins, title="terra_lab workshops")
