@@ -68,6 +68,8 @@ def test_geodataframe_view(demo_catalog):
     assert isinstance(gdf["datetime"].dtype, pd.DatetimeTZDtype)
     assert gdf["eo:cloud_cover"].between(0, 100).all()
     assert gdf["thumbnail"].str.endswith("_QKL_ALL.jpg").all()
+    ic = res.item_collection()
+    assert [it.id for it in ic] == res.ids
 
 
 def test_unknown_collection_lists_the_known_ones(demo_catalog):

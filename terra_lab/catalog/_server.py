@@ -13,7 +13,6 @@ Everything is stopped and removed by :meth:`PgStacServer.stop` (or leaving the `
 from __future__ import annotations
 
 import glob
-import json
 import os
 import shutil
 import signal
@@ -156,6 +155,3 @@ class PgStacServer:
 
     def __repr__(self) -> str:
         return f"<PgStacServer {self.url} over {self.catalog.name!r}>"
-
-    def summary(self) -> str:
-        return json.dumps({"url": self.url, "collections": self.catalog.collection_ids()})

@@ -10,7 +10,7 @@ import xarray as xr
 from .._version import __version__
 from ..errors import MissingBandError
 
-__all__ = ["as_dataset", "chunks_along", "rechunk", "require", "require_single_time_chunk", "with_provenance"]
+__all__ = ["chunks_along", "rechunk", "require", "require_single_time_chunk", "with_provenance"]
 
 
 def rechunk(da: xr.DataArray, **chunks: int) -> xr.DataArray:
@@ -24,10 +24,6 @@ def rechunk(da: xr.DataArray, **chunks: int) -> xr.DataArray:
         full.update(spec)
         return da.copy(data=dask.array.from_array(da.data, chunks=tuple(full[i] for i in range(da.ndim))))
     return da.copy(data=da.data.rechunk(spec))
-
-
-def as_dataset(obj: xr.Dataset | xr.DataArray) -> xr.Dataset:
-    return obj if isinstance(obj, xr.Dataset) else obj.to_dataset(name=obj.name or "data")
 
 
 def require(ds: xr.Dataset, names: Iterable[str], product: str) -> None:
