@@ -36,5 +36,5 @@ def serve(themes: list[str] | None = None, *, port: int = 5006, address: str = "
         raise ValueError(f"unknown workshop theme(s) {unknown}; available: {sorted(THEMES)}")
     pn.extension(sizing_mode="stretch_width")
     origins = ["*"] if allow_any_origin else [f"{address}:{port}", f"localhost:{port}"]
-    return pn.serve({t: _app(t) for t in themes}, port=port, address=address, show=show, prefix=prefix or None,
+    return pn.serve({t: _app(t) for t in themes}, port=port, address=address, show=show, prefix=prefix,
                     websocket_origin=origins, title="terra_lab workshops")
