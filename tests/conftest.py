@@ -5,7 +5,10 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import subprocess
 import tarfile
+import time
+import urllib.request
 from pathlib import Path
 
 import dask
@@ -13,6 +16,7 @@ import pytest
 
 import terra_lab
 from terra_lab._paths import demo_dir
+from terra_lab.catalog._server import _free_port as free_port  # noqa: F401 - shared with the tests
 from terra_lab.demo import build, is_built
 
 # the workplace's shared/ folder lies beside the repository (CI lays a copy there too)
@@ -108,3 +112,24 @@ def browser():
             yield b
         finally:
             b.close()
+
+
+@contextlib.contextmanager
+def service(cmd: list[str], probe: str, log_path: Path, *, timeout: float = 90):
+    """Run ``cmd`` (a server on 127.0.0.1) until ``probe`` answers; stop it on exit."""
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    urllib.request.urlopen(probe, timeout=5)
+                    break
+                except OSError:
+                    if proc.poll() is not None or time.monotonic() > deadline:
+                        pytest.fail(f"{cmd[2:5]} did not start; see {log_path}")
+                    time.sleep(0.5)
+            yield proc
+        finally:
+            proc.terminate()
+            proc.wait(30)

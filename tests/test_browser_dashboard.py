@@ -1,17 +1,14 @@
 """Real browser: `terra-lab workshop serve snow` on 127.0.0.1, driven by Playwright on Debian's Chromium."""
 
 import json
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
 import rasterio
-from conftest import ARTIFACTS
+from conftest import ARTIFACTS, free_port, service
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -20,26 +17,11 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def server(demo_root, tmp_path_factory):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = open(tmp_path_factory.mktemp("ws") / "serve.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen([sys.executable, "-m", "terra_lab.cli", "workshop", "serve", "snow", "water", "--port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT)
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"{url}/snow", timeout=5)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.terminate()
-        pytest.fail("the dashboard server did not start")
-    yield url
-    proc.terminate()
-    proc.wait(30)
+    cmd = [sys.executable, "-m", "terra_lab.cli", "workshop", "serve", "snow", "water", "--port", str(port)]
+    with service(cmd, f"{url}/snow", tmp_path_factory.mktemp("ws") / "serve.log", timeout=60):
+        yield url
 
 
 @pytest.mark.parametrize("theme, algorithm", [("snow", "LIS L3B"), ("water", "Dogliotti")])

@@ -5,19 +5,16 @@ clicks the map and waits for the pixel time-series plot.  Screenshots go to test
 """
 
 import io
-import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ARTIFACTS
+from conftest import ARTIFACTS, free_port, service
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,29 +26,14 @@ pytestmark = pytest.mark.slow
 def lab(demo_root, tmp_path_factory):
     work = tmp_path_factory.mktemp("lab")
     shutil.copy(ROOT / "notebooks" / "map_search.ipynb", work / "map_search.ipynb")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     token = secrets.token_hex(16)
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
            f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={work}", "--allow-root",
            "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
-    log = open(work / "lab.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.terminate()
-        pytest.fail(f"JupyterLab did not start; see {work / 'lab.log'}")
-    yield url, token
-    proc.terminate()
-    proc.wait(30)
+    with service(cmd, f"{url}/api/status?token={token}", work / "lab.log"):
+        yield url, token
 
 
 def _nonblank(png: bytes) -> float:

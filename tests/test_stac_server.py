@@ -1,9 +1,9 @@
 """Integration: a real STAC API (stac-fastapi-pgstac on PostgreSQL/PostGIS) on 127.0.0.1, queried with pystac-client."""
 
 import os
-import socket
 
 import pytest
+from conftest import free_port
 from pystac_client import Client
 
 import terra_lab
@@ -81,9 +81,7 @@ def test_terra_lab_catalog_over_the_server_loads_a_cube(server, demo_catalog):
 
 
 def test_unreachable_catalogue_retries_then_says_so():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # closed once we leave: nothing listens there
+    port = free_port()  # closed once chosen: nothing listens there
     api = terra_lab.catalog.open(f"http://127.0.0.1:{port}/", retries=2, backoff=0.01, timeout=2)
     with pytest.raises(CatalogUnreachableError, match=r"after 3 attempts.*catalog.open\('demo'\)"):
         api.search(AOI)
@@ -101,9 +99,7 @@ def test_cli_serve_answers_then_stops_on_sigterm(demo_root):
     import time
     import urllib.request
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "terra_lab.cli", "catalog", "serve", "--port", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
