@@ -81,7 +81,7 @@ def _aligned(cube: xr.Dataset, dem, rf: int):
     cx = max(rf, (max(chunks_along(first, "x")) // rf) * rf)
     data = [rechunk(a, time=ct, y=cy, x=cx).data for a in arrays]
     demd = rechunk(dem.transpose("y", "x"), y=cy, x=cx).data
-    return data, demd, dem
+    return data, demd
 
 
 def _hist_block(green, red, swir, clm, dem, zmin, zmax, *, dz, maxbins, ndsi1, red1):
@@ -127,10 +127,17 @@ def snowline(
     the snow maps stream through memory chunk by chunk: the snowline couples every pixel of
     a date, so without it the whole cube stays in memory until the snowlines are known.
     """
-    (green, red, swir, clm), demd, dem = _aligned(cube, dem, rf)
+    arrays, demd = _aligned(cube, dem, rf)
+    return _snowlines(arrays, demd, cube, ndsi_pass1=ndsi_pass1, red_pass1=red_pass1, dz=dz, fsnow_lim=fsnow_lim,
+                      fclear_lim=fclear_lim, fsnow_total_lim=fsnow_total_lim)
+
+
+def _snowlines(arrays, demd, cube: xr.Dataset, *, ndsi_pass1, red_pass1, dz, fsnow_lim, fclear_lim,
+               fsnow_total_lim) -> xr.Dataset:
+    """:func:`snowline` on inputs already aligned by :func:`_aligned`."""
     zmin, zmax = da.nanmin(demd), da.nanmax(demd)
     maxbins = max(1, int(np.ceil(9000.0 / dz)) + 1)
-    hist = per_date_sum(_hist_block, [green, red, swir, clm], static=[demd], scalars=[zmin, zmax], shape=(maxbins, 3),
+    hist = per_date_sum(_hist_block, list(arrays), static=[demd], scalars=[zmin, zmax], shape=(maxbins, 3),
                         dz=float(dz), maxbins=maxbins, ndsi1=float(ndsi_pass1), red1=float(red_pass1))
     line = da.map_blocks(
         _snowline_blocks, hist, zmin, zmax, dtype=np.float32, drop_axis=[1, 2], new_axis=[1], chunks=(hist.chunks[0], (2,)),
@@ -192,10 +199,11 @@ def snow_l2b(
         uint8 codes on (time, y, x), with the snowline elevation of each date as coordinate
         ``snowline`` (NaN when none was found) and provenance in attrs.
     """
-    (green, red, swir, clm), demd, dem = _aligned(cube, dem, rf)
+    arrays, demd = _aligned(cube, dem, rf)
+    green, red, swir, clm = arrays
     if snowlines is None:
-        snowlines = snowline(cube, dem, ndsi_pass1=ndsi_pass1, red_pass1=red_pass1, dz=dz, fsnow_lim=fsnow_lim,
-                             fclear_lim=fclear_lim, fsnow_total_lim=fsnow_total_lim, rf=rf)
+        snowlines = _snowlines(arrays, demd, cube, ndsi_pass1=ndsi_pass1, red_pass1=red_pass1, dz=dz,
+                               fsnow_lim=fsnow_lim, fclear_lim=fclear_lim, fsnow_total_lim=fsnow_total_lim)
     zs = snowlines["snowline"].astype(np.float32)
     zsd = da.asarray(zs.data).rechunk((green.chunks[0],))
     rund = da.asarray(snowlines["pass2"].astype(np.uint8).data).rechunk((green.chunks[0],))

@@ -27,8 +27,8 @@ __all__ = ["wasp_synthesis", "monthly_syntheses", "median_composite", "max_ndvi_
 SYNTHESIS_FLAGS = {0: "no_data", 1: "cloud", 2: "snow", 3: "water", 4: "land"}
 
 
-def _state(cube: xr.Dataset) -> xr.DataArray:
-    """0 no data, 1 cloud, 2 snow, 3 water, 4 clear land, from the raw MAJA masks when present."""
+def _state(cube: xr.Dataset) -> tuple[xr.DataArray, xr.DataArray]:
+    """(state, cloud): state 0 no data, 1 cloud, 2 snow, 3 water, 4 clear land, from the raw MAJA masks when present."""
     if "CLM" in cube:
         cloud = (cube["CLM"] & np.uint8(1)) != 0  # WASP: CLM bit 0, clouds and shadows
     else:
