@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # System packages the tests and the catalogue server need, from Debian's registry:
 #  - PostgreSQL + PostGIS for the pgstac-backed STAC API server (terra-lab catalog serve)
+#  - GDAL's command-line tools (gdaldem) to check the terrain algorithms against GDAL itself
 #  - Chromium for the real-browser widget and dashboard tests (Playwright drives /usr/bin/chromium)
 # Idempotent: installs only what is missing.  Uses sudo when not root.
 set -euo pipefail
@@ -30,4 +31,5 @@ if [ ! -e "/usr/share/postgresql/$PGV/extension/postgis.control" ]; then
   install "postgresql-$PGV-postgis-3"
 fi
 command -v chromium >/dev/null 2>&1 || install chromium
+command -v gdaldem >/dev/null 2>&1 || install gdal-bin
 echo "setup-system: postgresql $PGV with postgis, and $(chromium --version 2>/dev/null || echo 'no chromium')"
