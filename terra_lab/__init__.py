@@ -8,10 +8,11 @@ global state.
 from __future__ import annotations
 
 from . import catalog, errors, profiles
+from ._cluster import cluster
 from ._version import __version__
 from .cube import load
 
-__all__ = ["__version__", "catalog", "errors", "load", "profiles"]
+__all__ = ["__version__", "catalog", "cluster", "errors", "load", "profiles"]
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:

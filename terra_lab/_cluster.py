@@ -1,0 +1,90 @@
+"""Dask clients for when one process is not enough: a LocalCluster, a Dask Gateway, or a scheduler address."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+__all__ = ["cluster"]
+
+#: Environment variables that point terra_lab at an existing scheduler or gateway.
+SCHEDULER_ENV = "TERRA_LAB_SCHEDULER"
+
+
+def _gateway_configured() -> bool:
+    import dask.config
+
+    return bool(dask.config.get("gateway.address", None) or os.environ.get("DASK_GATEWAY__ADDRESS"))
+
+
+def _proxied_dashboard_link() -> None:
+    """On JupyterHub, point the Dask dashboard link through jupyter-server-proxy (the worker ports are private)."""
+    import dask.config
+
+    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX")
+    if prefix:
+        dask.config.set({"distributed.dashboard.link": prefix.rstrip("/") + "/proxy/{port}/status"})
+
+
+def cluster(
+    n_workers: int | None = None,
+    *,
+    threads_per_worker: int = 1,
+    memory_limit: str | float = "auto",
+    gateway: bool | None = None,
+    address: str | None = None,
+    dashboard_address: str | None = "127.0.0.1:0",
+    **options: Any,
+):
+    """A :class:`dask.distributed.Client` to run terra_lab cubes and products on several processes.
+
+    Where the client goes, in order:
+
+    1. ``address`` (or the ``TERRA_LAB_SCHEDULER`` environment variable): an existing scheduler;
+    2. a Dask Gateway when ``gateway=True``, or when ``gateway`` is not given and one is configured
+       (Dask config ``gateway.address`` / ``DASK_GATEWAY__ADDRESS``, as JupyterHub deployments set);
+       ``n_workers`` workers are asked for and ``options`` go to ``Gateway.new_cluster``;
+    3. otherwise a :class:`~dask.distributed.LocalCluster` of ``n_workers`` worker processes
+       (default: one per core) with ``threads_per_worker`` threads each (numba kernels release
+       the GIL, but GDAL reads scale better across processes); ``options`` go to LocalCluster.
+
+    On JupyterHub (``JUPYTERHUB_SERVICE_PREFIX`` set) the dashboard link is rewritten to go
+    through jupyter-server-proxy (``.../proxy/<port>/status``), so ``client`` shows a link
+    that works from the browser.
+
+    Closing the client (``client.close()``, or leaving a ``with`` block) also stops a
+    LocalCluster it started.
+
+    Examples
+    --------
+    >>> import terra_lab
+    >>> with terra_lab.cluster(2) as client:           # doctest: +SKIP
+    ...     scd = terra_lab.products.snow.snow_l3b(l2b, 2024).compute()
+    """
+    from dask.distributed import Client
+
+    _proxied_dashboard_link()
+    address = address or os.environ.get(SCHEDULER_ENV)
+    if address:
+        return Client(address)
+    if gateway or (gateway is None and _gateway_configured()):
+        try:
+            from dask_gateway import Gateway
+        except ImportError as err:  # pragma: no cover - depends on the deployment
+            raise ImportError(
+                "terra_lab.cluster(gateway=True) needs dask-gateway: pip install dask-gateway "
+                "(JupyterHub images with a Dask Gateway ship it)"
+            ) from err
+        gw_cluster = Gateway().new_cluster(**options)
+        if n_workers:
+            gw_cluster.scale(n_workers)
+        return gw_cluster.get_client()
+    # a Client given LocalCluster keywords starts and owns its cluster: closing the client closes it
+    return Client(
+        n_workers=n_workers or os.cpu_count() or 1,
+        threads_per_worker=threads_per_worker,
+        processes=True,
+        memory_limit=memory_limit,
+        dashboard_address=dashboard_address,
+        **options,
+    )
