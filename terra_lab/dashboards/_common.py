@@ -13,7 +13,7 @@ import traceback
 import panel as pn
 import param
 
-__all__ = ["DashboardBase", "tr", "LABELS"]
+__all__ = ["DashboardBase", "LABELS", "PARAM_LABELS", "param_label", "tr"]
 
 log = logging.getLogger("terra_lab.dashboards")
 
@@ -29,11 +29,52 @@ LABELS = {
     "error": {"fr": "Erreur", "en": "Error"},
     "snow": {"fr": "Neige : durée d'enneigement", "en": "Snow: snow cover duration"},
     "water": {"fr": "Eau : surfaces et qualité", "en": "Water: surfaces and quality"},
+    "forest": {"fr": "Santé des forêts : dépérissement", "en": "Forest health: dieback"},
+    "biodiversity": {"fr": "Biodiversité et paysage", "en": "Biodiversity and landscape"},
+    "click_hint": {"fr": "Cliquez sur la carte pour la série temporelle d'un pixel.",
+                   "en": "Click the map for a pixel's time series."},
+}
+
+#: labels of the parameter widgets (parameter name -> language -> label); unlisted names keep their own
+PARAM_LABELS = {
+    "language": {"fr": "Langue", "en": "Language"},
+    "mode": {"fr": "Mode de paramétrage", "en": "Parameter mode"},
+    "west": {"fr": "Ouest (°)", "en": "West (°)"},
+    "south": {"fr": "Sud (°)", "en": "South (°)"},
+    "east": {"fr": "Est (°)", "en": "East (°)"},
+    "north": {"fr": "Nord (°)", "en": "North (°)"},
+    "max_cloud": {"fr": "Nébulosité maximale (%)", "en": "Maximum cloud cover (%)"},
+    "catalog": {"fr": "Catalogue", "en": "Catalogue"},
+    "collection": {"fr": "Collection", "en": "Collection"},
+    "preset": {"fr": "Préréglage (type de paysage)", "en": "Preset (landscape type)"},
+    "product": {"fr": "Produit affiché", "en": "Product shown"},
+    "year": {"fr": "Année hydrologique", "en": "Hydrological year"},
+    "start": {"fr": "Début", "en": "Start"},
+    "end": {"fr": "Fin", "en": "End"},
+    "index": {"fr": "Indice", "en": "Index"},
+    "threshold": {"fr": "Seuil", "en": "Threshold"},
+    "erode": {"fr": "Érosion des berges (pixels)", "en": "Shore erosion (pixels)"},
+    "ndsi_pass1": {"fr": "NDSI passe 1", "en": "NDSI pass 1"},
+    "red_pass1": {"fr": "Rouge passe 1", "en": "Red pass 1"},
+    "ndsi_pass2": {"fr": "NDSI passe 2", "en": "NDSI pass 2"},
+    "red_pass2": {"fr": "Rouge passe 2", "en": "Red pass 2"},
+    "training_end": {"fr": "Fin de l'apprentissage", "en": "End of training"},
+    "threshold_anomaly": {"fr": "Seuil d'anomalie", "en": "Anomaly threshold"},
+    "window": {"fr": "Fenêtre (pixels)", "en": "Window (pixels)"},
+    "clusters": {"fr": "Espèces spectrales", "en": "Spectral species"},
+    "habitat": {"fr": "Habitat", "en": "Habitat"},
+    "dispersal": {"fr": "Capacité de dispersion", "en": "Dispersal capacity"},
+    "cell_km": {"fr": "Maille de rapportage (km)", "en": "Reporting cell (km)"},
 }
 
 
 def tr(key: str, lang: str) -> str:
     return LABELS.get(key, {}).get(lang, key)
+
+
+def param_label(name: str, lang: str) -> str:
+    """The widget label of parameter ``name`` in ``lang`` (its own name, prettified, if unlisted)."""
+    return PARAM_LABELS.get(name, {}).get(lang, name.replace("_", " ").capitalize())
 
 
 class DashboardBase(pn.viewable.Viewer):
@@ -57,6 +98,8 @@ class DashboardBase(pn.viewable.Viewer):
         self._button.on_click(self._on_compute)
         self._message = pn.pane.Alert("", alert_type="light", visible=False, name="message")
         self._map = pn.pane.HoloViews(None, sizing_mode="stretch_width", height=420, name="map")
+        self._series = pn.pane.HoloViews(None, sizing_mode="stretch_width", height=260, name="series", visible=False)
+        self._point = pn.pane.Markdown("", name="point")
         self._stats = pn.Column()
         self._progress = pn.indicators.LoadingSpinner(value=False, size=30, name="progress")
         self._downloads = pn.Row(
@@ -119,15 +162,41 @@ class DashboardBase(pn.viewable.Viewer):
             self._progress.value = False
             self._button.disabled = False
 
+    cmap = "Blues"
+
     def _redraw(self, *_):
+        """Map of the current layer, rasterised by datashader at the zoom level the browser shows."""
         if self.result is None:
             return
+        import holoviews as hv
         import hvplot.xarray  # noqa: F401
 
         layer = self._layer(self.result)
-        self._map.object = layer.hvplot.image(x="x", y="y", cmap="Blues", colorbar=True, data_aspect=1,
-                                              title=f"{layer.name} ({layer.attrs.get('long_name', '')})",
-                                              frame_height=360)
+        image = layer.hvplot.image(x="x", y="y", cmap=self.cmap, colorbar=True, data_aspect=1, rasterize=True,
+                                   title=f"{layer.name} ({layer.attrs.get('long_name', '')})", frame_height=360,
+                                   tools=["tap", "hover"])
+        self._map.object = image
+        if self._has_series():
+            tap = hv.streams.Tap(source=image, x=None, y=None)
+            tap.add_subscriber(lambda x, y: self._on_tap(x, y))
+            self._point.object = tr("click_hint", self.language)
+
+    def _has_series(self) -> bool:
+        return type(self)._point_series is not DashboardBase._point_series
+
+    def _point_series(self, x: float, y: float):
+        """(HoloViews element, Markdown text) for the pixel at map coordinates ``x, y``; themes override it."""
+        raise NotImplementedError
+
+    def _on_tap(self, x, y):
+        if x is None or y is None or self.result is None:
+            return
+        try:
+            plot, text = self._point_series(x, y)
+            self._series.object, self._series.visible, self._point.object = plot, True, text
+        except Exception as e:  # noqa: BLE001 - shown in the page, logged, the app stays usable
+            log.error("dashboard %s: pixel series failed: %s\n%s", self.theme, e, traceback.format_exc())
+            self._say(f"{tr('error', self.language)} : {e}", "danger")
 
     # ------------------------------------------------------------ downloads
     def _result_attrs(self) -> dict:
@@ -167,14 +236,18 @@ class DashboardBase(pn.viewable.Viewer):
 
     # --------------------------------------------------------------- layout
     def controls(self):
-        """The parameter widgets of the current mode (preset, standard or expert)."""
-        return pn.bind(lambda _mode: pn.Param(self.param, parameters=self._visible_params(), show_name=False, width=300),
-                       self.param.mode)
+        """The parameter widgets of the current mode (preset, standard or expert), labelled in the chosen language."""
+        def widgets(_mode, lang):
+            names = self._visible_params()
+            return pn.Param(self.param, parameters=names, show_name=False, width=300,
+                            widgets={n: {"name": param_label(n, lang)} for n in names})
+
+        return pn.bind(widgets, self.param.mode, self.param.language)
 
     def __panel__(self):
         return pn.Row(
             pn.Column(self.controls(), pn.Row(self._button, self._progress), self._message, width=320),
-            pn.Column(self._map, self._downloads, self._stats, sizing_mode="stretch_width"),
+            pn.Column(self._map, self._point, self._series, self._downloads, self._stats, sizing_mode="stretch_width"),
             sizing_mode="stretch_width",
         )
 
@@ -183,5 +256,5 @@ class DashboardBase(pn.viewable.Viewer):
         return pn.template.BootstrapTemplate(
             title=f"terra_lab - {tr(self.theme, self.language)}",
             sidebar=[self.controls(), pn.Row(self._button, self._progress), self._message],
-            main=[self._map, self._downloads, self._stats],
+            main=[self._map, self._point, self._series, self._downloads, self._stats],
         )

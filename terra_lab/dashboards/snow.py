@@ -68,15 +68,16 @@ class SnowDashboard(DashboardBase):
         dem = terra_lab.load(cat.search(collections="DEM_DEMO"), bands=["elevation"], like=cube, masks=False)
         th = self._thresholds()
         lines = snowline(cube, dem, ndsi_pass1=th["ndsi_pass1"], red_pass1=th["red_pass1"]).compute()
-        l2b = snow_l2b(cube, dem, snowlines=lines, **th)
+        # the L2B codes are kept in memory (1 byte per pixel-date) for the clicked-pixel time series
+        l2b = snow_l2b(cube, dem, snowlines=lines, **th).persist()
         annual = snow_l3b(l2b, self.year).compute()
         elevation = dem["elevation"].isel(time=0, drop=True).compute()
-        return annual, elevation
+        return annual, elevation, l2b
 
     def _statistics(self, result) -> "pn.pane.DataFrame":
         import pandas as pd
 
-        annual, elevation = result
+        annual, elevation, _ = result
         bands = (np.floor(elevation.values / 200) * 200).astype("float")
         df = pd.DataFrame({"elevation band (m)": bands.ravel(), "SCD (days)": annual["SCD"].values.ravel()})
         df = df[np.isfinite(df["elevation band (m)"])]
@@ -87,5 +88,34 @@ class SnowDashboard(DashboardBase):
         return dict(self.result[0].attrs)
 
     def _layer(self, result):
-        annual, _ = result
-        return annual[self.product]
+        return result[0][self.product]
+
+    def _point_series(self, x: float, y: float):
+        """L2B snow codes of the clicked pixel through the year, with its onset and melt-out dates."""
+        import holoviews as hv
+        import pandas as pd
+
+        annual, elevation, l2b = self.result
+        codes = l2b.sel(x=x, y=y, method="nearest").values
+        dates = pd.DatetimeIndex(l2b["time"].values)
+        seen = (codes == 0) | (codes == 100)
+        df = pd.DataFrame({"date": dates[seen], "snow": (codes[seen] == 100).astype(int)})
+        pixel = annual.sel(x=x, y=y, method="nearest")
+        scd, nobs = int(pixel["SCD"]), int(pixel["NOBS"])
+        z = float(elevation.sel(x=x, y=y, method="nearest"))
+        lang = self.language
+        title = f"L2B (1 = {'neige' if lang == 'fr' else 'snow'}) x={float(pixel.x):.0f} y={float(pixel.y):.0f}, {z:.0f} m"
+        plot = hv.Curve(df, "date", "snow").opts(interpolation="steps-post", color="steelblue", title=title,
+                                                 ylim=(-0.1, 1.1), responsive=True, height=240, tools=["hover"])
+        plot = plot * hv.Scatter(df, "date", "snow").opts(size=5, color="navy")
+        base = pd.Timestamp(f"{self.year}-09-01")
+        for name, color in (("SOD", "green"), ("SMOD", "red")):
+            if int(pixel[name]) > 0:
+                plot = plot * hv.VLine(base + pd.Timedelta(days=int(pixel[name]))).opts(color=color, line_dash="dashed")
+        if lang == "fr":
+            text = (f"**Pixel** ({float(pixel.x):.0f}, {float(pixel.y):.0f}), altitude {z:.0f} m : "
+                    f"durée d'enneigement **{scd} jours**, {nobs} observations claires")
+        else:
+            text = (f"**Pixel** ({float(pixel.x):.0f}, {float(pixel.y):.0f}), elevation {z:.0f} m: "
+                    f"snow cover duration **{scd} days**, {nobs} clear observations")
+        return plot, text
