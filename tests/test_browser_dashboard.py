@@ -65,6 +65,43 @@ def test_bad_input_shows_in_the_page_and_the_app_stays_usable(server, browser):
     page.wait_for_selector("text=Calcul terminé", timeout=180_000)  # still usable after the error
 
 
+def test_snow_pixel_series_english_labels_and_netcdf(server, tmp_path, browser):
+    """Click the map for a pixel's series, switch to English (widget labels too), download NetCDF."""
+    import xarray as xr
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    try:
+        page.goto(f"{server}/snow", wait_until="domcontentloaded")
+        page.wait_for_selector("text=Année hydrologique", timeout=60_000)  # French parameter labels
+        page.click("text=Calculer")
+        page.wait_for_selector("text=Calcul terminé", timeout=180_000)
+        page.wait_for_selector("text=Cliquez sur la carte", timeout=60_000)
+        canvas = page.locator(".bk-Canvas, canvas").first
+        canvas.wait_for(timeout=60_000)
+        page.wait_for_timeout(2000)  # let datashader's first rasterised frame arrive
+        box = canvas.bounding_box()
+        page.mouse.click(box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.45)
+        page.wait_for_selector("text=observations claires", timeout=60_000)
+        text = page.locator("text=observations claires").first.inner_text()
+        assert "durée d'enneigement" in text and "jours" in text
+        page.screenshot(path=str(ARTIFACTS / "snow_dashboard_pixel_series.png"), full_page=True)
+        # language switch: the parameter widgets are relabelled too
+        page.locator("select:has(option[value='en'])").select_option("en")
+        page.wait_for_selector("text=Hydrological year", timeout=30_000)
+        page.wait_for_selector("text=Download (NetCDF)", timeout=30_000)
+        with page.expect_download(timeout=60_000) as info:
+            page.click("text=Download (NetCDF)")
+        path = tmp_path / "snow.nc"
+        info.value.save_as(path)
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / "snow_dashboard_series_failure.png"), full_page=True)
+        raise
+    with xr.open_dataset(path) as ds:
+        assert ds["SCD"].dims == ("y", "x") and min(ds["SCD"].shape) >= 200 and int(ds["SCD"].max()) > 100
+        assert ds.attrs["terra_lab:dashboard"] == "snow" and "LIS" in ds.attrs["terra_lab:algorithm"]
+        assert json.loads(ds.attrs["terra_lab:dashboard_parameters"])["language"] == "en"
+
+
 def test_ten_concurrent_sessions(server, browser):
     """Load: 10 browser sessions compute at once on one server; all finish without error."""
     pages = [browser.new_page(viewport={"width": 1200, "height": 900}) for _ in range(10)]

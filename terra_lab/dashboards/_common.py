@@ -175,11 +175,11 @@ class DashboardBase(pn.viewable.Viewer):
         image = layer.hvplot.image(x="x", y="y", cmap=self.cmap, colorbar=True, data_aspect=1, rasterize=True,
                                    title=f"{layer.name} ({layer.attrs.get('long_name', '')})", frame_height=360,
                                    tools=["tap", "hover"])
-        self._map.object = image
-        if self._has_series():
+        if self._has_series():  # the stream must exist before the pane renders the plot, or clicks are not linked
             tap = hv.streams.Tap(source=image, x=None, y=None)
             tap.add_subscriber(lambda x, y: self._on_tap(x, y))
             self._point.object = tr("click_hint", self.language)
+        self._map.object = image
 
     def _has_series(self) -> bool:
         return type(self)._point_series is not DashboardBase._point_series
