@@ -12,9 +12,14 @@ __all__ = [
     "AssetReadError",
     "CatalogUnreachableError",
     "DateRangeError",
+    "GridMismatchError",
     "MissingBandError",
     "NoItemsFoundError",
+    "NoSourceError",
+    "RasterInputError",
     "RequestTooLargeError",
+    "SamplingError",
+    "SpectralDiversityError",
     "TerraLabError",
     "TerraLabWarning",
     "UnknownCollectionError",
@@ -61,6 +66,26 @@ class RequestTooLargeError(TerraLabError, MemoryError):
 
 class CatalogUnreachableError(TerraLabError, ConnectionError):
     """A STAC API could not be reached after retries."""
+
+
+class RasterInputError(TerraLabError, ValueError):
+    """A raster input is unusable as given (dimensions, CRS, dtype, pixel size, window)."""
+
+
+class GridMismatchError(RasterInputError):
+    """Rasters that must share one grid (CRS, shape, pixel coordinates) do not."""
+
+
+class SamplingError(TerraLabError, ValueError):
+    """Training or validation samples are missing or unusable (a class without pixels, no polygon)."""
+
+
+class NoSourceError(TerraLabError, ValueError):
+    """A cost-distance has no source cell on passable ground."""
+
+
+class SpectralDiversityError(RasterInputError):
+    """Spectral diversity cannot run on this input (too few valid pixels, bad window, bad components)."""
 
 
 class TerraLabWarning(UserWarning):

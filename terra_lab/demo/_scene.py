@@ -35,8 +35,8 @@ def day_number(d: dt.date) -> int:
 #: Land-cover codes of the demo scene, with their OSO (CESBIO land cover) codes.
 LANDCOVER_CLASSES = {
     1: ("urban", 41),
-    2: ("summer crop", 12),
-    3: ("winter crop", 11),
+    2: ("summer crop", 11),
+    3: ("winter crop", 12),
     4: ("grassland", 211),
     5: ("broadleaf forest", 31),
     6: ("conifer forest", 32),
@@ -123,7 +123,7 @@ class Scene:
         self._cloud_noises = [_Noise(rng, 16, (600.0, 3000.0)) for _ in range(8)]
         self.acquisitions = self._make_acquisitions(rng)
         self._dieback_centres = [
-            (self.x0 + 0.62 * self.extent, self.y0 - 0.40 * self.extent, 170.0),
+            (self.x0 + 0.70 * self.extent, self.y0 - 0.91 * self.extent, 150.0),  # inside the southern conifers
             (self.x0 + 0.55 * self.extent, self.y0 - 0.68 * self.extent, 130.0),
         ]
         self._lake = (self.x0 + 0.16 * self.extent, self.y0 - 0.78 * self.extent, 420.0, 260.0)
