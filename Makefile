@@ -17,6 +17,7 @@ $(VENV)/.installed: pyproject.toml widgets/package.json widgets/src/map.ts widge
 	# the JupyterLab extension (launcher entries), built against the JupyterLab just installed
 	cd widgets && npm ci --no-audit --no-fund --silent && PYTHON=$(abspath $(PY)) npm run --silent build:labextension
 	mkdir -p $(VENV)/share/jupyter/labextensions  # what `jupyter labextension develop` does: link it in
+	rm -rf $(VENV)/share/jupyter/labextensions/terra-lab-widgets  # pip's copy of the shared-data; the link follows rebuilds
 	ln -sfn $(CURDIR)/terra_lab/labextension $(VENV)/share/jupyter/labextensions/terra-lab-widgets
 	touch $@
 

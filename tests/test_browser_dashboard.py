@@ -19,17 +19,21 @@ pytestmark = pytest.mark.slow
 def server(demo_root, tmp_path_factory):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    cmd = [sys.executable, "-m", "terra_lab.cli", "workshop", "serve", "snow", "water", "--port", str(port)]
+    cmd = [sys.executable, "-m", "terra_lab.cli", "workshop", "serve", "snow", "water", "forest", "biodiversity", "--port", str(port)]
     with service(cmd, f"{url}/snow", tmp_path_factory.mktemp("ws") / "serve.log", timeout=60):
         yield url
 
 
-@pytest.mark.parametrize("theme, algorithm", [("snow", "LIS L3B"), ("water", "Dogliotti")])
+@pytest.mark.parametrize("theme, algorithm", [("snow", "LIS L3B"), ("water", "Dogliotti"), ("forest", "fordead"),
+                                              ("biodiversity", "biodivMapR")])
 def test_dashboard_computes_and_downloads(server, tmp_path, theme, algorithm, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     try:
         page.goto(f"{server}/{theme}", wait_until="domcontentloaded")
         page.wait_for_selector("text=Calculer", timeout=60_000)
+        # change a parameter: the standard mode shows the cloud-cover filter
+        page.locator("select:has(option[value='standard'])").select_option("standard")
+        page.wait_for_selector("text=Nébulosité maximale (%)", timeout=30_000)
         page.click("text=Calculer")
         page.wait_for_selector("text=Calcul terminé", timeout=180_000)
         page.wait_for_selector("canvas", timeout=60_000)
@@ -46,7 +50,8 @@ def test_dashboard_computes_and_downloads(server, tmp_path, theme, algorithm, br
         tags = ds.tags()
         assert tags["terra_lab_dashboard"] == theme
         assert algorithm in tags["terra_lab_algorithm"]
-        assert json.loads(tags["terra_lab_dashboard_parameters"])["language"] == "fr"
+        params = json.loads(tags["terra_lab_dashboard_parameters"])
+        assert params["language"] == "fr" and params["mode"] == "standard"
         assert "SENTINEL2" in tags["terra_lab_source_items"]
 
 

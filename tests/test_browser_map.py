@@ -92,6 +92,8 @@ def test_launcher_opens_the_workshop_notebooks(lab, browser):
         page.goto(f"{url}/lab?reset&token={token}", wait_until="domcontentloaded")
         page.wait_for_selector(".jp-Launcher", timeout=90_000)
         page.wait_for_selector("text=THEIA workshops", timeout=30_000)
+        for theme in ("Snow / Neige", "Forest health", "Species niche model"):  # one card per theme notebook
+            page.wait_for_selector(f".jp-LauncherCard:has-text('terra_lab: {theme}')", timeout=30_000)
         page.screenshot(path=str(ARTIFACTS / "launcher.png"))
         page.click(".jp-LauncherCard:has-text('terra_lab: Search on a map')")
         page.wait_for_selector(".jp-Notebook", timeout=60_000)

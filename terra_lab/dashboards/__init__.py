@@ -11,6 +11,8 @@ __all__ = ["THEMES", "serve"]
 THEMES = {
     "snow": "terra_lab.dashboards.snow:SnowDashboard",
     "water": "terra_lab.dashboards.water:WaterDashboard",
+    "forest": "terra_lab.dashboards.forest:ForestDashboard",
+    "biodiversity": "terra_lab.dashboards.biodiversity:BiodiversityDashboard",
 }
 
 

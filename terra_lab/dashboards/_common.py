@@ -162,7 +162,15 @@ class DashboardBase(pn.viewable.Viewer):
             self._progress.value = False
             self._button.disabled = False
 
-    cmap = "Blues"
+    def _cmap(self) -> str:
+        return "Blues"
+
+    def _clim(self, layer) -> tuple[float, float] | None:
+        """Colour range of the map (None: the data's range)."""
+        return None
+
+    def _title(self, layer) -> str:
+        return f"{layer.name} ({layer.attrs.get('long_name', layer.attrs.get('units', ''))})"
 
     def _redraw(self, *_):
         """Map of the current layer, rasterised by datashader at the zoom level the browser shows."""
@@ -172,9 +180,10 @@ class DashboardBase(pn.viewable.Viewer):
         import hvplot.xarray  # noqa: F401
 
         layer = self._layer(self.result)
-        image = layer.hvplot.image(x="x", y="y", cmap=self.cmap, colorbar=True, data_aspect=1, rasterize=True,
-                                   title=f"{layer.name} ({layer.attrs.get('long_name', '')})", frame_height=360,
-                                   tools=["tap", "hover"])
+        clim = self._clim(layer)
+        opts = {"clim": clim} if clim is not None else {}
+        image = layer.hvplot.image(x="x", y="y", cmap=self._cmap(), colorbar=True, data_aspect=1, rasterize=True,
+                                   title=self._title(layer), frame_height=360, tools=["tap", "hover"], **opts)
         if self._has_series():  # the stream must exist before the pane renders the plot, or clicks are not linked
             tap = hv.streams.Tap(source=image, x=None, y=None)
             tap.add_subscriber(lambda x, y: self._on_tap(x, y))

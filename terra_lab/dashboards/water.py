@@ -106,13 +106,9 @@ class WaterDashboard(DashboardBase):
     def _cmap(self) -> str:
         return {"water": "Blues", "turbidity": "YlOrBr", "spm": "copper", "chla": "Greens"}[self.product]
 
-    def _redraw(self, *_):
-        if self.result is None:
-            return
-        import hvplot.xarray  # noqa: F401
-
-        layer = self._layer(self.result)
+    def _clim(self, layer):
         finite = np.isfinite(layer.values)
-        clim = (0, float(np.nanpercentile(layer.values, 98))) if finite.any() else (0, 1)
-        self._map.object = layer.hvplot.image(x="x", y="y", cmap=self._cmap(), colorbar=True, data_aspect=1, clim=clim,
-                                              title=f"{layer.name} ({layer.attrs.get('units', '')})", frame_height=360)
+        return (0, float(np.nanpercentile(layer.values, 98))) if finite.any() else (0, 1)
+
+    def _title(self, layer) -> str:
+        return f"{layer.name} ({layer.attrs.get('units', '')})"

@@ -5,6 +5,12 @@ import { ILauncher } from "@jupyterlab/launcher";
 const NOTEBOOKS: Array<[string, string]> = [
   ["Quick start", "quickstart.ipynb"],
   ["Search on a map", "map_search.ipynb"],
+  ["Snow / Neige", "snow.ipynb"],
+  ["Water / Eau", "water.ipynb"],
+  ["Forest health / Santé des forêts", "forest_health.ipynb"],
+  ["Biodiversity and landscape / Biodiversité et paysage", "biodiversity_landscape.ipynb"],
+  ["Land cover / Occupation du sol", "land_cover.ipynb"],
+  ["Species niche model / Modèle de niche", "niche_model.ipynb"],
 ];
 
 const CATEGORY = "THEIA workshops";

@@ -1,0 +1,160 @@
+"""Forest health workshop dashboard: bark-beetle dieback detected with the fordead method.
+
+The page maps the dieback state, its first detection date or the confidence index over the
+forest of the chosen area, aggregates the detected dieback into hexagons (area and share of
+forest per cell), and shows a clicked pixel's CR_SWIR series with its harmonic model and the
+anomaly threshold.  It calls :mod:`terra_lab.products.dieback` and
+:mod:`terra_lab.products.hexagons`; it never re-implements them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import panel as pn
+import param
+
+from ._common import DashboardBase, tr
+
+__all__ = ["ForestDashboard"]
+
+#: presets by forest type: the fordead reference threshold for spruce, bare-soil detection where
+#: clear-cuts follow attacks (plantations) but not in mixed stands (leafless broadleaf look like soil)
+PRESETS = {
+    "spruce plantations": {"threshold_anomaly": 0.16, "soil_detection": True},
+    "mixed mountain forest": {"threshold_anomaly": 0.16, "soil_detection": False},
+    "early warning (sensitive)": {"threshold_anomaly": 0.12, "soil_detection": False},
+}
+
+#: what the map can show, and its colour map
+PRODUCTS = {"state": "Set1", "dieback_date": "viridis", "confidence_index": "OrRd"}
+
+BANDS = ["blue", "green", "red", "nir08", "swir16", "swir22"]
+
+
+class ForestDashboard(DashboardBase):
+    """Forest dieback (fordead): training on a healthy period, then anomaly detection."""
+
+    training_end = param.Date(default=dt.date(2024, 1, 1), doc="first date that may be a detection")
+    end = param.Date(default=dt.date(2024, 8, 31), doc="end of the monitoring period")
+    product = param.Selector(default="state", objects=list(PRODUCTS))
+    preset = param.Selector(default="mixed mountain forest", objects=list(PRESETS))
+    threshold_anomaly = param.Number(default=0.16, bounds=(0.02, 1.0))
+    soil_detection = param.Boolean(default=False)
+    cell_km = param.Number(default=0.25, bounds=(0.05, 10.0), doc="hexagon side (km) of the forest-loss summary")
+    theme = "forest"
+
+    def _preset_params(self) -> list[str]:
+        return ["preset", "training_end", "end", "product"]
+
+    def _standard_params(self) -> list[str]:
+        return ["training_end", "end", "product", "cell_km"]
+
+    def _expert_params(self) -> list[str]:
+        return ["threshold_anomaly", "soil_detection"]
+
+    def _settings(self) -> dict:
+        if self.mode == "preset":
+            return dict(PRESETS[self.preset])
+        return {"threshold_anomaly": self.threshold_anomaly, "soil_detection": self.soil_detection}
+
+    def _forest_mask(self, cube):
+        """The demo's reference land cover (broadleaf 5, conifer 6); elsewhere every pixel is examined."""
+        if self.catalog != "demo":
+            return None
+        import rioxarray
+
+        from .._paths import demo_dir
+
+        lc = rioxarray.open_rasterio(demo_dir() / "truth" / "landcover_R2.tif").squeeze("band", drop=True)
+        return lc.rio.reproject_match(cube["blue"].isel(time=0)).isin([5, 6])
+
+    def _compute(self):
+        import terra_lab
+        from terra_lab.products.dieback import forest_dieback, masked_vegetation_index
+
+        if self.training_end is None or self.end is None or self.training_end >= self.end:
+            raise ValueError(f"the monitoring period {self.training_end} .. {self.end} is empty or reversed")
+        cat = terra_lab.catalog.open(self.catalog)
+        # the harmonic model needs at least a year of training dates before training_end
+        res = cat.search(self.aoi(), (str(self.training_end.replace(year=self.training_end.year - 2)), str(self.end)),
+                         self.collection, max_cloud=self.max_cloud)
+        if len(res) == 0:
+            raise ValueError(tr("no_data", self.language))
+        cube = terra_lab.load(res, bands=BANDS, resolution=20, bbox=self.aoi(), chunks={"time": -1, "y": 256, "x": 256})
+        s = self._settings()
+        training_max_end = self.training_end + dt.timedelta(days=60)
+        result = forest_dieback(cube, training_end=str(self.training_end), training_max_end=str(training_max_end),
+                                forest_mask=self._forest_mask(cube), **s).compute()
+        index = masked_vegetation_index(cube, soil_detection=s["soil_detection"])["vi"]
+        return result, index
+
+    def _layer(self, result):
+        ds = result[0]
+        da = ds[self.product]
+        if self.product == "dieback_date":  # datetime64 cannot be coloured: days since the training end
+            days = (da - np.datetime64(self.training_end, "ns")) / np.timedelta64(1, "D")
+            da = days.astype("float32").assign_attrs(da.attrs, long_name=f"days after {self.training_end}")
+        elif self.product == "state":
+            da = da.where(da != 4).astype("float32").assign_attrs(
+                da.attrs, long_name="0 healthy, 1 dieback, 2 bare soil, 3 too few dates, 5 too many stress periods")
+        out = da.rename(self.product)
+        out.attrs.update({k: v for k, v in ds.attrs.items() if k.startswith("terra_lab:") or k == "references"})
+        return out
+
+    def _result_attrs(self) -> dict:
+        return dict(self.result[0].attrs)
+
+    def _cmap(self) -> str:
+        return PRODUCTS[self.product]
+
+    def _statistics(self, result):
+        """Forest loss per hexagon: dieback area (ha) and share of the examined forest, largest first."""
+        from terra_lab.products.hexagons import aggregate_hexagons
+
+        state = result[0]["state"]
+        pixel_ha = abs(float(np.prod(result[0].rio.resolution()))) / 1e4
+        dieback = (state == 1).where(state != 4).astype("float32")  # NaN outside the examined forest
+        cells = aggregate_hexagons(dieback.rio.write_crs(result[0].rio.crs), self.cell_km * 1000.0,
+                                   stats=["count", "sum", "mean"])
+        cells = cells[cells["count"] > 0].assign(dieback_ha=lambda d: d["sum"] * pixel_ha)
+        table = cells[["q", "r", "dieback_ha", "mean", "count"]].rename(columns={
+            "dieback_ha": "dieback (ha)", "mean": "share of forest", "count": "forest pixels"})
+        table = table.sort_values("dieback (ha)", ascending=False).head(10).round(3).reset_index(drop=True)
+        total = float((state == 1).sum()) * pixel_ha
+        title = (f"Dépérissement détecté : {total:.1f} ha" if self.language == "fr"
+                 else f"Dieback detected: {total:.1f} ha")
+        return pn.Column(pn.pane.Markdown(f"**{title}**"), pn.pane.DataFrame(table, sizing_mode="stretch_width"),
+                         name="stats")
+
+    def _point_series(self, x: float, y: float):
+        """CR_SWIR of the clicked pixel with its harmonic model and the anomaly threshold."""
+        import holoviews as hv
+        import pandas as pd
+
+        from terra_lab.products.dieback import DIEBACK_STATES, predict_index
+
+        ds, index = self.result
+        px = ds.sel(x=x, y=y, method="nearest")
+        series = index.sel(x=float(px.x), y=float(px.y)).compute().to_series().dropna()
+        times = pd.date_range(index["time"].values[0], index["time"].values[-1], freq="5D")
+        model = predict_index(px["coefficients"], times).to_series()
+        threshold = self._settings()["threshold_anomaly"]
+        state = DIEBACK_STATES.get(int(px["state"]), str(int(px["state"])))
+        plot = (hv.Curve((model.index, model.values), "date", "CR_SWIR", label="model").opts(color="green")
+                * hv.Curve((model.index, model.values + threshold), "date", "CR_SWIR", label="threshold")
+                .opts(color="orange", line_dash="dashed")
+                * hv.Scatter((series.index, series.values), "date", "CR_SWIR", label="observed").opts(size=5, color="navy"))
+        plot = plot * hv.VLine(pd.Timestamp(self.training_end)).opts(color="grey")
+        detected = px["dieback_date"].values
+        if not np.isnat(detected):
+            plot = plot * hv.VLine(pd.Timestamp(detected)).opts(color="red", line_dash="dotted")
+        plot = plot.opts(responsive=True, height=240, legend_position="top_left",
+                         title=f"x={float(px.x):.0f} y={float(px.y):.0f}: {state}")
+        when = "" if np.isnat(detected) else f" ({pd.Timestamp(detected).date()})"
+        if self.language == "fr":
+            text = f"**Pixel** ({float(px.x):.0f}, {float(px.y):.0f}) : état **{state}**{when}, {len(series)} dates valides"
+        else:
+            text = f"**Pixel** ({float(px.x):.0f}, {float(px.y):.0f}): state **{state}**{when}, {len(series)} valid dates"
+        return plot, text
