@@ -19,3 +19,16 @@ def test_notebook_runs(path, demo_root, tmp_path):
     shown = {"image/png", "application/vnd.jupyter.widget-view+json"}
     assert any(o.output_type in ("display_data", "execute_result") and shown & set(o.get("data", {}))
                for c in nb.cells for o in c.get("outputs", [])), "the notebook shows no figure or widget"
+
+
+THEMES = ["snow", "water", "forest_health", "biodiversity_landscape", "land_cover", "niche_model"]
+
+
+def test_every_workshop_theme_has_a_notebook_that_shows_the_real_theia_catalogue():
+    names = {p.stem for p in NOTEBOOKS}
+    assert set(THEMES) <= names, f"missing theme notebooks: {sorted(set(THEMES) - names)}"
+    for path in NOTEBOOKS:
+        if path.stem in THEMES or path.stem == "quickstart":
+            assert 'catalog.open("theia")' in path.read_text(), f"{path.name} does not show the THEIA catalogue"
+        nb = nbformat.read(path, as_version=4)
+        assert not any(c.get("outputs") for c in nb.cells if c.cell_type == "code"), f"{path.name} is saved with outputs"
