@@ -119,3 +119,26 @@ def test_dashboards_through_the_jupyter_server_proxy(lab, browser):
         raise
     with urllib.request.urlopen(f"{url}/terra-lab-workshops/water", timeout=30) as r:  # no token: Jupyter's login
         assert "login" in r.geturl() or r.status in (302, 403)
+
+
+def test_dask_dashboard_through_the_jupyter_server_proxy(lab, browser, monkeypatch):
+    """terra_lab.cluster()'s dashboard link, rewritten for JupyterHub, opens through jupyter-server-proxy."""
+    import terra_lab
+
+    url, token = lab
+    monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/")  # the single-user server's base URL here
+    import dask.config
+
+    with dask.config.set({"distributed.dashboard.link": "{scheme}://{host}:{port}/status"}):
+        with terra_lab.cluster(1, dashboard_address="127.0.0.1:0") as client:
+            link = client.dashboard_link
+            assert link.startswith("/proxy/") and link.endswith("/status")
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            try:
+                page.goto(f"{url}{link}?token={token}", wait_until="domcontentloaded", timeout=60_000)
+                page.wait_for_function("document.title.includes('Dask')", timeout=60_000)  # Dask's status page
+                page.wait_for_selector("canvas", timeout=60_000)  # its Bokeh plots rendered in the browser
+                page.screenshot(path=str(ARTIFACTS / "dask_dashboard_proxy.png"))
+            except Exception:
+                page.screenshot(path=str(ARTIFACTS / "dask_dashboard_proxy_failure.png"), full_page=True)
+                raise
