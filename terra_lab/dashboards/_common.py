@@ -117,6 +117,19 @@ class DashboardBase(pn.viewable.Viewer):
 
         return parse_aoi((self.west, self.south, self.east, self.north))
 
+    def _search(self, start, end):
+        """(catalogue, results) over the AOI and ``start .. end``; an empty or reversed period or an
+        empty result raises a message for the page."""
+        from .. import catalog
+
+        if start is None or end is None or str(start) > str(end):
+            raise ValueError(f"the period {start} .. {end} is empty or reversed")
+        cat = catalog.open(self.catalog)
+        res = cat.search(self.aoi(), (str(start), str(end)), self.collection, max_cloud=self.max_cloud)
+        if len(res) == 0:
+            raise ValueError(tr("no_data", self.language))
+        return cat, res
+
     def _visible_params(self) -> list[str]:
         common = ["language", "mode", "west", "south", "east", "north"]
         if self.mode == "preset":

@@ -21,7 +21,7 @@ import numpy as np
 import panel as pn
 import param
 
-from ._common import DashboardBase, tr
+from ._common import DashboardBase
 
 __all__ = ["BiodiversityDashboard"]
 
@@ -99,12 +99,7 @@ class BiodiversityDashboard(DashboardBase):
         from terra_lab.products.diversity import DIVERSITY_BANDS, fit_spectral_species, spectral_diversity
         from terra_lab.products.fragmentation import effective_mesh_size
 
-        if self.start is None or self.end is None or self.start > self.end:
-            raise ValueError(f"the period {self.start} .. {self.end} is empty or reversed")
-        cat = terra_lab.catalog.open(self.catalog)
-        res = cat.search(self.aoi(), (str(self.start), str(self.end)), self.collection, max_cloud=self.max_cloud)
-        if len(res) == 0:
-            raise ValueError(tr("no_data", self.language))
+        _, res = self._search(self.start, self.end)
         items, day = self._clearest_date(res)
         s = self._settings()
         cube = terra_lab.load(items, bands=list(DIVERSITY_BANDS), resolution=10, bbox=self.aoi(),

@@ -15,7 +15,7 @@ import numpy as np
 import panel as pn
 import param
 
-from ._common import DashboardBase, tr
+from ._common import DashboardBase
 
 __all__ = ["ForestDashboard"]
 
@@ -76,12 +76,8 @@ class ForestDashboard(DashboardBase):
 
         if self.training_end is None or self.end is None or self.training_end >= self.end:
             raise ValueError(f"the monitoring period {self.training_end} .. {self.end} is empty or reversed")
-        cat = terra_lab.catalog.open(self.catalog)
         # the harmonic model needs at least a year of training dates before training_end
-        res = cat.search(self.aoi(), (str(self.training_end.replace(year=self.training_end.year - 2)), str(self.end)),
-                         self.collection, max_cloud=self.max_cloud)
-        if len(res) == 0:
-            raise ValueError(tr("no_data", self.language))
+        _, res = self._search(self.training_end.replace(year=self.training_end.year - 2), self.end)
         cube = terra_lab.load(res, bands=BANDS, resolution=20, bbox=self.aoi(), chunks={"time": -1, "y": 256, "x": 256})
         s = self._settings()
         training_max_end = self.training_end + dt.timedelta(days=60)

@@ -14,7 +14,7 @@ import numpy as np
 import panel as pn
 import param
 
-from ._common import DashboardBase, tr
+from ._common import DashboardBase
 
 __all__ = ["SnowDashboard"]
 
@@ -58,11 +58,8 @@ class SnowDashboard(DashboardBase):
         import terra_lab
         from terra_lab.products.snow import snow_l2b, snow_l3b, snowline
 
-        cat = terra_lab.catalog.open(self.catalog)
         start, end = f"{self.year}-08-15", f"{self.year + 1}-09-15"
-        res = cat.search(self.aoi(), (start, end), self.collection, max_cloud=self.max_cloud)
-        if len(res) == 0:
-            raise ValueError(tr("no_data", self.language))
+        cat, res = self._search(start, end)
         cube = terra_lab.load(res, bands=["green", "red", "swir16"], resolution=20, raw_masks=True,
                               chunks={"time": -1, "y": 1008, "x": 1008})
         dem = terra_lab.load(cat.search(collections="DEM_DEMO"), bands=["elevation"], like=cube, masks=False)

@@ -69,14 +69,7 @@ class WaterDashboard(DashboardBase):
         import terra_lab
         from terra_lab.products.water import pure_water, water_mask, water_quality
 
-        if self.start is None or self.end is None or self.start > self.end:
-            raise ValueError(f"the period {self.start} .. {self.end} is empty or reversed")
-        cat = terra_lab.catalog.open(self.catalog)
-        res = cat.search(self.aoi(), (str(self.start), str(self.end)), self.collection, max_cloud=self.max_cloud)
-        if len(res) == 0:
-            from ._common import tr
-
-            raise ValueError(tr("no_data", self.language))
+        _, res = self._search(self.start, self.end)
         cube = terra_lab.load(res, bands=["green", "red", "rededge1", "nir", "nir08", "swir16"], resolution=20,
                               bbox=self.aoi())
         s = self._settings()
