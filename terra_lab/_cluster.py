@@ -17,13 +17,19 @@ def _gateway_configured() -> bool:
     return bool(dask.config.get("gateway.address", None) or os.environ.get("DASK_GATEWAY__ADDRESS"))
 
 
+#: The Dask dashboard link through jupyter-server-proxy; distributed fills the fields from the
+#: environment (the single-user server's prefix ends with "/").  binder/postBuild and
+#: binder/jupyterhub.Dockerfile write the same value (tests/test_binder.py checks it).
+PROXIED_DASHBOARD_LINK = "{JUPYTERHUB_SERVICE_PREFIX}proxy/{port}/status"
+
+
 def _proxied_dashboard_link() -> None:
-    """On JupyterHub, point the Dask dashboard link through jupyter-server-proxy (the worker ports are private)."""
+    """On JupyterHub, point the Dask dashboard link through jupyter-server-proxy for this session
+    (the scheduler's port is not reachable from the browser)."""
     import dask.config
 
-    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX")
-    if prefix:
-        dask.config.set({"distributed.dashboard.link": prefix.rstrip("/") + "/proxy/{port}/status"})
+    if os.environ.get("JUPYTERHUB_SERVICE_PREFIX"):
+        dask.config.set({"distributed.dashboard.link": PROXIED_DASHBOARD_LINK})
 
 
 def cluster(

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import yaml
 
+from terra_lab._cluster import PROXIED_DASHBOARD_LINK
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -29,13 +31,13 @@ def test_post_build_installs_the_package_extension_and_demo():
     assert os.access(post, os.X_OK)
     subprocess.run(["bash", "-n", str(post)], check=True)
     text = post.read_text()
-    for step in ("pip install --no-deps .", "terra-lab-widgets.*OK", "terra-lab demo build", "proxy/{port}/status"):
+    for step in ("pip install --no-deps .", "terra-lab-widgets.*OK", "terra-lab demo build", PROXIED_DASHBOARD_LINK):
         assert step in text
 
 
 def test_jupyterhub_image_recipe_uses_the_binder_environment():
     text = (ROOT / "binder" / "jupyterhub.Dockerfile").read_text()
     assert "binder/environment.yml" in text and "terra-lab demo build" in text
-    assert 'DASK_DISTRIBUTED__DASHBOARD__LINK="{JUPYTERHUB_SERVICE_PREFIX}proxy/{port}/status"' in text
+    assert f'DASK_DISTRIBUTED__DASHBOARD__LINK="{PROXIED_DASHBOARD_LINK}"' in text
     # the dashboards' launcher entry comes with the package (jupyter-server-proxy entry point)
     assert "terra-lab-workshops" in (ROOT / "pyproject.toml").read_text()

@@ -75,14 +75,14 @@ def test_a_worker_killed_mid_computation_does_not_lose_the_result(snow_product):
 def test_cluster_connects_to_a_given_scheduler_and_proxies_the_dashboard(monkeypatch):
     import dask.config
 
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as lc:
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address="127.0.0.1:0") as lc:
         monkeypatch.setenv("TERRA_LAB_SCHEDULER", lc.scheduler_address)
         monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/user/ana/")
         with dask.config.set({"distributed.dashboard.link": "{scheme}://{host}:{port}/status"}):
             with terra_lab.cluster() as client:
                 assert client.scheduler.address == lc.scheduler_address
                 assert client.submit(lambda x: x + 1, 41).result() == 42
-            assert dask.config.get("distributed.dashboard.link") == "/user/ana/proxy/{port}/status"
+                assert client.dashboard_link.startswith("/user/ana/proxy/") and client.dashboard_link.endswith("/status")
 
 
 def test_gateway_requested_without_dask_gateway_names_the_install(monkeypatch):

@@ -153,12 +153,13 @@ def test_zonetest_bark_beetle_outbreak(zonetest_catalog, zonetest_dir):
 
 # ------------------------------------------------------------------ (3) kernel against independent references
 def _fordead_training_end(valid, i_min, n_max, nb_min):
-    """First detection date as fordead's get_detection_dates defines it (written from its documentation)."""
-    cum = np.cumsum(valid)
-    for d in range(min(len(valid), n_max)):
-        if d >= i_min and cum[d] > nb_min:
-            return d
-    return -1
+    """First detection date as fordead's get_detection_dates computes it: the first index at or after
+    the training cut whose cumulative count of valid dates exceeds nb_min, searched by argmax over the
+    whole series (no loop), -1 when none lies before max_last_date_training."""
+    idx = np.arange(len(valid))
+    ok = (idx >= i_min) & (np.cumsum(valid) > nb_min)
+    d = int(np.argmax(ok))
+    return d if ok[d] and d < n_max else -1
 
 
 def _run_pixels(vi, soil, days, i_min, n_max, nb_min=10, thr=0.16, sign=1.0, weighted=1.0, max_periods=5):
@@ -281,7 +282,7 @@ def test_errors():
     cube = synthetic_cube(periods=80)
     with pytest.raises(MissingBandError, match="swir22"):
         forest_dieback(cube.drop_vars("swir22"))
-    with pytest.raises(MissingBandError):
+    with pytest.raises(ValueError, match="unknown vegetation index"):
         forest_dieback(cube, vi="EVI")
     with pytest.raises(ValueError, match="chunk"):
         forest_dieback(cube.chunk(time=10), training_end="2016-06-01", training_max_end="2016-07-01")

@@ -24,6 +24,8 @@ LABELS = {
     "download_nc": {"fr": "Télécharger (NetCDF)", "en": "Download (NetCDF)"},
     "no_data": {"fr": "Aucune donnée pour cette zone et cette période : élargissez la zone ou la période.",
                 "en": "No data for this area and period: widen the area or the period."},
+    "bad_period": {"fr": "la période {start} .. {end} est vide ou inversée",
+                   "en": "the period {start} .. {end} is empty or reversed"},
     "bad_aoi": {"fr": "Zone d'intérêt invalide", "en": "Invalid area of interest"},
     "done": {"fr": "Calcul terminé", "en": "Done"},
     "error": {"fr": "Erreur", "en": "Error"},
@@ -123,7 +125,7 @@ class DashboardBase(pn.viewable.Viewer):
         from .. import catalog
 
         if start is None or end is None or str(start) > str(end):
-            raise ValueError(f"the period {start} .. {end} is empty or reversed")
+            raise ValueError(tr("bad_period", self.language).format(start=start, end=end))
         cat = catalog.open(self.catalog)
         res = cat.search(self.aoi(), (str(start), str(end)), self.collection, max_cloud=self.max_cloud)
         if len(res) == 0:

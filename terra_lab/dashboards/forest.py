@@ -15,7 +15,8 @@ import numpy as np
 import panel as pn
 import param
 
-from ._common import DashboardBase
+from ..products.dieback import DIEBACK_STATES
+from ._common import DashboardBase, tr
 
 __all__ = ["ForestDashboard"]
 
@@ -31,6 +32,8 @@ PRESETS = {
 PRODUCTS = {"state": "Set1", "dieback_date": "viridis", "confidence_index": "OrRd"}
 
 BANDS = ["blue", "green", "red", "nir08", "swir16", "swir22"]
+_CODE = {name: code for code, name in DIEBACK_STATES.items()}
+DIEBACK, NOT_FOREST = _CODE["dieback"], _CODE["masked"]
 
 
 class ForestDashboard(DashboardBase):
@@ -75,9 +78,9 @@ class ForestDashboard(DashboardBase):
         from terra_lab.products.dieback import forest_dieback, masked_vegetation_index
 
         if self.training_end is None or self.end is None or self.training_end >= self.end:
-            raise ValueError(f"the monitoring period {self.training_end} .. {self.end} is empty or reversed")
+            raise ValueError(tr("bad_period", self.language).format(start=self.training_end, end=self.end))
         # the harmonic model needs at least a year of training dates before training_end
-        _, res = self._search(self.training_end.replace(year=self.training_end.year - 2), self.end)
+        _, res = self._search(self.training_end - dt.timedelta(days=731), self.end)
         cube = terra_lab.load(res, bands=BANDS, resolution=20, bbox=self.aoi(), chunks={"time": -1, "y": 256, "x": 256})
         s = self._settings()
         training_max_end = self.training_end + dt.timedelta(days=60)
@@ -93,8 +96,8 @@ class ForestDashboard(DashboardBase):
             days = (da - np.datetime64(self.training_end, "ns")) / np.timedelta64(1, "D")
             da = days.astype("float32").assign_attrs(da.attrs, long_name=f"days after {self.training_end}")
         elif self.product == "state":
-            da = da.where(da != 4).astype("float32").assign_attrs(
-                da.attrs, long_name="0 healthy, 1 dieback, 2 bare soil, 3 too few dates, 5 too many stress periods")
+            legend = ", ".join(f"{code} {name}" for code, name in DIEBACK_STATES.items() if code != NOT_FOREST)
+            da = da.where(da != NOT_FOREST).astype("float32").assign_attrs(da.attrs, long_name=legend)
         out = da.rename(self.product)
         out.attrs.update({k: v for k, v in ds.attrs.items() if k.startswith("terra_lab:") or k == "references"})
         return out
@@ -111,14 +114,14 @@ class ForestDashboard(DashboardBase):
 
         state = result[0]["state"]
         pixel_ha = abs(float(np.prod(result[0].rio.resolution()))) / 1e4
-        dieback = (state == 1).where(state != 4).astype("float32")  # NaN outside the examined forest
+        dieback = (state == DIEBACK).where(state != NOT_FOREST).astype("float32")  # NaN outside the examined forest
         cells = aggregate_hexagons(dieback.rio.write_crs(result[0].rio.crs), self.cell_km * 1000.0,
                                    stats=["count", "sum", "mean"])
         cells = cells[cells["count"] > 0].assign(dieback_ha=lambda d: d["sum"] * pixel_ha)
         table = cells[["q", "r", "dieback_ha", "mean", "count"]].rename(columns={
             "dieback_ha": "dieback (ha)", "mean": "share of forest", "count": "forest pixels"})
         table = table.sort_values("dieback (ha)", ascending=False).head(10).round(3).reset_index(drop=True)
-        total = float((state == 1).sum()) * pixel_ha
+        total = float((state == DIEBACK).sum()) * pixel_ha
         title = (f"Dépérissement détecté : {total:.1f} ha" if self.language == "fr"
                  else f"Dieback detected: {total:.1f} ha")
         return pn.Column(pn.pane.Markdown(f"**{title}**"), pn.pane.DataFrame(table, sizing_mode="stretch_width"),
@@ -129,7 +132,7 @@ class ForestDashboard(DashboardBase):
         import holoviews as hv
         import pandas as pd
 
-        from terra_lab.products.dieback import DIEBACK_STATES, predict_index
+        from terra_lab.products.dieback import predict_index
 
         ds, index = self.result
         px = ds.sel(x=x, y=y, method="nearest")

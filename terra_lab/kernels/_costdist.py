@@ -60,6 +60,16 @@ def _sift_down(hk, hv, n):  # pragma: no cover - numba
 
 
 @njit(nogil=True, cache=False)
+def _grown(hk, hv, size):  # pragma: no cover - numba
+    """The heap's key and value arrays, twice as large, holding their first ``size`` entries."""
+    hk2 = np.empty(2 * hk.shape[0], np.float64)
+    hv2 = np.empty(2 * hv.shape[0], np.int64)
+    hk2[:size] = hk[:size]
+    hv2[:size] = hv[:size]
+    return hk2, hv2
+
+
+@njit(nogil=True, cache=False)
 def cost_distance(friction, sources, dx, dy, max_cost):  # pragma: no cover - numba
     """Least accumulated cost from any source cell, Dijkstra on 8 neighbours.
 
@@ -96,12 +106,8 @@ def cost_distance(friction, sources, dx, dy, max_cost):  # pragma: no cover - nu
         elif src[p] != 0:
             dist[p] = 0.0
             if size == cap:
-                cap *= 2
-                hk2 = np.empty(cap, np.float64)
-                hv2 = np.empty(cap, np.int64)
-                hk2[:size] = hk[:size]
-                hv2[:size] = hv[:size]
-                hk, hv = hk2, hv2
+                hk, hv = _grown(hk, hv, size)
+                cap = hk.shape[0]
             hk[size] = 0.0
             hv[size] = p
             size += 1
@@ -133,12 +139,8 @@ def cost_distance(friction, sources, dx, dy, max_cost):  # pragma: no cover - nu
             if nc < dist[q] and nc <= max_cost:  # NaN friction: nc is NaN, never below
                 dist[q] = nc
                 if size == cap:
-                    cap *= 2
-                    hk2 = np.empty(cap, np.float64)
-                    hv2 = np.empty(cap, np.int64)
-                    hk2[:size] = hk[:size]
-                    hv2[:size] = hv[:size]
-                    hk, hv = hk2, hv2
+                    hk, hv = _grown(hk, hv, size)
+                    cap = hk.shape[0]
                 hk[size] = nc
                 hv[size] = q
                 _sift_up(hk, hv, size)

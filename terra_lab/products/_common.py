@@ -10,7 +10,7 @@ import xarray as xr
 from .._version import __version__
 from ..errors import MissingBandError
 
-__all__ = ["chunks_along", "rechunk", "require", "require_single_time_chunk", "with_provenance"]
+__all__ = ["chunks_along", "rechunk", "require", "require_single_time_chunk", "valid_rows", "with_provenance"]
 
 
 def rechunk(da: xr.DataArray, **chunks: int) -> xr.DataArray:
@@ -24,6 +24,14 @@ def rechunk(da: xr.DataArray, **chunks: int) -> xr.DataArray:
         full.update(spec)
         return da.copy(data=dask.array.from_array(da.data, chunks=tuple(full[i] for i in range(da.ndim))))
     return da.copy(data=da.data.rechunk(spec))
+
+
+def valid_rows(x):
+    """A (..., feature) block as (rows, ok, shape): one row per pixel, ``ok`` where no feature is NaN."""
+    import numpy as np
+
+    rows = x.reshape(-1, x.shape[-1])
+    return rows, ~np.isnan(rows).any(axis=1), x.shape[:-1]
 
 
 def require(ds: xr.Dataset, names: Iterable[str], product: str) -> None:

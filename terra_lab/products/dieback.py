@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..errors import DateRangeError, MissingBandError, RasterInputError
+from ..errors import DateRangeError, RasterInputError
 from ..kernels import _dieback as k
 from ._common import require, require_single_time_chunk, with_provenance
 from ._grid import check_same_grid
@@ -126,7 +126,7 @@ def masked_vegetation_index(
         1 soil anomaly, 2 not usable for soil detection) on (time, y, x).
     """
     if vi not in VEGETATION_INDICES:
-        raise MissingBandError(f"unknown vegetation index {vi!r} for forest_dieback; choose one of "
+        raise ValueError(f"unknown vegetation index {vi!r} for forest_dieback; choose one of "
                                f"{sorted(VEGETATION_INDICES)}")
     bands = list(VEGETATION_INDICES[vi][0]) + ["blue"]
     if soil_detection:

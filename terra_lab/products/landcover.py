@@ -45,7 +45,7 @@ import xarray as xr
 
 from ..errors import AOIError, MissingBandError, SamplingError, TerraLabWarning
 from ..kernels._gapfill import gapfill_linear
-from ._common import rechunk, require, with_provenance
+from ._common import rechunk, require, valid_rows, with_provenance
 
 __all__ = [
     "DEMO_TO_OSO",
@@ -464,9 +464,7 @@ def train_landcover(features: xr.DataArray, polygons, *, label: str = "code", n_
 
 
 def _predict_block(x: np.ndarray, model, classes: np.ndarray):
-    shape = x.shape[:-1]
-    flat = x.reshape(-1, x.shape[-1])
-    ok = ~np.isnan(flat).any(axis=1)
+    flat, ok, shape = valid_rows(x)
     code = np.zeros(flat.shape[0], np.uint16)
     conf = np.full(flat.shape[0], np.nan, np.float32)
     if ok.any():
@@ -484,7 +482,8 @@ def classify(features: xr.DataArray, classifier: LandcoverClassifier) -> xr.Data
     -------
     xarray.Dataset
         ``landcover`` (uint16 class codes, 0 = no data: pixels never observed clear) and
-        ``confidence`` (float32 in [0, 1]: the winning class's share of the trees' votes,
+        ``confidence`` (float32 in [0, 1]: the winning class's probability, the trees' class
+        probabilities averaged (scikit-learn's ``predict_proba``; a vote share when leaves are pure),
         OSO's confidence layer divided by 100; NaN for no data).
     """
     names = [str(f) for f in features["feature"].values]

@@ -35,8 +35,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..errors import AOIError, GridMismatchError, TerraLabWarning
-from ._common import with_provenance
+from ..errors import AOIError, GridMismatchError, SamplingError, TerraLabWarning
+from ._common import valid_rows, with_provenance
 from ._grid import grid_differences
 
 __all__ = [
@@ -250,9 +250,13 @@ def fit_niche(occurrences, covariates: Mapping[str, xr.DataArray], *, background
         background = sample_background(stack, n_background, random_state=random_state)
     bg = annotate(background, stack)
     bg = bg[bg.notna().all(axis=1)].to_numpy(np.float64)
+    if len(bg) < 10:
+        raise SamplingError(f"only {len(bg)} background points fall on valid covariates; at least 10 are needed "
+                            "(raise n_background or check the covariates' missing values)")
+    if not 0 < test_size < 1:
+        raise ValueError(f"test_size={test_size!r}: give the held-out share, between 0 and 1 (e.g. 0.25)")
     rng = np.random.default_rng(random_state)
-    tp = rng.random(len(pres)) < test_size
-    tb = rng.random(len(bg)) < test_size
+    tp, tb = _held_out(len(pres), test_size, rng), _held_out(len(bg), test_size, rng)
     x_train = np.vstack([pres[~tp], bg[~tb]])
     y_train = np.r_[np.ones((~tp).sum()), np.zeros((~tb).sum())]
     x_test = np.vstack([pres[tp], bg[tb]])
@@ -270,13 +274,19 @@ def fit_niche(occurrences, covariates: Mapping[str, xr.DataArray], *, background
                       auc_test=auc_test, n_presence=len(pres), n_background=len(bg), params=params)
 
 
+def _held_out(n: int, share: float, rng: np.random.Generator) -> np.ndarray:
+    """Mask of ``round(share n)`` points drawn for testing, at least one kept on each side."""
+    k = min(max(1, round(share * n)), n - 1)
+    mask = np.zeros(n, bool)
+    mask[rng.permutation(n)[:k]] = True
+    return mask
+
+
 def _predict_block(x: np.ndarray, model) -> np.ndarray:
-    shape = x.shape[:-1]
-    flat = x.reshape(-1, x.shape[-1]).astype(np.float64)
-    ok = ~np.isnan(flat).any(axis=1)
-    out = np.full(flat.shape[0], np.nan, np.float32)
+    rows, ok, shape = valid_rows(x)
+    out = np.full(rows.shape[0], np.nan, np.float32)
     if ok.any():
-        out[ok] = model.predict(flat[ok])
+        out[ok] = model.predict(rows[ok].astype(np.float64))
     return out.reshape(shape)
 
 
