@@ -135,3 +135,21 @@ def test_errors_name_inputs_and_fixes():
         continuity(f, _grid(np.ones((4, 4), bool)), max_cost=np.inf)
     with pytest.raises(ValueError, match="units="):
         cost_distance(f, _grid(np.ones((4, 4), bool)), units="km")
+
+
+def test_lazy_chain_builds_without_computing_and_equals_the_numpy_result(no_compute):
+    rng = np.random.default_rng(3)
+    lc = _grid(rng.integers(1, 5, (60, 70)).astype(np.uint8))
+    mapping = {1: 1.0, 2: 5.0, 3: 20.0}  # class 4 impassable
+    eager = continuity(friction_from_classes(lc, mapping), habitat_sources(lc, classes=1, min_area=500.0), max_cost=40)
+    lazy_lc = lc.chunk({"y": 25, "x": 30})
+    with no_compute():  # friction per block, sources and costs as whole-raster tasks: nothing runs yet
+        lazy = continuity(friction_from_classes(lazy_lc, mapping), habitat_sources(lazy_lc, classes=1, min_area=500.0),
+                          max_cost=40)
+        assert lazy["cost"].chunks is not None
+    np.testing.assert_array_equal(lazy["cost"].values, eager["cost"].values)
+    np.testing.assert_array_equal(lazy["dispersal_area"].values, eager["dispersal_area"].values)
+    assert 0 < eager["dispersal_area"].values.mean() < 1
+    # input errors of the lazy path surface at compute time, with the same message
+    with pytest.raises(NoSourceError, match="sources has no cell"):
+        cost_distance(friction_from_classes(lazy_lc, mapping), (lazy_lc == 9)).compute()

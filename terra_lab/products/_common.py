@@ -10,7 +10,8 @@ import xarray as xr
 from .._version import __version__
 from ..errors import MissingBandError
 
-__all__ = ["chunks_along", "rechunk", "require", "require_single_time_chunk", "valid_rows", "with_provenance"]
+__all__ = ["chunks_along", "per_block", "rechunk", "require", "require_single_time_chunk", "valid_rows", "whole_raster",
+           "with_provenance"]
 
 
 def rechunk(da: xr.DataArray, **chunks: int) -> xr.DataArray:
@@ -24,6 +25,27 @@ def rechunk(da: xr.DataArray, **chunks: int) -> xr.DataArray:
         full.update(spec)
         return da.copy(data=dask.array.from_array(da.data, chunks=tuple(full[i] for i in range(da.ndim))))
     return da.copy(data=da.data.rechunk(spec))
+
+
+def per_block(fn, data, dtype):
+    """``fn`` on every block of a Dask array (lazy), or on a numpy array now (pointwise work)."""
+    import dask.array
+
+    return data.map_blocks(fn, dtype=dtype) if isinstance(data, dask.array.Array) else fn(data)
+
+
+def whole_raster(fn, *arrays, dtype):
+    """``fn`` on whole rasters (labelling, cost propagation: work that couples every pixel).
+
+    Numpy inputs run now; with any Dask input the rasters are gathered into one chunk and ``fn``
+    becomes one lazy task, so its errors are raised when the result is computed.
+    """
+    import dask.array
+
+    if not any(isinstance(a, dask.array.Array) for a in arrays):
+        return fn(*arrays)
+    whole = [dask.array.asarray(a).rechunk(-1) for a in arrays]
+    return dask.array.map_blocks(fn, *whole, dtype=dtype)
 
 
 def valid_rows(x):

@@ -30,6 +30,7 @@ References
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -37,13 +38,23 @@ import xarray as xr
 
 from ..errors import NoSourceError, RasterInputError
 from ..kernels import _costdist, _mesh
-from ._common import with_provenance
+from ._common import per_block, whole_raster, with_provenance
 from ._grid import as_yx, check_same_grid, pixel_size
 
 __all__ = ["continuity", "cost_distance", "friction_from_classes", "habitat_sources"]
 
 _REF = "BioDispersal (INRAE TETIS); GRASS r.cost"
 _UNITS = ("cells", "metres")
+
+
+def _friction_block(values, *, mapping, nodata):
+    out = np.full(values.shape, np.nan, np.float32)
+    for cls, fr in mapping.items():
+        if fr is not None:
+            out[values == cls] = fr
+    if nodata is not None:
+        out[values == nodata] = np.nan
+    return out
 
 
 def friction_from_classes(landcover: xr.DataArray, mapping: Mapping[int, float | None], *,
@@ -83,20 +94,22 @@ def friction_from_classes(landcover: xr.DataArray, mapping: Mapping[int, float |
     if bad:
         raise ValueError(f"mapping gives non-positive frictions {bad}; frictions are costs per unit length, "
                          "use values > 0 (leave a class out of the mapping to make it impassable)")
-    values = np.asarray(landcover.values)
-    out = np.full(values.shape, np.nan, np.float32)
-    for cls, fr in mapping.items():
-        if fr is not None:
-            out[values == cls] = fr
     nd = landcover.rio.nodata if nodata is None else nodata
-    if nd is not None:
-        out[values == nd] = np.nan
+    out = per_block(partial(_friction_block, mapping=dict(mapping), nodata=nd), landcover.data, np.float32)
     da = landcover.copy(data=out).rename("friction")
     da.attrs = {"long_name": "friction (cost per unit length)"}
     da = da.rio.write_nodata(np.nan, encoded=False)
     return with_provenance(da, algorithm="friction from land cover (BioDispersal)",
                            params={"mapping": {str(k): v for k, v in mapping.items()}}, source=landcover,
                            reference=_REF)
+
+
+def _sources_block(values, *, classes, min_px, conn8):
+    mask = np.asarray(values, bool).copy() if classes is None else np.isin(values, classes)
+    if min_px > 0:
+        labels, sizes, _, _ = _mesh.label_patches(mask.view(np.uint8), np.zeros((1, 1), np.int32), False, conn8, True)
+        mask = (sizes >= min_px - 1e-9)[labels] & mask
+    return mask
 
 
 def habitat_sources(landcover: xr.DataArray, *, classes: int | Sequence[int] | None = None, min_area: float = 0.0,
@@ -121,22 +134,18 @@ def habitat_sources(landcover: xr.DataArray, *, classes: int | Sequence[int] | N
         bool (y, x) on the input grid.
     """
     landscape = as_yx(landcover, "landcover")
-    values = np.asarray(landscape.values)
-    if classes is None:
-        if values.dtype != bool:
-            raise RasterInputError(f"landcover has dtype {values.dtype} but classes=None: pass classes=[...] "
-                                  "(the habitat's land-cover values) or a boolean habitat mask")
-        mask = values.copy()
-    else:
-        mask = np.isin(values, np.atleast_1d(classes))
+    if classes is None and landscape.dtype != bool:
+        raise RasterInputError(f"landcover has dtype {landscape.dtype} but classes=None: pass classes=[...] "
+                               "(the habitat's land-cover values) or a boolean habitat mask")
     if connectivity not in (4, 8):
         raise ValueError(f"connectivity={connectivity!r}: use 8 (queen's case) or 4 (rook's case)")
+    min_px = 0.0
     if min_area > 0:
         rx, ry = pixel_size(landscape, "landcover")
         min_px = min_area / (rx * ry)
-        labels, sizes, _, _ = _mesh.label_patches(mask.view(np.uint8), np.zeros((1, 1), np.int32), False,
-                                               connectivity == 8, True)
-        mask = (sizes >= min_px - 1e-9)[labels] & mask
+    block = partial(_sources_block, classes=None if classes is None else np.atleast_1d(classes), min_px=min_px,
+                    conn8=connectivity == 8)
+    mask = whole_raster(block, landscape.data, dtype=bool) if min_px > 0 else per_block(block, landscape.data, bool)
     da = landscape.copy(data=mask).rename("sources")
     da.attrs = {"long_name": "habitat sources"}
     return with_provenance(da, algorithm="habitat sources (BioDispersal)",
@@ -155,6 +164,18 @@ def _steps(friction: xr.DataArray, units: str) -> tuple[float, float]:
         return 1.0, 1.0
     rx, ry = pixel_size(friction, "friction")
     return (rx, ry) if units == "metres" else (1.0, ry / rx)
+
+
+def _cost_block(friction, sources, *, dx, dy, limit):
+    f = np.ascontiguousarray(friction, dtype=np.float64)
+    if np.any(f <= 0):
+        raise ValueError("friction has values <= 0; frictions are costs per unit length, use values > 0 "
+                         "(NaN for impassable cells)")
+    s = np.ascontiguousarray(np.asarray(sources, bool)) & ~np.isnan(f)
+    if not s.any():
+        raise NoSourceError("sources has no cell on passable (non-NaN) friction; check the habitat classes "
+                            "and min_area of habitat_sources(), and that friction is defined on the habitat")
+    return _costdist.cost_distance(f, s.view(np.uint8), dx, dy, limit)
 
 
 def cost_distance(friction: xr.DataArray, sources: xr.DataArray, *, max_cost: float | None = None,
@@ -206,16 +227,9 @@ def cost_distance(friction: xr.DataArray, sources: xr.DataArray, *, max_cost: fl
     sources = as_yx(sources, "sources")
     check_same_grid(friction, sources, "friction", "sources")
     dx, dy = _steps(friction, units)
-    f = np.ascontiguousarray(friction.values, dtype=np.float64)
-    if np.any(f <= 0):
-        raise ValueError("friction has values <= 0; frictions are costs per unit length, use values > 0 "
-                         "(NaN for impassable cells)")
-    s = np.ascontiguousarray(np.asarray(sources.values, bool)) & ~np.isnan(f)
-    if not s.any():
-        raise NoSourceError("sources has no cell on passable (non-NaN) friction; check the habitat classes "
-                            "and min_area of habitat_sources(), and that friction is defined on the habitat")
     limit = np.inf if max_cost is None else float(max_cost)
-    out = _costdist.cost_distance(f, s.view(np.uint8), float(dx), float(dy), limit)
+    out = whole_raster(partial(_cost_block, dx=float(dx), dy=float(dy), limit=limit), friction.data, sources.data,
+                       dtype=np.float64)
     da = friction.copy(data=out).rename("cost")
     da.attrs = {"long_name": "accumulated cost from the sources",
                 "units": "friction x pixels" if units == "cells" else "friction x metres"}
