@@ -17,6 +17,11 @@ coherence ``C``, landscape division ``D = 1 - C`` and splitting index ``S = A_t*
 pylandstats [4]_ uses the same formula (``Landscape.effective_mesh_size(class_val=...)``, in
 hectares, landscape area without nodata pixels) but 8-connectivity by default.
 
+Unlike the per-pixel products, :func:`effective_mesh_size` runs when called: patches couple the
+whole raster and the result is a handful of numbers per reporting unit (whose number, with
+``zones``, depends on the data), so a Dask input is computed first (one byte per pixel for the
+habitat mask: about 120 MB for a full Sentinel-2 tile at 10 m).
+
 References
 ----------
 .. [1] Jaeger, J. A. G. (2000). Landscape division, splitting index, and effective mesh size:
