@@ -95,6 +95,13 @@ def test_launcher_opens_the_workshop_notebooks(lab, browser):
         for theme in ("Snow / Neige", "Forest health", "Species niche model"):  # one card per theme notebook
             page.wait_for_selector(f".jp-LauncherCard:has-text('terra_lab: {theme}')", timeout=30_000)
         page.screenshot(path=str(ARTIFACTS / "launcher.png"))
+        # a dashboard card opens the Panel app in a new tab, through jupyter-server-proxy
+        with page.context.expect_page(timeout=30_000) as tab:
+            page.click(".jp-LauncherCard:has-text('terra_lab: Forest health dashboard')")
+        dashboard = tab.value
+        dashboard.wait_for_selector("text=Santé des forêts", timeout=120_000)
+        dashboard.wait_for_selector("text=Calculer", timeout=60_000)
+        dashboard.close()
         page.click(".jp-LauncherCard:has-text('terra_lab: Search on a map')")
         page.wait_for_selector(".jp-Notebook", timeout=60_000)
         page.wait_for_selector(".jp-Notebook .jp-RenderedMarkdown h1:has-text('Search on a map')", timeout=60_000)

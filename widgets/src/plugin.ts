@@ -13,6 +13,14 @@ const NOTEBOOKS: Array<[string, string]> = [
   ["Species niche model / Modèle de niche", "niche_model.ipynb"],
 ];
 
+// the Panel dashboards, served by `terra-lab workshop serve` behind jupyter-server-proxy
+const DASHBOARDS: Array<[string, string]> = [
+  ["Snow dashboard / Tableau de bord neige", "snow"],
+  ["Water dashboard / Tableau de bord eau", "water"],
+  ["Forest health dashboard / Tableau de bord forêt", "forest"],
+  ["Biodiversity dashboard / Tableau de bord biodiversité", "biodiversity"],
+];
+
 const CATEGORY = "THEIA workshops";
 
 async function firstExisting(app: JupyterFrontEnd, names: string[]): Promise<string> {
@@ -46,6 +54,20 @@ const plugin: JupyterFrontEndPlugin<void> = {
       });
       if (launcher) {
         launcher.add({ command, category: CATEGORY, rank });
+      }
+    });
+    DASHBOARDS.forEach(([label, theme], i) => {
+      const command = `terra-lab:dashboard-${theme}`;
+      app.commands.addCommand(command, {
+        label: `terra_lab: ${label}`,
+        caption: `Open the ${theme} workshop dashboard in a new tab (Panel, through jupyter-server-proxy)`,
+        execute: () => {
+          const base = app.serviceManager.serverSettings.baseUrl;
+          window.open(`${base}terra-lab-workshops/${theme}`, "_blank");
+        },
+      });
+      if (launcher) {
+        launcher.add({ command, category: CATEGORY, rank: NOTEBOOKS.length + i });
       }
     });
   },
