@@ -99,7 +99,8 @@ class DashboardBase(pn.viewable.Viewer):
         self._button = pn.widgets.Button(name=tr("compute", self.language), button_type="primary")
         self._button.on_click(self._on_compute)
         self._message = pn.pane.Alert("", alert_type="light", visible=False, name="message")
-        self._map = pn.pane.HoloViews(None, sizing_mode="stretch_width", height=420, name="map")
+        # fixed size: a stretched pane would stretch the frame, break the 1:1 aspect and push the colour bar out
+        self._map = pn.pane.HoloViews(None, name="map")
         self._series = pn.pane.HoloViews(None, sizing_mode="stretch_width", height=260, name="series", visible=False)
         self._point = pn.pane.Markdown("", name="point")
         self._stats = pn.Column()
@@ -184,6 +185,14 @@ class DashboardBase(pn.viewable.Viewer):
         """Colour range of the map (None: the data's range)."""
         return None
 
+    def _map_options(self, layer) -> dict:
+        """Further hvplot options of the map (e.g. the aggregator of categorical layers); none by default."""
+        return {}
+
+    def _colorbar_options(self, layer) -> dict:
+        """Bokeh colour-bar options (e.g. category names on the ticks); none by default."""
+        return {}
+
     def _title(self, layer) -> str:
         return f"{layer.name} ({layer.attrs.get('long_name', layer.attrs.get('units', ''))})"
 
@@ -197,8 +206,11 @@ class DashboardBase(pn.viewable.Viewer):
         layer = self._layer(self.result)
         clim = self._clim(layer)
         opts = {"clim": clim} if clim is not None else {}
+        opts.update(self._map_options(layer))
         image = layer.hvplot.image(x="x", y="y", cmap=self._cmap(), colorbar=True, data_aspect=1, rasterize=True,
                                    title=self._title(layer), frame_height=360, tools=["tap", "hover"], **opts)
+        if self._colorbar_options(layer):
+            image = image.opts(hv.opts.Image(colorbar_opts=self._colorbar_options(layer)))
         if self._has_series():  # the stream must exist before the pane renders the plot, or clicks are not linked
             tap = hv.streams.Tap(source=image, x=None, y=None)
             tap.add_subscriber(lambda x, y: self._on_tap(x, y))

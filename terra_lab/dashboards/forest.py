@@ -30,6 +30,8 @@ PRESETS = {
 
 #: what the map can show, and its colour map
 PRODUCTS = {"state": "Set1", "dieback_date": "viridis", "confidence_index": "OrRd"}
+#: colours of the dieback states (healthy, dieback, bare soil, too few dates, outside the forest, too many periods)
+STATE_COLOURS = {0: "#2e8b57", 1: "#d62728", 2: "#8c564b", 3: "#bdbdbd", 4: "#ffffff", 5: "#ff7f0e"}
 
 BANDS = ["blue", "green", "red", "nir08", "swir16", "swir22"]
 _CODE = {name: code for code, name in DIEBACK_STATES.items()}
@@ -96,8 +98,8 @@ class ForestDashboard(DashboardBase):
             days = (da - np.datetime64(self.training_end, "ns")) / np.timedelta64(1, "D")
             da = days.astype("float32").assign_attrs(da.attrs, long_name=f"days after {self.training_end}")
         elif self.product == "state":
-            legend = ", ".join(f"{code} {name}" for code, name in DIEBACK_STATES.items() if code != NOT_FOREST)
-            da = da.where(da != NOT_FOREST).astype("float32").assign_attrs(da.attrs, long_name=legend)
+            # the colour bar names the states (_colorbar_options)
+            da = da.where(da != NOT_FOREST).astype("float32").assign_attrs(da.attrs, long_name="dieback state (fordead)")
         out = da.rename(self.product)
         out.attrs.update({k: v for k, v in ds.attrs.items() if k.startswith("terra_lab:") or k == "references"})
         return out
@@ -105,8 +107,26 @@ class ForestDashboard(DashboardBase):
     def _result_attrs(self) -> dict:
         return dict(self.result[0].attrs)
 
-    def _cmap(self) -> str:
+    def _cmap(self):
+        if self.product == "state":  # one colour per state code 0..5 (4, outside the forest, is left blank)
+            return [STATE_COLOURS[code] for code in sorted(STATE_COLOURS)]
         return PRODUCTS[self.product]
+
+    def _clim(self, layer):
+        return (-0.5, max(DIEBACK_STATES) + 0.5) if self.product == "state" else None
+
+    def _map_options(self, layer) -> dict:
+        """Zoomed-out pixels of the categorical state map take the first state, not a mean of codes."""
+        return {"aggregator": "first"} if self.product == "state" else {}
+
+    def _colorbar_options(self, layer) -> dict:
+        """The colour bar of the state map names the states."""
+        if self.product != "state":
+            return {}
+        from bokeh.models import FixedTicker
+
+        return {"ticker": FixedTicker(ticks=list(DIEBACK_STATES)),
+                "major_label_overrides": {code: name.replace("_", " ") for code, name in DIEBACK_STATES.items()}}
 
     def _statistics(self, result):
         """Forest loss per hexagon: dieback area (ha) and share of the examined forest, largest first."""
