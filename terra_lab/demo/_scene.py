@@ -63,6 +63,8 @@ SPECTRA = {k: np.asarray(v, dtype=np.float32) for k, v in _SPECTRA.items()}
 #: T = A rho_w / (1 - rho_w / C), A = 228.1 FNU, C = 0.1641.  The scene uses the
 #: inverse, rho_w = T / (A + T / C), so that the published algorithm recovers the truth.
 DOGLIOTTI_A, DOGLIOTTI_C = 228.1, 0.1641
+#: the same algorithm's 859 nm (NIR) coefficients, used for very turbid water
+DOGLIOTTI_NIR_A, DOGLIOTTI_NIR_C = 3078.9, 0.2112
 
 
 @dataclass(frozen=True)
@@ -329,6 +331,11 @@ class Scene:
         wspec[..., 1] += 0.6 * np.nan_to_num(rho_red)
         wspec[..., 2] = np.nan_to_num(rho_red, nan=0.02)
         wspec[..., 3] += 0.5 * np.nan_to_num(rho_red)
+        # ... and the NIR (B8, B8A) as Dogliotti's 859 nm relation gives for the same turbidity, so the
+        # switching algorithm (red below 0.05, NIR above 0.07, blended between) recovers the truth
+        rho_nir = turb / (DOGLIOTTI_NIR_A + turb / DOGLIOTTI_NIR_C)
+        wspec[..., 6] = np.nan_to_num(rho_nir, nan=0.006)
+        wspec[..., 7] = np.nan_to_num(rho_nir, nan=0.005)
         refl = np.where(water[..., None], wspec, refl)
         snow = self.snow(static, day)
         canopy = np.isin(lc, (5, 6))[..., None]
