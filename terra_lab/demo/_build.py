@@ -219,7 +219,7 @@ def _write_truth(root: Path, scene: Scene, tile: Tile, truths: dict[int, dict]) 
         "dieback_onset_days": [day_number(d) for d in scene.dieback_onsets],
         "landcover_classes": {str(k): {"name": v[0], "oso": v[1]} for k, v in LANDCOVER_CLASSES.items()},
         "phenology_doy": {str(k): dict(zip(("sos", "eos", "min", "max"), v)) for k, v in scene.PHENOLOGY.items()},
-        "turbidity_model": "Dogliotti et al. 2015, red band, A=228.1 FNU, C=0.1641",
+        "turbidity_model": "Dogliotti et al. 2015: red (B4) A=228.1 FNU, C=0.1641 and NIR (B8, B8A) A=3078.9 FNU, C=0.2112",
         "layers": {
             "snow_R2.tif": "1 = snow on the ground seen from above, one band per date",
             "cloud_R2.tif": "1 = thick or thin cloud", "shadow_R2.tif": "1 = cloud shadow",
