@@ -10,7 +10,7 @@ import xarray as xr
 from .._version import __version__
 from ..errors import MissingBandError
 
-__all__ = ["chunks_along", "per_block", "rechunk", "require", "require_single_time_chunk", "valid_rows", "whole_raster",
+__all__ = ["chunks_along", "per_block", "provenance_attrs", "rechunk", "require", "require_single_time_chunk", "valid_rows", "whole_raster",
            "with_provenance"]
 
 
@@ -84,9 +84,8 @@ def require_single_time_chunk(da: xr.DataArray, product: str) -> None:
         )
 
 
-def with_provenance(obj, *, algorithm: str, params: dict[str, Any], source: xr.Dataset | xr.DataArray | None = None,
-                    reference: str = ""):
-    """Attach the algorithm, its parameters, the source items and the version to ``obj.attrs``."""
+def provenance_attrs(*, algorithm: str, params: dict[str, Any], source=None, reference: str = "") -> dict:
+    """The algorithm, its parameters, the version and the source's items, as attributes."""
     attrs = {
         "terra_lab:algorithm": algorithm,
         "terra_lab:parameters": json.dumps(params, default=str, sort_keys=True),
@@ -98,7 +97,14 @@ def with_provenance(obj, *, algorithm: str, params: dict[str, Any], source: xr.D
         for key in ("terra_lab:source_items", "terra_lab:collections", "source"):
             if key in source.attrs:
                 attrs[key] = source.attrs[key]
-        if source.rio.crs is not None and obj.rio.crs is None:
-            obj = obj.rio.write_crs(source.rio.crs)
-    obj.attrs.update(attrs)
+    return attrs
+
+
+def with_provenance(obj, *, algorithm: str, params: dict[str, Any], source: xr.Dataset | xr.DataArray | None = None,
+                    reference: str = ""):
+    """Attach the algorithm, its parameters, the source items and the version to ``obj.attrs``
+    (and the source's CRS when ``obj`` has none)."""
+    if source is not None and source.rio.crs is not None and obj.rio.crs is None:
+        obj = obj.rio.write_crs(source.rio.crs)
+    obj.attrs.update(provenance_attrs(algorithm=algorithm, params=params, source=source, reference=reference))
     return obj

@@ -18,7 +18,6 @@ References
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Iterable, Sequence
 
@@ -26,10 +25,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .._version import __version__
 from ..errors import AOIError
 from ..kernels._hexagons import hex_grid_ids
-from ._common import with_provenance
+from ._common import provenance_attrs, with_provenance
 
 __all__ = ["HEX_STATS", "aggregate_hexagons", "hexagon_area", "hexagon_grid", "hexagon_index", "hexagon_polygons"]
 
@@ -318,10 +316,6 @@ def aggregate_hexagons(da: xr.DataArray, size: float, *, orientation: str = "poi
     gdf = gpd.GeoDataFrame(out, geometry=geoms, crs=da.rio.crs)
     params = {"size": size, "orientation": orientation, "origin": list(origin), "stats": stats, "nodata": nodata,
               "pixel_area": pixel_area}
-    gdf.attrs.update({"terra_lab:algorithm": "hexagon aggregation", "references": _REF,
-                      "terra_lab:parameters": json.dumps(params, default=str, sort_keys=True),
-                      "terra_lab:version": __version__, "terra_lab:variable": str(da.name)})
-    for key in ("terra_lab:source_items", "terra_lab:collections", "source"):
-        if key in da.attrs:
-            gdf.attrs[key] = da.attrs[key]
+    gdf.attrs.update(provenance_attrs(algorithm="hexagon aggregation", params=params, source=da, reference=_REF))
+    gdf.attrs["terra_lab:variable"] = str(da.name)
     return gdf
