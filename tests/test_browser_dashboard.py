@@ -37,6 +37,12 @@ def test_dashboard_computes_and_downloads(server, tmp_path, theme, algorithm, br
         page.click("text=Calculer")
         page.wait_for_selector("text=Calcul terminé", timeout=180_000)
         page.wait_for_selector("canvas", timeout=60_000)
+        if theme != "biodiversity":  # a click on the map shows that pixel's time series
+            page.wait_for_selector("text=Cliquez sur la carte", timeout=60_000)
+            page.wait_for_timeout(2000)
+            box = page.locator("canvas").first.bounding_box()
+            page.mouse.click(box["x"] + box["width"] * 0.4, box["y"] + box["height"] * 0.5)
+            page.wait_for_selector("strong:has-text('Pixel')", timeout=60_000)
         page.screenshot(path=str(ARTIFACTS / f"{theme}_dashboard.png"), full_page=True)
         with page.expect_download(timeout=60_000) as info:
             page.click("text=Télécharger (COG)")

@@ -96,6 +96,25 @@ class WaterDashboard(DashboardBase):
         frame.index = frame.index.astype(str)
         return pn.pane.DataFrame(frame, sizing_mode="stretch_width", name="stats")
 
+    def _point_series(self, x: float, y: float):
+        """The shown product through the period at the clicked pixel (water: 1 on water dates)."""
+        import holoviews as hv
+
+        series = self.result[self.product].sel(x=x, y=y, method="nearest")
+        s = series.to_series().dropna()
+        units = series.attrs.get("units", "")
+        title = f"{self.product} ({units}) x={float(series.x):.0f} y={float(series.y):.0f}"
+        plot = (hv.Curve((s.index, s.values), "date", self.product) * hv.Scatter((s.index, s.values), "date", self.product)
+                .opts(size=5, color="navy")).opts(responsive=True, height=240, title=title)
+        fr = self.language == "fr"
+        if self.product == "water":
+            summary = (f"en eau {int(s.sum())} dates sur {len(s)}" if fr else f"water on {int(s.sum())} of {len(s)} dates")
+        else:
+            median = f"{s.median():.3g} {units}" if len(s) else "-"
+            summary = f"{len(s)} dates valides, médiane {median}" if fr else f"{len(s)} valid dates, median {median}"
+        where = f"**Pixel** ({float(series.x):.0f}, {float(series.y):.0f})"
+        return plot, f"{where} : {summary}" if fr else f"{where}: {summary}"
+
     def _cmap(self) -> str:
         return {"water": "Blues", "turbidity": "YlOrBr", "spm": "copper", "chla": "Greens"}[self.product]
 
