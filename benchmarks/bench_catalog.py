@@ -90,7 +90,7 @@ def search_latency(cat: LocalCatalog, n_queries: int = 50) -> list[dict]:
 
 
 def main() -> None:
-    items = terra_lab.catalog.open("demo").search(collections="SENTINEL2_L2A_DEMO").items
+    items = terra_lab.catalog.open("demo").search(collections="THEIA_REFLECTANCE_SENTINEL2_L2A").items
     rows = graph_construction(items)
     cat = big_catalog(items)
     rows += search_latency(cat)

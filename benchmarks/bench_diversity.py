@@ -54,7 +54,7 @@ def main() -> None:
     ap.add_argument("--partitions", type=int, default=20)
     ap.add_argument("--clusters", type=int, default=50)
     args = ap.parse_args()
-    items = [i for i in terra_lab.catalog.open("demo").search(collections="SENTINEL2_L2A_DEMO")
+    items = [i for i in terra_lab.catalog.open("demo").search(collections="THEIA_REFLECTANCE_SENTINEL2_L2A")
              if "_T31TGK_" in i["id"] and "20230618" in i["id"]]
     cube = terra_lab.load(items, bands=list(DIVERSITY_BANDS), resolution=10, chunks={"x": 200, "y": 200})
     cube = cube.persist()

@@ -27,7 +27,7 @@ KEYS = ["FRE_B2", "FRE_B3", "FRE_B4", "FRE_B8"]
 
 
 def main() -> None:
-    items = [it for it in terra_lab.catalog.open("demo").search(collections="SENTINEL2_L2A_DEMO") if "_T31TGK_" in it["id"]]
+    items = [it for it in terra_lab.catalog.open("demo").search(collections="THEIA_REFLECTANCE_SENTINEL2_L2A") if "_T31TGK_" in it["id"]]
     n = len(items)
 
     def ours(chunks=None):

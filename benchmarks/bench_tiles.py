@@ -33,7 +33,7 @@ def _tiles_around(lat: float, lon: float, z: int, n: int = 4) -> list[tuple[int,
 
 
 def main() -> None:
-    items = [it for it in terra_lab.catalog.open("demo").search(collections="SENTINEL2_L2A_DEMO") if "_T31TGK_" in it["id"]]
+    items = [it for it in terra_lab.catalog.open("demo").search(collections="THEIA_REFLECTANCE_SENTINEL2_L2A") if "_T31TGK_" in it["id"]]
     style = Style("RdYlGn", 0, 0.9)
 
     def ndvi_layer():

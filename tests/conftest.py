@@ -39,7 +39,7 @@ def demo_catalog(demo_root):
 
 @pytest.fixture(scope="session")
 def demo_items(demo_catalog):
-    return demo_catalog.search(collections="SENTINEL2_L2A_DEMO")
+    return demo_catalog.search(collections="THEIA_REFLECTANCE_SENTINEL2_L2A")
 
 
 @pytest.fixture(scope="session")

@@ -10,14 +10,16 @@ import shapely.geometry
 
 import terra_lab
 from terra_lab.catalog import LocalCatalog
+from terra_lab.catalog import DEFAULT_COLLECTIONS
+from terra_lab.demo import DEM_COLLECTION, DEMO_COLLECTION as DEMO
 from terra_lab.errors import UnknownCollectionError
 
-DEMO = "SENTINEL2_L2A_DEMO"
 WEST = (6.28, 45.17, 6.30, 45.19)  # inside T31TGK only
 
 
 def test_open_demo_lists_collections(demo_catalog):
-    assert demo_catalog.collection_ids() == ["DEM_DEMO", DEMO]
+    assert demo_catalog.collection_ids() == sorted([DEM_COLLECTION, DEMO]) == [DEMO, DEM_COLLECTION]
+    assert DEFAULT_COLLECTIONS["demo"] == DEMO == "THEIA_REFLECTANCE_SENTINEL2_L2A"  # GEODES' id
     coll = demo_catalog.collection(DEMO)
     assert coll["type"] == "Collection"
     assert {"FRE_B2", "FRE_B8A", "CLM_R1", "MG2_R2", "EDG_R2", "SAT_R1"} <= set(coll["item_assets"])
@@ -73,7 +75,7 @@ def test_geodataframe_view(demo_catalog):
 
 
 def test_unknown_collection_lists_the_known_ones(demo_catalog):
-    with pytest.raises(UnknownCollectionError, match=r"'SENTINEL2_L2A' is not in the catalogue 'demo'; available: \['DEM_DEMO'"):
+    with pytest.raises(UnknownCollectionError, match=r"'SENTINEL2_L2A' is not in the catalogue 'demo'; available: \['THEIA_REFLECTANCE_SENTINEL2_L2A', 'cop-dem-eea-10-laea-tif'\]"):
         demo_catalog.search(collections="SENTINEL2_L2A")
 
 

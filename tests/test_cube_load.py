@@ -11,7 +11,7 @@ import xarray as xr
 import terra_lab
 from terra_lab.errors import AssetReadError, MissingBandError, NoItemsFoundError, RequestTooLargeError
 
-DEMO = "SENTINEL2_L2A_DEMO"
+DEMO = "THEIA_REFLECTANCE_SENTINEL2_L2A"
 
 
 def _raw(item, key):

@@ -18,7 +18,7 @@ def snow_product(demo_catalog, demo_items):
     items = [it for it in demo_items if "_T31TGK_" in it["id"]]
     cube = terra_lab.load(items, bands=["green", "red", "swir16"], resolution=20, raw_masks=True,
                           chunks={"time": -1, "x": 48, "y": 48})
-    dem = terra_lab.load(demo_catalog.search(collections="DEM_DEMO"), bands=["elevation"], like=cube, masks=False)
+    dem = terra_lab.load(demo_catalog.search(collections="cop-dem-eea-10-laea-tif"), bands=["elevation"], like=cube, masks=False)
     l3b = snow_l3b(snow_l2b(cube, dem), 2023)
     return l3b, l3b.compute(scheduler="threads")
 

@@ -76,7 +76,7 @@ def test_layers_need_a_grid_and_names_are_escaped(ndvi):
 
 
 def test_footprints_and_pixel_series(ndvi, demo_catalog):
-    res = demo_catalog.search((6.28, 45.17, 6.33, 45.2), "2024-02", "SENTINEL2_L2A_DEMO")
+    res = demo_catalog.search((6.28, 45.17, 6.33, 45.2), "2024-02", "THEIA_REFLECTANCE_SENTINEL2_L2A")
     m = TerraMap()
     m.show_items(res)
     assert len(m.footprints["features"]) == len(res)

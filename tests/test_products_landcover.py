@@ -106,7 +106,7 @@ def test_nomenclature_tables():
 # --------------------------------------------------------------------------- the demo
 @pytest.fixture(scope="module")
 def demo_setup(demo_catalog, demo_root):
-    items = [it for it in demo_catalog.search(collections="SENTINEL2_L2A_DEMO", dates="2023-01-01/2023-12-31")
+    items = [it for it in demo_catalog.search(collections="THEIA_REFLECTANCE_SENTINEL2_L2A", dates="2023-01-01/2023-12-31")
              if "_T31TGK_" in it["id"]]
     cube = terra_lab.load(items, bands=BANDS, resolution=20)
     feats = gapfilled_features(cube)

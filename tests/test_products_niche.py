@@ -17,11 +17,11 @@ from terra_lab.products.niche import (
 
 @pytest.fixture(scope="module")
 def covariates(demo_catalog, demo_root):
-    items = [it for it in demo_catalog.search(collections="SENTINEL2_L2A_DEMO", dates="2023-06-01/2023-08-31")
+    items = [it for it in demo_catalog.search(collections="THEIA_REFLECTANCE_SENTINEL2_L2A", dates="2023-06-01/2023-08-31")
              if "_T31TGK_" in it["id"]]
     cube = terra_lab.load(items, bands=["red", "nir"], resolution=20, apply_masks=True)
     ndvi = spectral_index(cube, "NDVI").median("time")  # lazy
-    dem = terra_lab.load(demo_catalog.search(collections="DEM_DEMO"), bands=["elevation"], like=cube, masks=False)
+    dem = terra_lab.load(demo_catalog.search(collections="cop-dem-eea-10-laea-tif"), bands=["elevation"], like=cube, masks=False)
     # truth snow cover duration (band 1 'SCD days') of hydrological year 2023-2024
     scd = rioxarray.open_rasterio(demo_root / "truth" / "snow_annual_2023-2024_R2.tif").sel(band=1, drop=True)
     return {"elevation": dem["elevation"], "snow_days": scd.astype(np.float32), "ndvi_summer": ndvi}

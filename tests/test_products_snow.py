@@ -13,14 +13,14 @@ import terra_lab
 from terra_lab.kernels import _snow as k
 from terra_lab.products.snow import fractional_snow_cover, snow_l2b, snow_l3b
 
-DEMO = "SENTINEL2_L2A_DEMO"
+DEMO = "THEIA_REFLECTANCE_SENTINEL2_L2A"
 
 
 @pytest.fixture(scope="module")
 def snow_inputs(demo_catalog, demo_items):
     items = [it for it in demo_items if "_T31TGK_" in it["id"]]
     cube = terra_lab.load(items, bands=["green", "red", "swir16"], resolution=20, raw_masks=True)
-    dem = terra_lab.load(demo_catalog.search(collections="DEM_DEMO"), bands=["elevation"], like=cube, masks=False)
+    dem = terra_lab.load(demo_catalog.search(collections="cop-dem-eea-10-laea-tif"), bands=["elevation"], like=cube, masks=False)
     return cube, dem
 
 

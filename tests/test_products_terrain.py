@@ -167,7 +167,7 @@ def test_chunking_does_not_change_results(dems):
 
 
 def test_lazy_and_metadata(demo_catalog, no_compute):
-    items = demo_catalog.search(collections="DEM_DEMO")
+    items = demo_catalog.search(collections="cop-dem-eea-10-laea-tif")
     cube = terra_lab.load(items, bands=["elevation"], resolution=20, masks=False, chunks={"x": 64, "y": 64})
     with no_compute():
         hs = hillshade(cube, mode="multidirectional")

@@ -8,12 +8,12 @@ from terra_lab.display.search import SearchMap
 
 def test_search_select_and_load(demo_root):
     sm = SearchMap("demo")
-    assert "SENTINEL2_L2A_DEMO" in sm.collection.options and sm.collection.value == "SENTINEL2_L2A_DEMO"
+    assert "THEIA_REFLECTANCE_SENTINEL2_L2A" in sm.collection.options and sm.collection.value == "THEIA_REFLECTANCE_SENTINEL2_L2A"
     sm.map.aoi = {"type": "Polygon", "coordinates": [[[6.28, 45.17], [6.33, 45.17], [6.33, 45.2], [6.28, 45.2], [6.28, 45.17]]]}
     sm.start.value, sm.end.value = dt.date(2024, 1, 1), dt.date(2024, 3, 31)
     sm.max_cloud.value = 30
     res = sm.search()
-    expected = terra_lab.catalog.open("demo").search(sm.map.aoi, ("2024-01-01", "2024-03-31"), "SENTINEL2_L2A_DEMO", 30)
+    expected = terra_lab.catalog.open("demo").search(sm.map.aoi, ("2024-01-01", "2024-03-31"), "THEIA_REFLECTANCE_SENTINEL2_L2A", 30)
     assert res.ids == expected.ids and len(sm.table.options) == len(expected)
     assert len(sm.map.footprints["features"]) == len(expected) and not sm.load_button.disabled
     # a footprint click selects the table row, and a row selects the footprint; the quicklook shows

@@ -8,9 +8,9 @@ from pystac_client import Client
 
 import terra_lab
 from terra_lab.catalog._server import PgStacServer, find_postgres_bin
+from terra_lab.demo import DEM_COLLECTION, DEMO_COLLECTION as DEMO
 from terra_lab.errors import CatalogUnreachableError, TerraLabError, UnknownCollectionError
 
-DEMO = "SENTINEL2_L2A_DEMO"
 AOI = (6.28, 45.17, 6.33, 45.2)
 
 
@@ -35,7 +35,7 @@ def server(demo_catalog):
 
 def test_landing_page_and_conformance(server):
     client = Client.open(server.url)
-    assert {c.id for c in client.get_collections()} == {DEMO, "DEM_DEMO"}
+    assert {c.id for c in client.get_collections()} == {DEMO, DEM_COLLECTION}
     assert client.conforms_to("ITEM_SEARCH") and client.conforms_to("FILTER")
 
 
@@ -45,7 +45,7 @@ def test_landing_page_and_conformance(server):
         (DEMO, {"bbox": AOI}),
         (DEMO, {"datetime": "2024-01-01/2024-03-31"}),
         (DEMO, {"bbox": AOI, "datetime": "2023-12-01/2024-04-30", "max_cloud": 20}),
-        ("DEM_DEMO", {}),
+        (DEM_COLLECTION, {}),
     ],
 )
 def test_pystac_client_queries_match_the_embedded_catalogue(server, demo_catalog, collection, kwargs):
@@ -76,7 +76,7 @@ def test_terra_lab_catalog_over_the_server_loads_a_cube(server, demo_catalog):
     cube = terra_lab.load(res, bands=["red"], resolution=20, masks=False)
     ref = terra_lab.load(local, bands=["red"], resolution=20, masks=False)
     assert float(cube.red.mean().compute()) == pytest.approx(float(ref.red.mean().compute()))
-    with pytest.raises(UnknownCollectionError, match="'S2' is not offered by .*available: \\['DEM_DEMO'"):
+    with pytest.raises(UnknownCollectionError, match="'S2' is not offered by .*available: \\['THEIA_REFLECTANCE_SENTINEL2_L2A'"):
         api.search(collections="S2")
 
 

@@ -37,7 +37,7 @@ ENDPOINTS = {
 
 #: The Sentinel-2 L2A collection of each named catalogue.
 DEFAULT_COLLECTIONS = {
-    "demo": "SENTINEL2_L2A_DEMO",
+    "demo": "THEIA_REFLECTANCE_SENTINEL2_L2A",  # terra_lab.demo.DEMO_COLLECTION
     "theia": "sentinel2-l2a-theia",
     "earth-search": "sentinel-2-l2a",
 }

@@ -83,7 +83,7 @@ class DashboardBase(pn.viewable.Viewer):
     """Base of the theme dashboards (subclasses define ``_compute``, ``_layer``, ``_statistics``)."""
 
     catalog = param.String(default="demo")
-    collection = param.String(default="SENTINEL2_L2A_DEMO")
+    collection = param.String(default="THEIA_REFLECTANCE_SENTINEL2_L2A")
     west = param.Number(default=6.28)
     south = param.Number(default=45.17)
     east = param.Number(default=6.34)

@@ -62,7 +62,7 @@ class SnowDashboard(DashboardBase):
         cat, res = self._search(start, end)
         cube = terra_lab.load(res, bands=["green", "red", "swir16"], resolution=20, raw_masks=True,
                               chunks={"time": -1, "y": 1008, "x": 1008})
-        dem = terra_lab.load(cat.search(collections="DEM_DEMO"), bands=["elevation"], like=cube, masks=False)
+        dem = terra_lab.load(cat.search(collections="cop-dem-eea-10-laea-tif"), bands=["elevation"], like=cube, masks=False)
         th = self._thresholds()
         lines = snowline(cube, dem, ndsi_pass1=th["ndsi_pass1"], red_pass1=th["red_pass1"]).compute()
         # the L2B codes are kept in memory (1 byte per pixel-date) for the clicked-pixel time series

@@ -25,8 +25,10 @@ __all__ = ["build", "is_built", "DEMO_COLLECTION", "DEM_COLLECTION", "MAIN_TILE"
 
 log = logging.getLogger(__name__)
 
-DEMO_COLLECTION = "SENTINEL2_L2A_DEMO"
-DEM_COLLECTION = "DEM_DEMO"
+#: The demo catalogue uses real APIs' collection ids: GEODES' Sentinel-2 L2A collection, and the
+#: Copernicus DEM EEA-10 (10 m, Europe; the CDSE STAC id) for its 10 m / 20 m elevation items.
+DEMO_COLLECTION = "THEIA_REFLECTANCE_SENTINEL2_L2A"
+DEM_COLLECTION = "cop-dem-eea-10-laea-tif"
 MAIN_TILE = "T31TGK"
 _MARKER = "BUILD.json"
 

@@ -597,7 +597,7 @@ def spectral_diversity(
     --------
     >>> import terra_lab
     >>> from terra_lab.products.diversity import DIVERSITY_BANDS, fit_spectral_species, spectral_diversity
-    >>> items = [i for i in terra_lab.catalog.open("demo").search(collections="SENTINEL2_L2A_DEMO")
+    >>> items = [i for i in terra_lab.catalog.open("demo").search(collections="THEIA_REFLECTANCE_SENTINEL2_L2A")
     ...          if "20230618" in i["id"] and "_T31TGK_" in i["id"]]
     >>> cube = terra_lab.load(items, bands=list(DIVERSITY_BANDS), resolution=10)
     >>> model = fit_spectral_species(cube, n_partitions=4, n_init=2)  # doctest: +SKIP

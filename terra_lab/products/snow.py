@@ -49,7 +49,7 @@ def _dem_on_grid(dem: xr.DataArray | xr.Dataset, cube: xr.Dataset) -> xr.DataArr
     if dem is None:
         raise MissingBandError(
             "snow_l2b needs a DEM (elevation in m) on the cube's grid for the snowline; load one with "
-            "terra_lab.load(catalog.search(collections='DEM_DEMO'), bands=['elevation'], like=cube)"
+            "terra_lab.load(catalog.search(collections='cop-dem-eea-10-laea-tif'), bands=['elevation'], like=cube)"
         )
     if isinstance(dem, xr.Dataset):
         if "elevation" not in dem:
