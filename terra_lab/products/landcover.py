@@ -45,6 +45,7 @@ import xarray as xr
 
 from ..errors import AOIError, MissingBandError, SamplingError, TerraLabWarning
 from ..kernels._gapfill import gapfill_linear
+from ..profiles import OSO_NOMENCLATURE, OSO_NOMENCLATURE_2016  # noqa: F401 - the legend lives with the OSO profile
 from ._common import rechunk, require, valid_rows, with_provenance
 
 __all__ = [
@@ -62,55 +63,6 @@ __all__ = [
     "train_landcover",
     "validate",
 ]
-
-#: OSO nomenclature since 2018 (23 classes): code -> (French name, English name, colour of the
-#: THEIA/iota2 style file).
-OSO_NOMENCLATURE: dict[int, tuple[str, str, str]] = {
-    1: ("Bâti dense", "Dense built-up area", "#ff00ff"),
-    2: ("Bâti diffus", "Diffuse built-up area", "#ff55ff"),
-    3: ("Zones industrielles et commerciales", "Industrial and commercial zones", "#ffaaff"),
-    4: ("Surfaces routes", "Roads", "#00ffff"),
-    5: ("Colza", "Rapeseed", "#ffff00"),
-    6: ("Céréales à paille", "Straw cereals (wheat, barley...)", "#d0ff00"),
-    7: ("Protéagineux", "Protein crops (peas, beans...)", "#a1d600"),
-    8: ("Soja", "Soy", "#ffaa44"),
-    9: ("Tournesol", "Sunflower", "#d6d600"),
-    10: ("Maïs", "Maize", "#ff5500"),
-    11: ("Riz", "Rice", "#c5ffff"),
-    12: ("Tubercules / racines", "Tubers / roots", "#aaaa61"),
-    13: ("Prairies", "Grasslands (meadows)", "#aaaa00"),
-    14: ("Vergers", "Orchards", "#aaaaff"),
-    15: ("Vignes", "Vineyards", "#550000"),
-    16: ("Forêts de feuillus", "Broad-leaved forest", "#009c00"),
-    17: ("Forêts de conifères", "Coniferous forest", "#003200"),
-    18: ("Pelouses", "Natural grasslands (lawns)", "#aaff00"),
-    19: ("Landes ligneuses", "Woody moorlands", "#55aa7f"),
-    20: ("Surfaces minérales", "Bare rock / mineral surfaces", "#ff0000"),
-    21: ("Plages et dunes", "Beaches and dunes", "#ffb802"),
-    22: ("Glaciers et neiges éternelles", "Glaciers and perpetual snow", "#bebebe"),
-    23: ("Eau", "Water", "#0000ff"),
-}
-
-#: OSO nomenclature of the 2016 and 2017 maps (17 classes): code -> (French name, English name).
-OSO_NOMENCLATURE_2016: dict[int, tuple[str, str]] = {
-    11: ("Culture été", "Summer crops"),
-    12: ("Culture hiver", "Winter crops"),
-    31: ("Forêt feuillus", "Broad-leaved forest"),
-    32: ("Forêt conifères", "Coniferous forest"),
-    34: ("Pelouses", "Natural grasslands"),
-    36: ("Landes ligneuses", "Woody moorlands"),
-    41: ("Bâti continu", "Continuous urban fabric"),
-    42: ("Bâti discontinu", "Discontinuous urban fabric"),
-    43: ("Zones industrielles et commerciales", "Industrial and commercial units"),
-    44: ("Surfaces routes", "Road surfaces"),
-    45: ("Surfaces minérales", "Bare rock"),
-    46: ("Plages et dunes", "Beaches, dunes and sand"),
-    51: ("Eau", "Water bodies"),
-    53: ("Glaciers ou neiges et", "Glaciers and perpetual snow"),
-    211: ("Prairies", "Intensive grasslands"),
-    221: ("Vergers", "Orchards"),
-    222: ("Vignes", "Vineyards"),
-}
 
 #: Demo scene classes (``terra_lab.demo._scene.LANDCOVER_CLASSES``) -> OSO 23-class codes:
 #: urban -> dense built-up, summer crop -> maize, winter crop -> straw cereals, grassland ->

@@ -1,0 +1,105 @@
+"""Declarative collection profiles: asset keys, decoding (scale, nodata, codes, legends) and masks.
+
+A profile maps the names used everywhere in terra_lab to the asset keys of one family of
+STAC items and says how their stored numbers decode:
+
+* reflectance products (Sentinel-2, Landsat, Venus L2A, L3A syntheses): *common band names*
+  (``blue``, ``green``, ``red``, ``rededge1``-``rededge3``, ``nir``, ``nir08``, ``swir16``,
+  ``swir22``), scaled integers to reflectance, mask rasters to named boolean layers
+  (``cloud``, ``shadow``, ``snow``, ``water``, ``edge``, ``saturated``);
+* thematic products (snow maps, land cover, DEMs, biophysical and water-quality variables):
+  variables that are *categorical* (codes with a :class:`Legend` of the producer's colours and
+  French/English names) or *continuous* (``value * scale + offset`` in ``units``), each with
+  its no-data codes.
+
+Adding a source means adding a profile here, not ``if`` branches elsewhere.
+
+Modules: :mod:`._model` (the dataclasses), :mod:`._legends` (class legends),
+:mod:`._optical` (reflectance profiles), :mod:`._thematic` (thematic profiles).
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Mapping
+
+from ..errors import MissingBandError
+from ._legends import (
+    OSO_2016_TO_2018,
+    OSO_LEGEND,
+    OSO_LEGEND_2016,
+    OSO_NOMENCLATURE,
+    OSO_NOMENCLATURE_2016,
+    SNOW_L2B_LEGEND,
+    WASP_FLAG_LEGEND,
+    Legend,
+    LegendClass,
+    legend_of,
+)
+from ._model import COMMON_BANDS, KINDS, MASK_LAYERS, BandSpec, CollectionProfile, Decoding, MaskRule
+from ._optical import EARTH_SEARCH_S2, MUSCATE_S2, THEIA_STAC_S2
+from ._thematic import COP_DEM, DEM, OSO, SNOW_L2B, SNOW_L3B
+
+__all__ = [
+    "BandSpec",
+    "CollectionProfile",
+    "Decoding",
+    "Legend",
+    "LegendClass",
+    "MaskRule",
+    "PROFILES",
+    "COMMON_BANDS",
+    "KINDS",
+    "MASK_LAYERS",
+    "MUSCATE_S2",
+    "THEIA_STAC_S2",
+    "EARTH_SEARCH_S2",
+    "DEM",
+    "COP_DEM",
+    "OSO",
+    "SNOW_L2B",
+    "SNOW_L3B",
+    "OSO_LEGEND",
+    "OSO_LEGEND_2016",
+    "OSO_2016_TO_2018",
+    "OSO_NOMENCLATURE",
+    "OSO_NOMENCLATURE_2016",
+    "SNOW_L2B_LEGEND",
+    "WASP_FLAG_LEGEND",
+    "legend_of",
+    "profile_for_item",
+]
+
+#: Every profile, in the order markers are tried (profiles with unique markers first).
+PROFILES: Mapping[str, CollectionProfile] = MappingProxyType(
+    {
+        "snow-l2b": SNOW_L2B,
+        "snow-l3b": SNOW_L3B,
+        "oso": OSO,
+        "muscate": MUSCATE_S2,
+        "theia-stac": THEIA_STAC_S2,
+        "earth-search": EARTH_SEARCH_S2,
+        "dem": DEM,
+        "cop-dem": COP_DEM,
+    }
+)
+
+
+def profile_for_item(item: Mapping) -> CollectionProfile:
+    """The profile of an item (a STAC dict): by its collection id, else by its marker assets."""
+    collection = item.get("collection")
+    for profile in PROFILES.values():
+        if collection and collection in profile.collections:
+            return profile
+    assets = item.get("assets", {})
+    platform = str(item.get("properties", {}).get("platform", "")).lower()
+    for profile in PROFILES.values():
+        if profile.platforms and not any(platform.startswith(p) for p in profile.platforms):
+            continue
+        if any(a in assets for a in profile.marker_assets):
+            return profile
+    raise MissingBandError(
+        f"item {item.get('id')!r} of collection {collection!r} matches no collection "
+        f"profile (its assets: {sorted(assets)[:12]}); terra_lab knows {list(PROFILES)}. "
+        "Add a CollectionProfile in terra_lab.profiles for this source."
+    )
