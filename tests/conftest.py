@@ -137,3 +137,22 @@ def service(cmd: list[str], probe: str, log_path: Path, *, timeout: float = 90):
             except subprocess.TimeoutExpired:  # a slow shutdown (kernels, proxied servers) must not fail a test
                 proc.kill()
                 proc.wait(30)
+
+
+# ------------------------------------------------------------------ a catalogue that is not the demo's
+@pytest.fixture(scope="session")
+def ingested_catalog(demo_root, tmp_path_factory):
+    """A fresh local catalogue made by `ingest` from the demo archive's THEIA-format products,
+    under the ingest's default collection id, plus the demo's auxiliary collections (DEM,
+    OSO land cover): the workflows and notebooks must find everything by kind in it."""
+    from terra_lab.catalog import LocalCatalog
+    from terra_lab.catalog._ingest import ingest
+    from terra_lab.workflows import find_collection
+
+    cat = LocalCatalog(tmp_path_factory.mktemp("ingested") / "catalog", name="ingested")
+    ingest(demo_root / "archive", catalog=cat)
+    demo = terra_lab.catalog.open("demo")
+    for kind in ("dem", "landcover"):
+        cid = find_collection(demo, kind)
+        cat.add_items(demo.search(collections=cid).items, collection=cid)
+    return cat

@@ -13,6 +13,8 @@ import traceback
 import panel as pn
 import param
 
+from ..errors import NoItemsFoundError
+
 __all__ = ["DashboardBase", "LABELS", "PARAM_LABELS", "param_label", "tr"]
 
 log = logging.getLogger("terra_lab.dashboards")
@@ -79,11 +81,30 @@ def param_label(name: str, lang: str) -> str:
     return PARAM_LABELS.get(name, {}).get(lang, name.replace("_", " ").capitalize())
 
 
+def _netcdf_attr(value):
+    """An attribute value NetCDF can store: lists and dicts as JSON, other objects (e.g. a
+    stackstac RasterSpec) as their text."""
+    import numbers
+
+    import numpy as np
+
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, default=str)
+    if isinstance(value, (str, bytes, numbers.Number, np.ndarray, np.number, tuple)):
+        return value
+    return str(value)
+
+
 class DashboardBase(pn.viewable.Viewer):
-    """Base of the theme dashboards (subclasses define ``_compute``, ``_layer``, ``_statistics``)."""
+    """Base of the theme dashboards.
+
+    Subclasses define ``_compute`` (a call of their theme's workflow in
+    :mod:`terra_lab.workflows`, which returns a typed result), ``_layer`` (the map of the
+    result) and ``_statistics``; they display results, they never compute products.
+    """
 
     catalog = param.String(default="demo")
-    collection = param.String(default="THEIA_REFLECTANCE_SENTINEL2_L2A")
+    collection = param.String(default="", doc="reflectance collection id (empty: found in the catalogue)")
     west = param.Number(default=6.28)
     south = param.Number(default=45.17)
     east = param.Number(default=6.34)
@@ -120,18 +141,14 @@ class DashboardBase(pn.viewable.Viewer):
 
         return parse_aoi((self.west, self.south, self.east, self.north))
 
-    def _search(self, start, end):
-        """(catalogue, results) over the AOI and ``start .. end``; an empty or reversed period or an
-        empty result raises a message for the page."""
-        from .. import catalog
-
+    def _check_period(self, start, end) -> None:
+        """An empty or reversed period raises its message for the page, in the page's language."""
         if start is None or end is None or str(start) > str(end):
             raise ValueError(tr("bad_period", self.language).format(start=start, end=end))
-        cat = catalog.open(self.catalog)
-        res = cat.search(self.aoi(), (str(start), str(end)), self.collection, max_cloud=self.max_cloud)
-        if len(res) == 0:
-            raise ValueError(tr("no_data", self.language))
-        return cat, res
+
+    def _sources(self) -> dict:
+        """Catalogue and search options every workflow takes (an empty collection: found by kind)."""
+        return {"catalog": self.catalog, "collection": self.collection.strip() or None, "max_cloud": self.max_cloud}
 
     def _visible_params(self) -> list[str]:
         common = ["language", "mode", "west", "south", "east", "north"]
@@ -170,7 +187,11 @@ class DashboardBase(pn.viewable.Viewer):
             self._stats[:] = [self._statistics(self.result)]
             for d in self._downloads:
                 d.disabled = False
-            self._say(tr("done", self.language), "success")
+            notes = getattr(self.result, "notes", ())
+            done = tr("done", self.language)
+            self._say(f"{done} ({'; '.join(notes)})" if notes else done, "warning" if notes else "success")
+        except NoItemsFoundError as e:
+            self._say(f"{tr('no_data', self.language)} ({e})", "warning")
         except Exception as e:  # noqa: BLE001 - any failure is shown in the page and logged; the app stays usable
             log.error("dashboard %s failed: %s\n%s", self.theme, e, traceback.format_exc())
             self._say(f"{tr('error', self.language)} : {e}", "danger")
@@ -263,7 +284,7 @@ class DashboardBase(pn.viewable.Viewer):
         ds = layer.to_dataset(name=str(layer.name or "result"))
         ds.attrs.update(self._provenance())
         for v in ds.variables.values():
-            v.attrs = {k: (json.dumps(x) if isinstance(x, (list, dict)) else x) for k, x in v.attrs.items()}
+            v.attrs = {k: _netcdf_attr(x) for k, x in v.attrs.items()}
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "out.nc")
             ds.to_netcdf(path)

@@ -2,30 +2,23 @@
 
 A ``pn.viewable.Viewer`` with ``param`` state: the page shows a map of the chosen L3B
 product, statistics per 200 m elevation band, and offers the result as Cloud-Optimized
-GeoTIFF and NetCDF (with provenance).  It calls :mod:`terra_lab.products.snow`; it never
-re-implements it.
+GeoTIFF and NetCDF (with provenance).  It calls :func:`terra_lab.workflows.snow.snow_workflow`
+(reflectance and DEM from the chosen catalogue) and displays its result; it computes nothing itself.
 """
 
 from __future__ import annotations
 
 import logging
 
-import numpy as np
 import panel as pn
 import param
 
+from ..workflows.snow import PRESETS, SnowSettings, snow_workflow
 from ._common import DashboardBase
 
 __all__ = ["SnowDashboard"]
 
 log = logging.getLogger(__name__)
-
-#: parameter presets by landscape type (THEIA on-demand services offer such presets)
-PRESETS = {
-    "alpine": {"ndsi_pass1": 0.4, "red_pass1": 0.20, "ndsi_pass2": 0.15, "red_pass2": 0.04},
-    "forested mountains": {"ndsi_pass1": 0.4, "red_pass1": 0.15, "ndsi_pass2": 0.15, "red_pass2": 0.04},
-    "low mountains": {"ndsi_pass1": 0.45, "red_pass1": 0.20, "ndsi_pass2": 0.20, "red_pass2": 0.06},
-}
 
 
 class SnowDashboard(DashboardBase):
@@ -49,50 +42,29 @@ class SnowDashboard(DashboardBase):
     def _preset_params(self) -> list[str]:
         return ["preset", "year", "product"]
 
-    def _thresholds(self) -> dict:
+    def _settings(self) -> SnowSettings:
         if self.mode == "preset":
-            return dict(PRESETS[self.preset])
-        return {k: getattr(self, k) for k in self._expert_params()}
+            return PRESETS[self.preset]
+        return SnowSettings(**{k: getattr(self, k) for k in self._expert_params()})
 
     def _compute(self):
-        import terra_lab
-        from terra_lab.products.snow import snow_l2b, snow_l3b, snowline
-
-        start, end = f"{self.year}-08-15", f"{self.year + 1}-09-15"
-        cat, res = self._search(start, end)
-        cube = terra_lab.load(res, bands=["green", "red", "swir16"], resolution=20, raw_masks=True,
-                              chunks={"time": -1, "y": 1008, "x": 1008})
-        dem = terra_lab.load(cat.search(collections="cop-dem-eea-10-laea-tif"), bands=["elevation"], like=cube, masks=False)
-        th = self._thresholds()
-        lines = snowline(cube, dem, ndsi_pass1=th["ndsi_pass1"], red_pass1=th["red_pass1"]).compute()
-        # the L2B codes are kept in memory (1 byte per pixel-date) for the clicked-pixel time series
-        l2b = snow_l2b(cube, dem, snowlines=lines, **th).persist()
-        annual = snow_l3b(l2b, self.year).compute()
-        elevation = dem["elevation"].isel(time=0, drop=True).compute()
-        return annual, elevation, l2b
+        return snow_workflow(aoi=self.aoi(), year=self.year, settings=self._settings(), **self._sources())
 
     def _statistics(self, result) -> "pn.pane.DataFrame":
-        import pandas as pd
-
-        annual, elevation, _ = result
-        bands = (np.floor(elevation.values / 200) * 200).astype("float")
-        df = pd.DataFrame({"elevation band (m)": bands.ravel(), "SCD (days)": annual["SCD"].values.ravel()})
-        df = df[np.isfinite(df["elevation band (m)"])]
-        table = df.groupby("elevation band (m)")["SCD (days)"].agg(["mean", "median", "count"]).round(1)
-        return pn.pane.DataFrame(table, sizing_mode="stretch_width", name="stats")
+        return pn.pane.DataFrame(result.elevation_bands, sizing_mode="stretch_width", name="stats")
 
     def _result_attrs(self) -> dict:
-        return dict(self.result[0].attrs)
+        return dict(self.result.annual.attrs)
 
     def _layer(self, result):
-        return result[0][self.product]
+        return result.annual[self.product]
 
     def _point_series(self, x: float, y: float):
         """L2B snow codes of the clicked pixel through the year, with its onset and melt-out dates."""
         import holoviews as hv
         import pandas as pd
 
-        annual, elevation, l2b = self.result
+        annual, elevation, l2b = self.result.annual, self.result.elevation, self.result.l2b
         codes = l2b.sel(x=x, y=y, method="nearest").values
         dates = pd.DatetimeIndex(l2b["time"].values)
         seen = (codes == 0) | (codes == 100)
@@ -105,7 +77,7 @@ class SnowDashboard(DashboardBase):
         plot = hv.Curve(df, "date", "snow").opts(interpolation="steps-post", color="steelblue", title=title,
                                                  ylim=(-0.1, 1.1), responsive=True, height=240, tools=["hover"])
         plot = plot * hv.Scatter(df, "date", "snow").opts(size=5, color="navy")
-        base = pd.Timestamp(f"{self.year}-09-01")
+        base = pd.Timestamp(f"{self.result.year}-09-01")
         for name, color in (("SOD", "green"), ("SMOD", "red")):
             if int(pixel[name]) > 0:
                 plot = plot * hv.VLine(base + pd.Timedelta(days=int(pixel[name]))).opts(color=color, line_dash="dashed")

@@ -1,7 +1,7 @@
 """Water workshop dashboard: water surfaces and water quality (turbidity, SPM, chlorophyll-a) of a lake.
 
-Calls :mod:`terra_lab.products.water`; the map shows the period's median of the chosen
-product over the lake, and a table gives its monthly median.
+It calls :func:`terra_lab.workflows.water.water_workflow` and displays its result: the map
+shows the period's median of the chosen product over the lake, a table its monthly median.
 """
 
 from __future__ import annotations
@@ -10,15 +10,10 @@ import numpy as np
 import panel as pn
 import param
 
+from ..workflows.water import PRESETS, PRODUCTS, WaterSettings, parse_threshold, water_workflow
 from ._common import DashboardBase
 
 __all__ = ["WaterDashboard"]
-
-PRESETS = {
-    "lake": {"index": "MNDWI", "threshold": "otsu", "erode": 1},
-    "river": {"index": "MNDWI", "threshold": 0.0, "erode": 0},
-    "turbid estuary": {"index": "NDWI", "threshold": 0.0, "erode": 1},
-}
 
 
 class WaterDashboard(DashboardBase):
@@ -26,7 +21,7 @@ class WaterDashboard(DashboardBase):
 
     start = param.Date(default=None, doc="start of the period")
     end = param.Date(default=None, doc="end of the period")
-    product = param.Selector(default="turbidity", objects=["water", "turbidity", "spm", "chla"])
+    product = param.Selector(default="turbidity", objects=list(PRODUCTS))
     preset = param.Selector(default="lake", objects=list(PRESETS))
     index = param.Selector(default="MNDWI", objects=["MNDWI", "NDWI"])
     threshold = param.String(default="otsu", doc="'otsu' or a number")
@@ -53,54 +48,31 @@ class WaterDashboard(DashboardBase):
     def _expert_params(self) -> list[str]:
         return ["index", "threshold", "erode"]
 
-    def _settings(self) -> dict:
+    def _settings(self) -> WaterSettings:
         if self.mode == "preset":
-            return dict(PRESETS[self.preset])
-        thr = self.threshold.strip()
-        try:
-            threshold = float(thr)
-        except ValueError:
-            if thr != "otsu":
-                raise ValueError(f"threshold {thr!r}: give 'otsu' or a number such as 0") from None
-            threshold = "otsu"
-        return {"index": self.index, "threshold": threshold, "erode": self.erode}
+            return PRESETS[self.preset]
+        return WaterSettings(index=self.index, threshold=parse_threshold(self.threshold), erode=self.erode)
 
     def _compute(self):
-        import terra_lab
-        from terra_lab.products.water import pure_water, water_mask, water_quality
-
-        _, res = self._search(self.start, self.end)
-        cube = terra_lab.load(res, bands=["green", "red", "rededge1", "nir", "nir08", "swir16"], resolution=20,
-                              bbox=self.aoi())
-        s = self._settings()
-        water = water_mask(cube, index=s["index"], threshold=s["threshold"])
-        quality = water_quality(cube, water, erode=s["erode"]).compute()
-        quality["water"] = pure_water(water, 0).astype("float32").compute()
-        return quality
+        self._check_period(self.start, self.end)
+        return water_workflow(aoi=self.aoi(), start=self.start, end=self.end, settings=self._settings(),
+                              **self._sources())
 
     def _result_attrs(self) -> dict:
-        return dict(self.result[self.product].attrs)
+        return dict(self.result.products[self.product].attrs)
 
     def _layer(self, result):
-        da = result[self.product]
-        out = da.mean("time") if self.product == "water" else da.median("time")
-        out.attrs.update(da.attrs)
-        return out.rename(self.product)
+        return result.summary(self.product)
 
     def _statistics(self, result):
-        import pandas as pd
-
-        monthly = result[self.product].median(("x", "y")).to_series()
-        table = monthly.groupby(pd.DatetimeIndex(monthly.index).to_period("M")).median().round(3)
-        frame = table.rename(f"{self.product} (median)").to_frame()
-        frame.index = frame.index.astype(str)
+        frame = result.monthly[[self.product]].rename(columns={self.product: f"{self.product} (median)"})
         return pn.pane.DataFrame(frame, sizing_mode="stretch_width", name="stats")
 
     def _point_series(self, x: float, y: float):
         """The shown product through the period at the clicked pixel (water: 1 on water dates)."""
         import holoviews as hv
 
-        series = self.result[self.product].sel(x=x, y=y, method="nearest")
+        series = self.result.products[self.product].sel(x=x, y=y, method="nearest")
         s = series.to_series().dropna()
         units = series.attrs.get("units", "")
         title = f"{self.product} ({units}) x={float(series.x):.0f} y={float(series.y):.0f}"

@@ -1,0 +1,43 @@
+"""Theme workflows without a user interface: catalogue -> cube -> products -> a typed result.
+
+Each theme has one function taking a catalogue (or its name), an area, a period and its
+settings, and returning a frozen dataclass (maps as DataArrays, tables as DataFrames, a
+provenance dict).  The dashboards (:mod:`terra_lab.dashboards`) only display these results;
+notebooks call the same functions.  Auxiliary layers (DEM, OSO land cover and its forest mask)
+come from the same catalogue (:func:`find_collection`, :func:`load_dem`, :func:`load_landcover`).
+
+>>> from terra_lab.workflows import snow_workflow
+>>> r = snow_workflow("demo", (6.28, 45.17, 6.34, 45.21), 2023)          # doctest: +SKIP
+>>> r.elevation_bands                                                     # doctest: +SKIP
+
+Importing this package loads no user-interface library (no Panel, param or widgets).
+"""
+
+from __future__ import annotations
+
+from ._aux import FOREST_CLASSES, KNOWN_COLLECTIONS, find_collection, forest_mask, load_dem, load_landcover
+from .biodiversity import BiodiversityResult, BiodiversitySettings, biodiversity_workflow
+from .forest import ForestResult, ForestSettings, forest_workflow
+from .snow import SnowResult, SnowSettings, snow_workflow
+from .water import WaterResult, WaterSettings, water_workflow
+
+__all__ = [
+    "FOREST_CLASSES",
+    "KNOWN_COLLECTIONS",
+    "BiodiversityResult",
+    "BiodiversitySettings",
+    "ForestResult",
+    "ForestSettings",
+    "SnowResult",
+    "SnowSettings",
+    "WaterResult",
+    "WaterSettings",
+    "biodiversity_workflow",
+    "find_collection",
+    "forest_mask",
+    "forest_workflow",
+    "load_dem",
+    "load_landcover",
+    "snow_workflow",
+    "water_workflow",
+]
