@@ -8,6 +8,8 @@ import pytest
 import rasterio
 
 from terra_lab.catalog._theia_items import PRODUCT_RE
+from terra_lab.catalog._zip import ZipDir
+from terra_lab.demo._muscate import R1_ONLY_INDEX, ZIP_EVERY, ZIP_PHASE
 from terra_lab.demo import build
 from terra_lab.demo._scene import DOGLIOTTI_A, DOGLIOTTI_C
 
@@ -15,9 +17,15 @@ R1 = ["B2", "B3", "B4", "B8"]
 R2 = ["B5", "B6", "B7", "B8A", "B11", "B12"]
 
 
+def _product(p):
+    """A product folder, or the folder inside a zipped product (read in place through /vsizip/)."""
+    return ZipDir(p) / p.stem if p.suffix == ".zip" else p
+
+
 def _main_products(root):
     """Products of the main tile in date order (the order of the truth stacks)."""
-    return sorted((p for p in (root / "archive").iterdir() if "_T31TGK_" in p.name), key=lambda p: p.name.split("_")[1])
+    return [_product(p) for p in sorted((p for p in (root / "archive").iterdir() if "_T31TGK_" in p.name),
+                                        key=lambda p: p.name.split("_")[1])]
 
 
 def _read(path, band=1):
@@ -37,12 +45,24 @@ def test_layout_and_naming(demo_root):
     assert names == {f"FRE_{b}.tif" for b in R1 + R2} | {"QKL_ALL.jpg", "MTD_ALL.xml"}
     masks = {f.name.replace(p.name + "_", "") for f in (p / "MASKS").iterdir()}
     assert masks == {f"{k}_{r}.tif" for k in ("CLM", "MG2", "EDG", "SAT") for r in ("R1", "R2")}
+    # as unkind as THEIA: some products zipped, one with R1 masks only and no MTD_ALL.xml
+    zipped = [i for i, p in enumerate(main) if isinstance(p, ZipDir)]
+    assert zipped == [i for i in range(len(main)) if i % ZIP_EVERY == ZIP_PHASE]
+    assert len(products) - sum(p.is_dir() for p in products) == 15  # 11 dates, 4 of them on both tiles
+    names = {f.name.replace(main[zipped[0]].name + "_", "") for f in main[zipped[0]].iterdir() if f.is_file()}
+    assert "MTD_ALL.xml" in names and len(names) == 12
+    odd = main[R1_ONLY_INDEX]
+    names = {f.name.replace(odd.name + "_", "") for f in odd.iterdir() if f.is_file()}
+    assert names == {f"FRE_{b}.tif" for b in R1 + R2} | {"QKL_ALL.jpg"}
+    masks = {f.name.replace(odd.name + "_", "") for f in (odd / "MASKS").iterdir()}
+    assert masks == {f"{k}_R1.tif" for k in ("CLM", "MG2", "EDG", "SAT")}
 
 
 def test_reflectance_encoding_and_grids(demo_root):
     p = _main_products(demo_root)[40]
     with rasterio.open(p / f"{p.name}_FRE_B2.tif") as ds:
-        assert ds.dtypes[0] == "int16" and ds.nodata == -10000 and ds.crs.to_epsg() == 32631
+        # no nodata tag, like real MUSCATE files (-10000 is documented in MTD_ALL.xml only)
+        assert ds.dtypes[0] == "int16" and ds.nodata is None and ds.crs.to_epsg() == 32631
         assert ds.res == (10.0, 10.0) and ds.shape == (400, 400)
         assert ds.profile["tiled"] and ds.profile["compress"] == "deflate"
     with rasterio.open(p / f"{p.name}_FRE_B11.tif") as ds:
@@ -133,6 +153,8 @@ def test_build_is_deterministic(demo_root, tmp_path):
         for f in sorted((root / "archive").rglob("*.tif"))[::37] + sorted((root / "truth").glob("*.tif")):
             with rasterio.open(f) as ds:
                 h.update(ds.read().tobytes())
+        for f in sorted((root / "archive").glob("*.zip"))[::4]:  # zipped products: the same bytes, member times too
+            h.update(f.read_bytes())
         return h.hexdigest()
 
     assert digest(other) == digest(demo_root)

@@ -16,6 +16,7 @@ import json
 import os
 import tempfile
 import threading
+import warnings
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -24,10 +25,11 @@ import numpy as np
 import pyarrow as pa
 import shapely
 
-from ..errors import NoItemsFoundError, UnknownCollectionError
+from ..errors import NoItemsFoundError, TerraLabWarning, UnknownCollectionError
 from ._collection import collection_from_items
 from ._query import SearchQuery
 from ._results import SearchResults
+from ._zip import VSIZIP
 
 __all__ = ["LocalCatalog"]
 
@@ -43,6 +45,22 @@ def _atomic_write(path: Path, write) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+_CLOUD = "eo:cloud_cover"
+
+
+def _warn_unknown_cloud(n_unknown: int, n: int, max_cloud: float) -> None:
+    """Say how many found items ``max_cloud`` could not judge (they are kept)."""
+    if n_unknown:
+        warnings.warn(
+            f"{n_unknown} of the {n} items found have no eo:cloud_cover (e.g. products without MTD_ALL.xml "
+            f"nor R2 cloud mask): max_cloud={max_cloud:g} cannot judge them, so they are kept; their cloud "
+            "masks still apply pixel by pixel. To drop them: [it for it in results if "
+            "it['properties'].get('eo:cloud_cover') is not None]",
+            TerraLabWarning,
+            stacklevel=3,
+        )
 
 
 class LocalCatalog:
@@ -111,7 +129,9 @@ class LocalCatalog:
         """Items intersecting ``aoi`` within ``dates`` with cloud cover <= ``max_cloud`` (percent).
 
         See :func:`terra_lab.catalog.parse_aoi` and :func:`~terra_lab.catalog.parse_dates`
-        for the accepted forms.  Results are sorted by datetime, then id.
+        for the accepted forms.  Results are sorted by datetime, then id.  Items without
+        ``eo:cloud_cover`` (unknown cloud cover) pass the ``max_cloud`` filter, with a
+        :class:`~terra_lab.errors.TerraLabWarning` saying how many there are.
         """
         q = SearchQuery(aoi, dates, collections, max_cloud, limit, crs=crs)
         geom, t0, t1, max_cloud, limit = q.geom, q.start, q.end, q.max_cloud, q.limit
@@ -130,14 +150,15 @@ class LocalCatalog:
         if t1 is not None:
             where.append('"datetime" <= ?')
             params.append(t1.to_pydatetime())
-        if max_cloud is not None:
-            where.append('"eo:cloud_cover" <= ?')
+        src = f"read_parquet({files!r}, union_by_name=true)"
+        has_cloud = max_cloud is not None and _CLOUD in {r[0] for r in self._con.sql(f"DESCRIBE SELECT * FROM {src}").fetchall()}
+        if has_cloud:  # items of unknown cloud cover are kept (and counted below), not dropped
+            where.append(f'("{_CLOUD}" <= ? OR "{_CLOUD}" IS NULL)')
             params.append(float(max_cloud))
         if ids is not None:
             ids = list(ids)
             where.append(f"id IN ({', '.join('?' * len(ids))})")
             params += ids
-        src = f"read_parquet({files!r}, union_by_name=true)"
         cond = (" WHERE " + " AND ".join(where)) if where else ""
         # one pass: bbox/date/cloud filters pushed down to the parquet reader, then the exact
         # geometry test on the (few) candidates, then the limit
@@ -154,6 +175,8 @@ class LocalCatalog:
             table = table.slice(0, int(limit))
         if table.num_rows == 0:
             return SearchResults([], query=query, source=self.name, matched=matched)
+        if max_cloud is not None:
+            _warn_unknown_cloud(table.column(_CLOUD).null_count if has_cloud else table.num_rows, table.num_rows, max_cloud)
         from stac_geoparquet.arrow import stac_table_to_items
 
         items = [self._absolute(it) for it in stac_table_to_items(table)]
@@ -171,11 +194,19 @@ class LocalCatalog:
     def _absolute(self, item: dict) -> dict:
         for asset in item.get("assets", {}).values():
             href = asset.get("href", "")
-            if href and "://" not in href and not os.path.isabs(href):
+            if href.startswith(VSIZIP) and not os.path.isabs(href[len(VSIZIP):]):  # a zip relative to the catalogue
+                asset["href"] = VSIZIP + os.path.normpath(os.path.join(self.root, href[len(VSIZIP):]))
+            elif href and "://" not in href and not os.path.isabs(href):
                 asset["href"] = os.path.normpath(os.path.join(self.root, href))
-        item.setdefault("properties", {})
+        # GeoParquet has a column per property: an item without one reads it back as null
+        props = item.setdefault("properties", {})
+        for key in [k for k, v in props.items() if v is None and k != "datetime"]:
+            del props[key]
         item.pop("links", None)
         item["links"] = []
+        if item.get("collection"):  # STAC: an item naming its collection links to it
+            href = str(self.root / "collections" / f"{item['collection']}.json")
+            item["links"].append({"rel": "collection", "href": href, "type": "application/json"})
         return item
 
     # ------------------------------------------------------------ writing

@@ -27,7 +27,7 @@ from pyproj import Transformer
 from ..errors import AssetReadError, TerraLabWarning
 from ..profiles import MUSCATE_S2
 
-__all__ = ["PRODUCT_RE", "find_products", "item_from_product", "items_from_folder"]
+__all__ = ["PRODUCT_RE", "eo_common_name", "find_products", "item_from_product", "items_from_folder", "used_extensions"]
 
 PRODUCT_RE = re.compile(
     r"^(?P<platform>SENTINEL2[A-D]?|LANDSAT8|VENUS)_(?P<date>\d{8})-(?P<time>\d{6})-(?P<ms>\d{3})"
@@ -41,8 +41,30 @@ STAC_EXTENSIONS = [
     "https://stac-extensions.github.io/view/v1.0.0/schema.json",
 ]
 
+_EXTENSION_PREFIX = {"projection": "proj"}  # field prefix of an extension, when not its name
+
 _COG = "image/tiff; application=geotiff; profile=cloud-optimized"
 _S2_BY_NAME = {spec.s2_name: (common, spec) for common, spec in MUSCATE_S2.bands.items()}
+
+
+def used_extensions(properties: dict, assets: dict, candidates: list[str] = STAC_EXTENSIONS) -> list[str]:
+    """The extension schemas of ``candidates`` whose fields an item uses (in its properties or assets).
+
+    An item declares only these: a declared extension without its fields fails the extension's
+    schema (view v1.0.0 requires one ``view:`` field).
+    """
+    fields = {k.partition(":")[0] for k in properties} | {k.partition(":")[0] for a in assets.values() for k in a}
+    used = []
+    for uri in candidates:
+        name = uri.split("stac-extensions.github.io/")[1].split("/")[0]
+        if _EXTENSION_PREFIX.get(name, name) in fields:
+            used.append(uri)
+    return used
+
+
+def eo_common_name(band: str) -> str:
+    """The eo v1.1.0 common name of a terra_lab band name: its red-edge bands are all ``rededge``."""
+    return "rededge" if re.fullmatch(r"rededge\d", band) else band
 
 
 def find_products(root: str | os.PathLike) -> list[Path]:
@@ -92,7 +114,7 @@ def _asset(path: Path, key: str, root: Path) -> dict:
             title=f"{level} {band} ({'flat reflectance' if level == 'FRE' else 'surface reflectance'})",
             roles=["data", "reflectance"],
         )
-        asset["eo:bands"] = [{"name": band, "common_name": common, "center_wavelength": spec.wavelength}]
+        asset["eo:bands"] = [{"name": band, "common_name": eo_common_name(common), "center_wavelength": spec.wavelength}]
         asset["raster:bands"] = [
             {"data_type": "int16", "nodata": MUSCATE_S2.nodata, "scale": MUSCATE_S2.scale, "offset": 0.0}
         ]
@@ -105,7 +127,7 @@ def _asset(path: Path, key: str, root: Path) -> dict:
 def _read_mtd(path: Path) -> dict:
     out: dict = {}
     try:
-        root = ET.parse(path).getroot()
+        root = ET.fromstring(path.read_bytes())  # a file, or a member of a zip (catalog._zip.ZipDir)
     except (ET.ParseError, OSError) as e:
         warnings.warn(f"unreadable metadata {path}: {e}", TerraLabWarning, stacklevel=3)
         return out
@@ -159,7 +181,7 @@ def item_from_product(pdir: str | os.PathLike, *, collection: str, root: str | o
 
     ``root``: asset hrefs are written relative to it (absolute paths when None).
     """
-    pdir = Path(pdir)
+    pdir = pdir if hasattr(pdir, "glob") else Path(pdir)  # a folder, or one inside a zip (catalog._zip.ZipDir)
     m = PRODUCT_RE.match(pdir.name)
     if m is None:
         raise AssetReadError(f"{pdir.name!r} is not a THEIA L2A product name (e.g. SENTINEL2A_20180101-105435-459_L2A_T31TCJ_C_V2-2)")
@@ -201,7 +223,7 @@ def item_from_product(pdir: str | os.PathLike, *, collection: str, root: str | o
     return {
         "type": "Feature",
         "stac_version": "1.0.0",
-        "stac_extensions": STAC_EXTENSIONS,
+        "stac_extensions": used_extensions(props, assets),
         "id": name,
         "collection": collection,
         "geometry": shapely.geometry.mapping(geom),

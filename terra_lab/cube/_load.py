@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import os
+import warnings
 from collections import Counter
+from functools import lru_cache
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -11,10 +14,12 @@ import pandas as pd
 import psutil
 import rioxarray  # noqa: F401 - registers the .rio accessor
 import xarray as xr
+from affine import Affine
 from rasterio.enums import Resampling
 
 from .._version import __version__
-from ..errors import AssetReadError, MissingBandError, NoItemsFoundError, RequestTooLargeError
+from ..catalog._zip import gdal_path, split_vsizip, zip_member_exists
+from ..errors import AssetReadError, MissingBandError, NoItemsFoundError, RequestTooLargeError, TerraLabWarning
 from ..profiles import MASK_LAYERS, CollectionProfile, profile_for_item
 from ._masks import decode_layer
 from ._reader import TerraLabReader
@@ -33,14 +38,71 @@ def _as_dicts(items: Any) -> list[dict]:
     return out
 
 
+@lru_cache(maxsize=64)
+def _wkt_epsg(wkt: str) -> int | None:
+    from pyproj import CRS
+
+    return CRS.from_wkt(wkt).to_epsg()
+
+
+def _epsg_of(meta: Mapping) -> int | None:
+    """EPSG code from ``proj:epsg``, ``proj:code`` (``EPSG:32631``) or ``proj:wkt2`` of an item's
+    properties or of an asset (projection extension v1.x and v2)."""
+    if meta.get("proj:epsg") is not None:
+        return int(meta["proj:epsg"])
+    code = str(meta.get("proj:code") or "")
+    if code.upper().startswith("EPSG:"):
+        return int(code.split(":", 1)[1])
+    if meta.get("proj:wkt2"):
+        return _wkt_epsg(meta["proj:wkt2"])
+    return None
+
+
 def _item_epsg(item: dict) -> int | None:
-    epsg = item["properties"].get("proj:epsg")
+    """The item's EPSG code, from its properties or else from its first asset that has one."""
+    epsg = _epsg_of(item["properties"])
     if epsg is None:
-        code = item["properties"].get("proj:code") or ""
-        epsg = int(code.split(":")[1]) if code.upper().startswith("EPSG:") else None
-    if epsg is None:
-        epsg = next((a.get("proj:epsg") for a in item["assets"].values() if a.get("proj:epsg")), None)
+        epsg = next((e for e in map(_epsg_of, item["assets"].values()) if e is not None), None)
     return epsg
+
+
+def _prepared(items: list[dict]) -> list[dict]:
+    """Copies of ``items`` in the form stackstac 0.5.1 reads: ``proj:epsg`` beside every
+    ``proj:code``/``proj:wkt2`` (item and assets; stackstac knows only ``proj:epsg``) and zip
+    members as GDAL ``/vsizip/`` paths.  The caller's dicts are not modified."""
+    out = []
+    for it in items:
+        props = dict(it["properties"])
+        epsg = _epsg_of(props)
+        if epsg is not None:
+            props["proj:epsg"] = epsg
+        assets = {}
+        for key, a in it["assets"].items():
+            a = dict(a)
+            e = _epsg_of(a)
+            if e is not None:
+                a["proj:epsg"] = e
+            if "href" in a:
+                a["href"] = gdal_path(a["href"])
+            assets[key] = a
+        out.append({**it, "properties": props, "assets": assets})
+    return out
+
+
+def _declared_nodata(profile: CollectionProfile, items: list[dict], assets: list[str]) -> float | None:
+    """Nodata of the band assets for files without a tag: their ``raster:bands`` nodata, else the profile's."""
+    found = set()
+    for it in items:
+        for key in assets:
+            bands = it["assets"].get(key, {}).get("raster:bands") or [{}]
+            if bands[0].get("nodata") is not None:
+                found.add(float(bands[0]["nodata"]))
+    if len(found) > 1:
+        warnings.warn(
+            f"the band assets declare several nodata values {sorted(found)}; files without a nodata tag "
+            f"are read with the {profile.name} profile's nodata {profile.nodata}", TerraLabWarning, stacklevel=3,
+        )
+    return found.pop() if len(found) == 1 else profile.nodata
 
 
 def _mask_asset(item: dict, preferred: str) -> str | None:
@@ -49,6 +111,70 @@ def _mask_asset(item: dict, preferred: str) -> str | None:
         return preferred
     stem = preferred.rsplit("_", 1)[0]
     return next((k for k in sorted(item["assets"]) if k.rsplit("_", 1)[0] == stem and k != preferred), None)
+
+
+def _mask_key(items: list[dict], preferred: str) -> str | None:
+    """``preferred`` when every item carries it or the same mask at another resolution, else None."""
+    return preferred if all(_mask_asset(it, preferred) is not None for it in items) else None
+
+
+def _alias_masks(items: list[dict], keys: list[str]) -> None:
+    """Give the (prepared copies of) items that lack mask ``key`` their mask at another resolution
+    under that key (a product with R1 masks only, in a 20 m cube: read with nearest resampling)."""
+    for it in items:
+        for key in keys:
+            if key not in it["assets"]:
+                it["assets"][key] = it["assets"][_mask_asset(it, key)]
+
+
+def _native_bounds(items: list[dict], assets: list[str], epsg: int, resolution: float,
+                   bounds_latlon: tuple | None) -> tuple[float, float, float, float] | None:
+    """Output bounds on the pixel grid of the items (their ``proj:transform`` origin, at ``resolution``).
+
+    stackstac snaps bounds to multiples of the resolution: a product whose origin is not one
+    (x0 = 300010 at 20 m) would be resampled and shifted by half a pixel.  When every asset in
+    the output CRS has its origin at the same offset from that lattice, the bounds are snapped
+    to that offset instead, so each output pixel is a file pixel.  None (stackstac's snapping)
+    when they do not share one grid or lack ``proj:transform``/``proj:shape``.
+    """
+    from stackstac import geom_utils
+
+    offsets, boxes = set(), []
+    for it in items:
+        props = it["properties"]
+        for key in assets:
+            a = it["assets"].get(key)
+            if a is None:
+                continue
+            t, shape = a.get("proj:transform") or props.get("proj:transform"), a.get("proj:shape") or props.get("proj:shape")
+            a_epsg = _epsg_of(a) or _epsg_of(props)
+            if t is None or shape is None or a_epsg is None or t[1] != 0 or t[3] != 0:
+                return None
+            affine = Affine(*t[:6])
+            boxes.append(geom_utils.bounds_from_affine(affine, shape[0], shape[1], a_epsg, epsg))
+            if a_epsg == epsg:
+                offsets.add(tuple(round(_offset(v, resolution), 6) for v in (t[2], t[5])))
+    if len(offsets) != 1:
+        return None
+    ox, oy = offsets.pop()
+    if bounds_latlon is not None:
+        box = geom_utils.reproject_bounds(bounds_latlon, 4326, epsg)
+    else:
+        box = (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+
+    def down(v, o):
+        return o + math.floor((v - o) / resolution + 1e-9) * resolution
+
+    def up(v, o):
+        return o + math.ceil((v - o) / resolution - 1e-9) * resolution
+
+    return down(box[0], ox), down(box[1], oy), up(box[2], ox), up(box[3], oy)
+
+
+def _offset(v: float, resolution: float) -> float:
+    """``v`` modulo ``resolution``, with values within float noise of the resolution folded to 0."""
+    r = v - math.floor(v / resolution) * resolution
+    return 0.0 if abs(r - resolution) < 1e-6 * resolution or abs(r) < 1e-6 * resolution else r
 
 
 def estimate_bytes(n_time: int, n_vars: int, ny: int, nx: int, itemsize: int = 4) -> int:
@@ -144,7 +270,7 @@ def load(
 
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error={on_error!r}: use 'raise' or 'skip'")
-    items = _as_dicts(items)
+    items = _prepared(_as_dicts(items))
     if not items:
         raise NoItemsFoundError(
             "no items to load: the search found nothing; widen the area or the dates, or raise max_cloud"
@@ -155,6 +281,12 @@ def load(
             f"the items come from several sources ({sorted(profiles)}); load each source separately"
         )
     profile: CollectionProfile = next(iter(profiles.values()))
+    if profile.kind != "reflectance":  # snow maps, land cover, DEMs: codes or physical values (cube/_thematic.py)
+        from ._thematic import load_thematic
+
+        return load_thematic(items, profile, bands=bands, resolution=resolution, bbox=bbox, crs=crs, chunks=chunks,
+                             masks=masks, level=level, group_by=group_by, resampling=resampling, on_error=on_error,
+                             max_bytes=max_bytes, like=like)
     commons = _pick_bands(profile, items[0], bands)
     band_assets = [profile.band_asset(b, level, item_id=items[0]["id"]) for b in commons]
     _check_assets(items, band_assets, on_error)
@@ -175,6 +307,11 @@ def load(
         from ..catalog._query import parse_aoi
 
         bounds_latlon = parse_aoi(bbox).bounds
+    snap_bounds = bounds is None
+    if bounds is None:  # the items' own pixel grid when they share one (no resampling, no half-pixel shift)
+        bounds = _native_bounds(items, band_assets, epsg, resolution, bounds_latlon)
+        if bounds is not None:
+            bounds_latlon, snap_bounds = None, False
     common_kw = dict(
         epsg=epsg,
         resolution=resolution,
@@ -184,9 +321,9 @@ def load(
         fill_value=np.float32(np.nan),
         rescale=False,
         sortby_date="asc",
-        snap_bounds=bounds is None,
+        snap_bounds=snap_bounds,
         xy_coords="center",  # rioxarray and every xarray tool expect pixel centres
-        reader=TerraLabReader,
+        reader=TerraLabReader.declaring(_declared_nodata(profile, items, band_assets)),
         errors_as_nodata=(Exception(".*"),) if on_error == "skip" else (),
         properties=[p for p in _ITEM_COORDS if p in items[0]["properties"]],
         band_coords=False,
@@ -194,6 +331,7 @@ def load(
     layers = _pick_layers(profile, items, masks, resolution)
     raw_keep = _raw_mask_assets(profile, items, resolution) if raw_masks else {}
     mask_assets = sorted({r.asset for rules in layers.values() for r in rules} | set(raw_keep.values()))
+    _alias_masks(items, mask_assets)
     if chunks == "auto":  # the grid's size is known once stackstac has seen the items
         probe = stackstac.stack(items, assets=band_assets[:1], **common_kw)
         common_kw["chunksize"] = (*_chunks("auto", probe.sizes["time"], probe.sizes["y"] * probe.sizes["x"] * 4)[:1], 1, 1024, 1024)
@@ -276,8 +414,8 @@ def _raw_mask_assets(profile: CollectionProfile, items: list[dict], resolution: 
     out = {}
     for stem in stems:
         wanted = f"{stem}_{profile.mask_res_suffix(resolution)}" if profile.mask_resolutions else stem
-        key = _mask_asset(items[0], wanted)
-        if key is not None and all(_mask_asset(it, wanted) == key for it in items):
+        key = _mask_key(items, wanted)
+        if key is not None:
             out[stem.upper()] = key
     return out
 
@@ -304,7 +442,9 @@ def _check_assets(items: list[dict], assets: list[str], on_error: str) -> None:
         if on_error == "raise":
             for a in assets:
                 href = it["assets"][a]["href"]
-                if "://" not in href and not os.path.exists(href):
+                if "://" in href:
+                    continue
+                if not (zip_member_exists(href) if split_vsizip(href) else os.path.exists(href)):
                     raise AssetReadError(
                         f"asset {a!r} of item {it['id']!r} points to a missing file {href!r}; restore it, "
                         "rebuild the catalogue (terra-lab ingest / demo build), or pass on_error='skip'"
@@ -321,7 +461,10 @@ def _pick_epsg(items: list[dict], crs: int | str | None) -> int:
     epsgs = Counter(_item_epsg(it) for it in items)
     epsgs.pop(None, None)
     if not epsgs:
-        raise ValueError("the items carry no proj:epsg; pass crs= (an EPSG code) and resolution=")
+        raise ValueError(
+            "the items carry no CRS (no proj:epsg, proj:code or proj:wkt2 with an EPSG code, on the items "
+            "or their assets); pass crs= (an EPSG code) and resolution="
+        )
     return epsgs.most_common(1)[0][0]
 
 
@@ -356,8 +499,8 @@ def _pick_layers(profile: CollectionProfile, items: list[dict], masks: bool | Se
         rules = profile.mask_rules(name, resolution)
         resolved = []
         for r in rules:
-            key = _mask_asset(items[0], r.asset)
-            if key is None or any(_mask_asset(it, r.asset) != key for it in items):
+            key = _mask_key(items, r.asset)
+            if key is None:
                 resolved = None
                 break
             resolved.append(type(r)(key, r.bits, r.values, r.nonzero))

@@ -1,17 +1,30 @@
-"""A stackstac reader with a fast path for local files and read errors that name the asset and the fix."""
+"""A stackstac reader with a fast path for local files, the declared nodata of files without a
+nodata tag, and read errors that name the asset and the fix."""
 
 from __future__ import annotations
 
+import functools
 import threading
 import warnings
 
 import numpy as np
 import rasterio
-from stackstac.rio_reader import AutoParallelRioReader, exception_matches, nodata_for_window
+from rasterio.vrt import WarpedVRT
+from stackstac.rio_reader import (
+    MULTITHREADED_DRIVER_ALLOWLIST,
+    AutoParallelRioReader,
+    NodataReader,
+    SelfCleaningDatasetReader,
+    SingleThreadedRioDataset,
+    ThreadLocalRioDataset,
+    exception_matches,
+    nodata_for_window,
+)
 
+from ..catalog import _access
 from ..errors import AssetReadError
 
-__all__ = ["TerraLabReader"]
+__all__ = ["TerraLabReader", "effective_nodata"]
 
 _FIX = (
     "the file is missing, truncated or corrupt: re-download the product, drop the item from "
@@ -19,19 +32,93 @@ _FIX = (
 )
 
 
+def effective_nodata(tag: float | None, declared: float | None, dtype: str) -> float | None:
+    """The nodata value of a file: its own tag, else ``declared`` when the file's data type holds it.
+
+    Real MUSCATE GeoTIFFs carry no nodata tag (the product metadata documents -10000), so the
+    collection's declared nodata applies to them; a mask raster (uint8) cannot hold -10000 and
+    keeps none, like a file whose declared nodata is unknown.
+    """
+    if tag is not None:
+        return tag
+    if declared is None or np.isnan(declared):
+        return None
+    dt = np.dtype(dtype)
+    if dt.kind in "iu":
+        info = np.iinfo(dt)
+        if float(declared) != int(declared) or not info.min <= declared <= info.max:
+            return None
+    return declared
+
+
 class TerraLabReader(AutoParallelRioReader):
-    """:class:`stackstac.rio_reader.AutoParallelRioReader` with two changes.
+    """:class:`stackstac.rio_reader.AutoParallelRioReader` with three changes.
 
     * A local GeoTIFF already on the output grid (the common case of THEIA tiles loaded in
-      their own projection) is read directly by one dataset per thread: no VRT, no masked
-      array, no layered GDAL environment per read.  This is what brings ``load`` close to
-      the speed of a plain rasterio read (see ``benchmarks/bench_load.py``).  Everything
-      else (reprojection, resampling, remote files) goes through stackstac's own path.
+      their own projection, also inside a zip through ``/vsizip/``) is read directly by one
+      dataset per thread: no VRT, no masked array, no layered GDAL environment per read.  This
+      is what brings ``load`` close to the speed of a plain rasterio read (see
+      ``benchmarks/bench_load.py``).  Everything else (reprojection, resampling, remote files)
+      goes through stackstac's own path.
+    * ``nodata``: the collection's declared nodata (STAC ``raster:bands`` or the profile), used
+      for files that carry no nodata tag (see :func:`effective_nodata`), on both paths: masked
+      on direct reads, and given to the warped VRT as source nodata so that resampling never
+      mixes it into valid pixels.  stackstac 0.5.1 itself only masks the file's own tag.
+      Build a reader class that declares it with :meth:`declaring`.
     * Read errors raise :class:`~terra_lab.errors.AssetReadError` naming the file and the fix.
     """
 
-    def _direct(self) -> rasterio.DatasetReader | None:
-        """This thread's dataset when the fast path applies, else None."""
+    def __init__(self, *, nodata: float | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.nodata = nodata
+
+    @classmethod
+    def declaring(cls, nodata: float | None):
+        """A reader factory for ``stackstac.stack(reader=...)`` whose files without tag use ``nodata``."""
+        return functools.partial(cls, nodata=nodata)
+
+    def __getstate__(self):
+        return {**super().__getstate__(), "nodata": self.nodata}
+
+    # ------------------------------------------------------------ stackstac's path
+    def _open(self):
+        """stackstac's ``_open``, with the declared nodata given to the VRT of an untagged file.
+
+        An untagged file with a declared nodata always gets a VRT (on its own grid if need be):
+        that is how GDAL learns its nodata, for masked reads and nodata-aware resampling.
+        """
+        with self.gdal_env.open:
+            try:
+                ds = SelfCleaningDatasetReader(self.url, sharing=False)
+            except Exception as e:
+                msg = f"Error opening {self.url!r}: {e!r}"
+                if exception_matches(e, self.errors_as_nodata):
+                    warnings.warn(msg, stacklevel=2)
+                    return NodataReader(dtype=self.dtype, fill_value=self.fill_value)
+                raise RuntimeError(msg) from e
+            if ds.count != 1:
+                count = ds.count
+                ds.close()
+                raise RuntimeError(
+                    f"Assets must have exactly 1 band, but file {self.url!r} has {count}; "
+                    "exclude this asset from the load"
+                )
+            nodata = effective_nodata(ds.nodata, self.nodata, ds.dtypes[0])
+            declared = ds.nodata is None and nodata is not None
+            grid = {"crs": ds.crs.to_epsg() if ds.crs else None, "transform": ds.transform,
+                    "height": ds.height, "width": ds.width}
+            vrt = None
+            if declared or self.spec.vrt_params != grid:
+                extra = dict(src_nodata=nodata, nodata=nodata) if declared else dict(add_alpha=ds.nodata is None)
+                with self.gdal_env.open_vrt:
+                    vrt = WarpedVRT(ds, sharing=False, resampling=self.resampling, **extra, **self.spec.vrt_params)
+        if ds.driver in MULTITHREADED_DRIVER_ALLOWLIST:
+            return ThreadLocalRioDataset(self.gdal_env, ds, vrt=vrt)
+        return SingleThreadedRioDataset(self.gdal_env, ds, vrt=vrt)
+
+    # ------------------------------------------------------------ the fast path
+    def _direct(self) -> tuple[rasterio.DatasetReader, float | None] | None:
+        """This thread's dataset and its nodata when the fast path applies, else None."""
         tl = self.__dict__.get("_tl")
         if tl is None:
             tl = self.__dict__.setdefault("_tl", threading.local())
@@ -46,19 +133,23 @@ class TerraLabReader(AutoParallelRioReader):
                 ds.close()
                 self.__dict__["_no_fast"] = True
                 return None
-            tl.ds = ds
-        return ds
+            tl.ds, tl.nodata = ds, effective_nodata(ds.nodata, self.nodata, ds.dtypes[0])
+        return ds, tl.nodata
 
     def read(self, window, **kwargs):
+        _access.prepare(self)  # protected hrefs: API-key headers, a signature renewed (catalog._access)
         try:
-            ds = self._direct()
+            direct = self._direct()
         except rasterio.errors.RasterioIOError as e:
             return self._failed(window, e)
-        if ds is None:
+        if direct is None:
             try:
                 return super().read(window, **kwargs)
             except RuntimeError as e:
+                if _access.renew(self):  # an expired signature: sign the href again, retry once
+                    return self.read(window, **kwargs)
                 raise AssetReadError(f"could not read asset {self.url!r}: {e.__cause__ or e}; {_FIX}") from e
+        ds, nodata = direct
         try:
             raw = ds.read(1, window=window)
         except rasterio.errors.RasterioIOError as e:
@@ -69,8 +160,8 @@ class TerraLabReader(AutoParallelRioReader):
             out *= scale
         if offset != 0:
             out += offset
-        if ds.nodata is not None:
-            out[raw == ds.nodata] = self.fill_value
+        if nodata is not None:
+            out[raw == nodata] = self.fill_value
         return out
 
     def _failed(self, window, e: Exception) -> np.ndarray:

@@ -16,10 +16,12 @@ from pyproj import Transformer
 
 from .._paths import demo_dir
 from .._version import __version__
+from ..catalog._ingest import items_from_zip
 from ..catalog._local import LocalCatalog
 from ..catalog._theia_items import items_from_folder
 from ._muscate import Tile, _Grid, write_cog, write_product
 from ._scene import LANDCOVER_CLASSES, Scene, day_number
+from ._thematic import add_thematic
 
 __all__ = ["build", "is_built", "DEMO_COLLECTION", "DEM_COLLECTION", "MAIN_TILE"]
 
@@ -31,6 +33,7 @@ DEMO_COLLECTION = "THEIA_REFLECTANCE_SENTINEL2_L2A"
 DEM_COLLECTION = "cop-dem-eea-10-laea-tif"
 MAIN_TILE = "T31TGK"
 _MARKER = "BUILD.json"
+SNOW_YEAR = 2023  # hydrological year of the snow truth and L3B product (2023-09-01..2024-08-31)
 
 
 def _tiles(scene: Scene) -> list[Tile]:
@@ -97,10 +100,12 @@ def build(dest: str | os.PathLike | None = None, *, force: bool = False, workers
             index, truth = _render(job)
             truths[index] = truth
     main = tiles[0]
-    _write_truth(tmp, scene, main, truths)
+    annual = _write_truth(tmp, scene, main, truths)
     cat = LocalCatalog(tmp / "catalog", name="demo")
+    zipped = [it for z in sorted(archive.glob("*.zip"))
+              for it in items_from_zip(z, collection=DEMO_COLLECTION, href_root=tmp / "catalog")]
     cat.add_items(
-        items_from_folder(archive, collection=DEMO_COLLECTION, href_root=tmp / "catalog"),
+        [*items_from_folder(archive, collection=DEMO_COLLECTION, href_root=tmp / "catalog"), *zipped],
         collection=DEMO_COLLECTION,
         title="terra_lab demo: synthetic THEIA Sentinel-2 L2A (MUSCATE layout)",
         description=(
@@ -113,6 +118,7 @@ def build(dest: str | os.PathLike | None = None, *, force: bool = False, workers
     cat.add_items([_dem_item(tmp, main)], collection=DEM_COLLECTION, license="CC0-1.0",
                   description="Digital elevation model of the demo scene (metres), 10 m and 20 m",
                   providers=[{"name": "terra_lab", "roles": ["producer"]}])
+    add_thematic(cat, tmp, scene, main, truths, annual, SNOW_YEAR)  # snow, OSO, L3A, Landsat, Venus
     (tmp / _MARKER).write_text(json.dumps({
         "terra_lab": __version__, "seed": scene.seed, "products": sum(len(j[3]) for j in jobs),
         "acquisitions": len(scene.acquisitions), "seconds": round(time.perf_counter() - t_start, 1),
@@ -130,7 +136,7 @@ def build(dest: str | os.PathLike | None = None, *, force: bool = False, workers
 
 
 def _dem_item(root: Path, tile: Tile) -> dict:
-    from ..catalog._theia_items import STAC_EXTENSIONS
+    from ..catalog._theia_items import used_extensions
 
     import rasterio
     import shapely.geometry
@@ -152,16 +158,16 @@ def _dem_item(root: Path, tile: Tile) -> dict:
     x1, y1 = tile.x0 + tile.extent, tile.y0 - tile.extent
     lon, lat = tr.transform([tile.x0, x1, x1, tile.x0], [tile.y0, tile.y0, y1, y1])
     geom = shapely.geometry.Polygon(zip(lon, lat))
+    props = {"datetime": "2000-02-11T00:00:00Z", "proj:epsg": tile.epsg, "gsd": 20.0}
     return {
-        "type": "Feature", "stac_version": "1.0.0", "stac_extensions": STAC_EXTENSIONS,
+        "type": "Feature", "stac_version": "1.0.0", "stac_extensions": used_extensions(props, assets),
         "id": f"DEM_{tile.name}", "collection": DEM_COLLECTION,
         "geometry": shapely.geometry.mapping(geom), "bbox": list(geom.bounds),
-        "properties": {"datetime": "2000-02-11T00:00:00Z", "proj:epsg": tile.epsg, "gsd": 20.0},
-        "links": [], "assets": assets,
+        "properties": props, "links": [], "assets": assets,
     }
 
 
-def _write_snow_year_truth(truth_dir: Path, scene: Scene, tile: Tile, static: dict, year: int) -> None:
+def _write_snow_year_truth(truth_dir: Path, scene: Scene, tile: Tile, static: dict, year: int) -> np.ndarray:
     """Daily snow truth of one hydrological year, summarised like LIS L3B (SCD, SOD, SMOD).
 
     Computed straight from the scene's snowline, day by day, independently of any algorithm.
@@ -184,10 +190,13 @@ def _write_snow_year_truth(truth_dir: Path, scene: Scene, tile: Tile, static: di
     stack = np.stack([scd, np.where(has, sod, 0), np.where(has, smod, 0)]).astype(np.uint16)
     write_cog(truth_dir / f"snow_annual_{year}-{year + 1}_R2.tif", stack, tile, 20.0,
               descriptions=["SCD days", f"SOD day index from {start}", f"SMOD day index from {start}"])
+    return stack
 
 
-def _write_truth(root: Path, scene: Scene, tile: Tile, truths: dict[int, dict]) -> None:
-    """Ground truth beside the archive: static layers (10 m, 20 m) and per-date stacks (20 m)."""
+def _write_truth(root: Path, scene: Scene, tile: Tile, truths: dict[int, dict]) -> np.ndarray:
+    """Ground truth beside the archive: static layers (10 m, 20 m) and per-date stacks (20 m).
+
+    Returns the snow year's truth (SCD, SOD, SMOD) for the L3B product."""
     truth_dir, dem_dir = root / "truth", root / "DEM"
     truth_dir.mkdir()
     dem_dir.mkdir()
@@ -202,7 +211,7 @@ def _write_truth(root: Path, scene: Scene, tile: Tile, truths: dict[int, dict]) 
                   descriptions=["days since 1970-01-01, 0 = no dieback"])
         write_cog(truth_dir / f"water_{r}.tif", (st["landcover"] == 8).astype(np.uint8), tile, res)
         if res == 20.0:
-            _write_snow_year_truth(truth_dir, scene, tile, st, 2023)
+            annual = _write_snow_year_truth(truth_dir, scene, tile, st, SNOW_YEAR)
     order = sorted(truths)
     for key in ("snow", "cloud", "shadow", "edge"):
         if key == "cloud":
@@ -233,3 +242,4 @@ def _write_truth(root: Path, scene: Scene, tile: Tile, truths: dict[int, dict]) 
         },
     }
     (truth_dir / "scene.json").write_text(json.dumps(meta, indent=1))
+    return annual

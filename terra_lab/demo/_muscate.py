@@ -5,11 +5,19 @@ Layout and encodings follow the MUSCATE product format (MAJA):
 ``*_FRE_B{2,3,4,8}.tif`` (10 m) and ``*_FRE_B{5,6,7,8A,11,12}.tif`` (20 m), int16
 reflectance x 10000 with nodata -10000, ``MASKS/*_{CLM,MG2,EDG,SAT}_R{1,2}.tif``
 uint8 bit masks, a quicklook ``*_QKL_ALL.jpg`` and a ``*_MTD_ALL.xml``.
+
+As unkind as the real deliveries: the GeoTIFFs carry no nodata tag (MUSCATE documents
+-10000 in ``MTD_ALL.xml`` only), the products of every acquisition ``i`` with
+``i % ZIP_EVERY == ZIP_PHASE`` ship as one ``.zip`` each (as THEIA and GEODES deliver them),
+and acquisition ``R1_ONLY_INDEX`` has R1 masks only and no ``MTD_ALL.xml`` (so no cloud cover).
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import warnings
+import zipfile
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -22,10 +30,15 @@ from rasterio.transform import from_origin
 
 from ._scene import BANDS, Acquisition, Scene
 
-__all__ = ["Tile", "write_product", "write_cog", "product_name"]
+__all__ = ["Tile", "write_product", "write_cog", "product_name", "zip_product"]
 
 R1_BANDS = ("B2", "B3", "B4", "B8")
 R2_BANDS = ("B5", "B6", "B7", "B8A", "B11", "B12")
+#: Acquisitions whose products ship zipped: index % ZIP_EVERY == ZIP_PHASE (two swath-edge ones among them).
+ZIP_EVERY, ZIP_PHASE = 10, 2
+#: The acquisition whose product has R1 masks only and no MTD_ALL.xml (a clear day of the main tile).
+R1_ONLY_INDEX = 8
+_ZIP_TIME = (2024, 1, 1, 0, 0, 0)  # fixed member times: rebuilds are byte-identical
 
 
 @dataclass(frozen=True)
@@ -199,10 +212,11 @@ def write_product(root: Path, scene: Scene, acq: Acquisition, tile: Tile, grids:
         refl = r["reflectance"][..., [BANDS.index(b) for b in bands]]
         dn = np.round(refl * 10000).astype(np.int16)
         dn[r["edge"]] = -10000
-        for i, b in enumerate(bands):
-            write_cog(pdir / f"{name}_FRE_{b}.tif", dn[..., i], tile, res, nodata=-10000)
+        for i, b in enumerate(bands):  # no nodata tag, as in real MUSCATE files
+            write_cog(pdir / f"{name}_FRE_{b}.tif", dn[..., i], tile, res, nodata=None)
         for key, arr in _masks(r, grid, bands, refl).items():
-            write_cog(pdir / "MASKS" / f"{name}_{key}_{suffix}.tif", arr, tile, res)
+            if suffix == "R1" or acq.index != R1_ONLY_INDEX:
+                write_cog(pdir / "MASKS" / f"{name}_{key}_{suffix}.tif", arr, tile, res)
         if res == 20.0:
             truth = r
         else:
@@ -210,5 +224,27 @@ def write_product(root: Path, scene: Scene, acq: Acquisition, tile: Tile, grids:
     valid = ~truth["edge"]
     cloudy = (truth["cloud"] | truth["thin_cloud"] | truth["shadow"]) & valid
     pct = 100.0 * cloudy.sum() / max(valid.sum(), 1)
-    (pdir / f"{name}_MTD_ALL.xml").write_text(_mtd_xml(name, acq, tile, pct))
+    if acq.index != R1_ONLY_INDEX:
+        (pdir / f"{name}_MTD_ALL.xml").write_text(_mtd_xml(name, acq, tile, pct))
+    if acq.index % ZIP_EVERY == ZIP_PHASE:
+        zip_product(pdir)
     return truth
+
+
+def zip_product(pdir: Path) -> Path:
+    """Replace the product folder ``pdir`` by ``pdir.zip`` holding it (deterministic bytes).
+
+    Members are stored, not deflated: the GeoTIFFs inside are already deflate-compressed,
+    and stored members are read in place through ``/vsizip/`` at the speed of plain files.
+    """
+    dest = pdir.with_name(pdir.name + ".zip")
+    tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as zf:
+        for f in sorted(p for p in pdir.rglob("*")):
+            arc = f.relative_to(pdir.parent).as_posix() + ("/" if f.is_dir() else "")
+            info = zipfile.ZipInfo(arc, date_time=_ZIP_TIME)
+            info.external_attr = (0o40755 << 16 | 0x10) if f.is_dir() else 0o644 << 16
+            zf.writestr(info, b"" if f.is_dir() else f.read_bytes())
+    os.replace(tmp, dest)
+    shutil.rmtree(pdir)
+    return dest

@@ -308,6 +308,7 @@ def forest_dieback(
         input_core_dims=[["time"], ["time"], ["time", "coeff"], [], [], [], [], [], [], []],
         output_core_dims=[["coeff"], [], [], [], [], [], [], [], []],
         dask="parallelized",
+        keep_attrs=False,  # the index's units="1" would stick to the dates and break .to_netcdf()
         output_dtypes=[np.float32, np.int16, np.int32, np.uint8, np.int32, np.int32, np.float32, np.int16, np.int16],
         dask_gufunc_kwargs={"output_sizes": {"coeff": k.N_COEFFS}},
     )
@@ -316,7 +317,7 @@ def forest_dieback(
 
     def as_date(idx):
         return xr.apply_ufunc(_index_to_date, idx, kwargs={"dates": dates}, dask="parallelized",
-                              output_dtypes=["datetime64[ns]"])
+                              output_dtypes=["datetime64[ns]"], keep_attrs=False)
 
     dieback = state == k.DIEBACK
     cls = xr.apply_ufunc(lambda s: np.digitize(s, thresholds).astype(np.uint8) + np.uint8(1), stress,
