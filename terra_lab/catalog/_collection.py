@@ -19,6 +19,7 @@ def collection_from_items(items: list[dict], collection_id: str, *, description:
                     k: v for k, v in asset.items() if k not in ("href", "proj:shape", "proj:transform", "proj:epsg")
                 }
     platforms = sorted({it["properties"].get("platform") for it in items} - {None})
+    instruments = sorted({i for it in items for i in it["properties"].get("instruments") or []})
     coll = {
         "type": "Collection",
         "stac_version": "1.0.0",
@@ -35,7 +36,8 @@ def collection_from_items(items: list[dict], collection_id: str, *, description:
             "spatial": {"bbox": [[min(xs0), min(ys0), max(xs1), max(ys1)]]},
             "temporal": {"interval": [[dates[0], dates[-1]]]},
         },
-        "summaries": {"platform": platforms, "instruments": ["msi"]},
+        # a summary is a non-empty list (STAC 1.0): none for a field no item has
+        "summaries": {k: v for k, v in (("platform", platforms), ("instruments", instruments)) if v},
         "item_assets": item_assets,
         "links": [],
     }
