@@ -32,7 +32,8 @@ def day_number(d: dt.date) -> int:
     """Days since 1970-01-01 (the encoding of dates in the truth rasters)."""
     return (d - dt.date(1970, 1, 1)).days
 
-#: Land-cover codes of the demo scene, with their OSO (CESBIO land cover) codes.
+#: Land-cover codes of the demo scene, with their OSO 2016 (17-class) codes (mapped onto the
+#: 23-class nomenclature by :data:`terra_lab.profiles.OSO_2016_TO_2018`).
 LANDCOVER_CLASSES = {
     1: ("urban", 41),
     2: ("summer crop", 11),

@@ -37,7 +37,7 @@ from ._legends import (
     legend_of,
 )
 from ._model import COMMON_BANDS, KINDS, MASK_LAYERS, BandSpec, CollectionProfile, Decoding, MaskRule
-from ._optical import EARTH_SEARCH_S2, MUSCATE_S2, THEIA_STAC_S2
+from ._optical import EARTH_SEARCH_S2, LANDSAT_L2A, MUSCATE_S2, S2_L3A, THEIA_STAC_S2, VENUS_VM1_L2A, VENUS_VM5_L2A
 from ._thematic import COP_DEM, DEM, OSO, SNOW_L2B, SNOW_L3B
 
 __all__ = [
@@ -54,6 +54,10 @@ __all__ = [
     "MUSCATE_S2",
     "THEIA_STAC_S2",
     "EARTH_SEARCH_S2",
+    "LANDSAT_L2A",
+    "S2_L3A",
+    "VENUS_VM1_L2A",
+    "VENUS_VM5_L2A",
     "DEM",
     "COP_DEM",
     "OSO",
@@ -76,6 +80,10 @@ PROFILES: Mapping[str, CollectionProfile] = MappingProxyType(
         "snow-l2b": SNOW_L2B,
         "snow-l3b": SNOW_L3B,
         "oso": OSO,
+        "s2-l3a": S2_L3A,
+        "landsat-l2a": LANDSAT_L2A,
+        "venus-vm1-l2a": VENUS_VM1_L2A,
+        "venus-vm5-l2a": VENUS_VM5_L2A,
         "muscate": MUSCATE_S2,
         "theia-stac": THEIA_STAC_S2,
         "earth-search": EARTH_SEARCH_S2,

@@ -1,4 +1,4 @@
-"""Optical (reflectance) profiles: Sentinel-2 L2A as THEIA/MUSCATE, the THEIA STAC API and Earth Search serve it.
+"""Optical (reflectance) profiles: Sentinel-2 L2A (THEIA/MUSCATE, THEIA STAC API, Earth Search), L3A, Landsat, Venus.
 
 References
 ----------
@@ -12,9 +12,13 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Mapping
 
+from . import _collections as C
 from ._model import BandSpec, CollectionProfile, MaskRule
 
-__all__ = ["EARTH_SEARCH_S2", "MUSCATE_S2", "MUSCATE_MASKS", "THEIA_STAC_S2", "S2_BANDS", "muscate_bands"]
+__all__ = [
+    "EARTH_SEARCH_S2", "LANDSAT_L2A", "MUSCATE_S2", "MUSCATE_MASKS", "S2_BANDS", "S2_L3A", "THEIA_STAC_S2",
+    "VENUS_VM1_L2A", "VENUS_VM5_L2A", "muscate_bands",
+]
 
 
 def muscate_bands(template: str, table: Mapping[str, tuple[str, float, float]]) -> Mapping[str, BandSpec]:
@@ -112,5 +116,103 @@ THEIA_STAC_S2 = CollectionProfile(
     offset=0.0,
     nodata=-10000,
     marker_assets=("B02",),
+    levels=("FRE",),  # the API serves the flat reflectance only: level="SRE" must fail, not relabel FRE
     mask_resolutions=MUSCATE_S2.mask_resolutions,
 )
+
+#: THEIA L3A monthly syntheses of Sentinel-2 (WASP, Hagolle et al. 2018,
+#: doi:10.5281/zenodo.1401360): ``SENTINEL2X_YYYYMMDD-000000-000_L3A_TXXXXX_C_V1-1`` folders with
+#: ``*_FRC_B2.tif``... (weighted-average reflectance, int16 x 10000, nodata -10000) and
+#: ``MASKS/*_FLG_R1.tif`` / ``*_FLG_R2.tif`` flags: 0 no data, 1 cloud (cloudy on every date),
+#: 2 snow, 3 water, 4 land (legend: :data:`~terra_lab.profiles.WASP_FLAG_LEGEND`).  ``raw_masks=True``
+#: keeps the flag codes as the ``FLG`` variable.
+S2_L3A = CollectionProfile(
+    name="THEIA Sentinel-2 L3A (WASP monthly synthesis)",
+    bands=muscate_bands("FRC_{s2}", S2_BANDS),
+    masks=MappingProxyType(
+        {
+            "cloud": (MaskRule("FLG_{res}", values=(1,)),),
+            "snow": (MaskRule("FLG_{res}", values=(2,)),),
+            "water": (MaskRule("FLG_{res}", values=(3,)),),
+            "edge": (MaskRule("FLG_{res}", values=(0,)),),
+        }
+    ),
+    scale=1e-4,
+    offset=0.0,
+    nodata=-10000,
+    marker_assets=("FRC_B2",),
+    mask_resolutions=MUSCATE_S2.mask_resolutions,
+    collections=(C.S2_L3A_COLLECTION,),
+    description="monthly weighted-average synthesis; FLG flags 0 no data, 1 cloud, 2 snow, 3 water, 4 land",
+)
+
+# Landsat 8/9 OLI bands in MUSCATE L2A products: common name -> (band, resolution m, centre um).
+# B5 (865 nm) is the only NIR band: named ``nir`` so that indices written for nir work.
+LANDSAT_BANDS = {
+    "coastal": ("B1", 30.0, 0.443),
+    "blue": ("B2", 30.0, 0.482),
+    "green": ("B3", 30.0, 0.561),
+    "red": ("B4", 30.0, 0.655),
+    "nir": ("B5", 30.0, 0.865),
+    "swir16": ("B6", 30.0, 1.609),
+    "swir22": ("B7", 30.0, 2.201),
+}
+
+#: THEIA / MUSCATE Landsat 8 and 9 L2A (MAJA): ``LANDSAT8-OLITIRS-XS_YYYYMMDD-HHMMSS-mmm_L2A_TXXXXX_C_V2-2``
+#: folders, ``*_FRE_B1.tif``...``*_FRE_B7.tif`` (30 m, int16 x 10000, nodata -10000) and masks at
+#: one resolution ``MASKS/*_{CLM,MG2,EDG,SAT}_XS.tif`` (same bits as Sentinel-2) [1]_.
+LANDSAT_L2A = CollectionProfile(
+    name="THEIA MUSCATE Landsat 8/9 L2A (MAJA)",
+    bands=muscate_bands("{{level}}_{s2}", LANDSAT_BANDS),
+    masks=MUSCATE_MASKS,
+    scale=1e-4,
+    offset=0.0,
+    nodata=-10000,
+    marker_assets=("FRE_B1", "SRE_B1"),
+    levels=("FRE", "SRE"),
+    mask_resolutions=MappingProxyType({30.0: "XS"}),
+    collections=(C.LANDSAT8_L2A_COLLECTION,),
+    platforms=("landsat",),
+)
+
+# Venus VSSC bands: common name -> (band, resolution m (VM1), centre um).  B5 and B6 are the same
+# 620 nm band seen by two detectors (stereo); B1 (424 nm) is named ``violet``.
+VENUS_BANDS = {
+    "violet": ("B1", 5.0, 0.424),
+    "coastal": ("B2", 5.0, 0.447),
+    "blue": ("B3", 5.0, 0.492),
+    "green": ("B4", 5.0, 0.555),
+    "yellow": ("B5", 5.0, 0.620),
+    "yellow2": ("B6", 5.0, 0.620),
+    "red": ("B7", 5.0, 0.666),
+    "rededge1": ("B8", 5.0, 0.702),
+    "rededge2": ("B9", 5.0, 0.741),
+    "rededge3": ("B10", 5.0, 0.782),
+    "nir": ("B11", 5.0, 0.861),
+    "nir09": ("B12", 5.0, 0.909),
+}
+
+
+def _venus(phase: str, res: float, collection: str) -> CollectionProfile:
+    return CollectionProfile(
+        name=f"THEIA MUSCATE Venus {phase} L2A (MAJA)",
+        bands=muscate_bands("{{level}}_{s2}", {k: (b, res, wl) for k, (b, _, wl) in VENUS_BANDS.items()}),
+        masks=MUSCATE_MASKS,
+        scale=1e-4,
+        offset=0.0,
+        nodata=-10000,
+        marker_assets=("FRE_B12", "SRE_B12"),
+        levels=("FRE", "SRE"),
+        mask_resolutions=MappingProxyType({res: "XS"}),
+        collections=(collection,),
+        platforms=("venus",),
+        description=f"12 bands at {res:g} m, masks at one resolution (XS)",
+    )
+
+
+#: THEIA / MUSCATE Venus L2A: ``VENUS-XS_YYYYMMDD-HHMMSS-000_L2A_SITE_C_V3-1`` folders,
+#: ``*_FRE_B1.tif``...``*_FRE_B12.tif`` (int16 x 10000, nodata -10000), ``MASKS/*_{CLM,MG2,EDG,SAT}_XS.tif``;
+#: 5 m in the VM1 phase (2017-2020), 4 m in the VM5 phase (from 2022).  Items of the VM1 and VM5
+#: collections are told apart by their collection id (the files are alike).
+VENUS_VM1_L2A = _venus("VM1", 5.0, C.VENUS_L2A_COLLECTION)
+VENUS_VM5_L2A = _venus("VM5", 4.0, C.VENUS_VM5_L2A_COLLECTION)

@@ -28,28 +28,11 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
+from ._collections import COP_DEM_COLLECTION, OSO_COLLECTION, SNOW_L2B_COLLECTION, SNOW_L3B_COLLECTION
 from ._legends import OSO_2016_TO_2018, OSO_LEGEND, SNOW_L2B_LEGEND
 from ._model import BandSpec, CollectionProfile
 
-__all__ = [
-    "COP_DEM",
-    "DEM",
-    "OSO",
-    "OSO_COLLECTION",
-    "SNOW_L2B",
-    "SNOW_L2B_COLLECTION",
-    "SNOW_L3B",
-    "SNOW_L3B_COLLECTION",
-    "COP_DEM_COLLECTION",
-]
-
-#: GEODES collection ids.  (The L3B id follows GEODES' naming of the L2B one; not checked
-#: against the live catalogue.)
-SNOW_L2B_COLLECTION = "THEIA_SNOW_SENTINEL2_L2B"
-SNOW_L3B_COLLECTION = "THEIA_SNOW_SENTINEL2_L3B"
-OSO_COLLECTION = "THEIA_OSO_RASTER_L3B"
-#: Earth Search / Planetary Computer collection id of Copernicus DEM GLO-30.
-COP_DEM_COLLECTION = "cop-dem-glo-30"
+__all__ = ["COP_DEM", "DEM", "OSO", "SNOW_L2B", "SNOW_L3B"]
 
 _NO = MappingProxyType({})
 

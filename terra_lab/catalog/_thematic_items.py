@@ -1,0 +1,172 @@
+"""STAC items from THEIA's thematic and non-Sentinel-2 product folders, each in its GEODES collection.
+
+Recognised folder names (as THEIA delivers them):
+
+* ``SENTINEL2A_YYYYMMDD-HHMMSS-mmm_L2B-SNOW_TXXXXX_C_V2-0`` (snow L2B, ``*_SNW_R2.tif``);
+* ``MULTISAT_YYYYMMDD-000000-000_L3B-SNOW_TXXXXX_C_V1-0`` (snow L3B: SCD, SOD, SMD, NOBS);
+* ``SENTINEL2X_YYYYMMDD-000000-000_L3A_TXXXXX_C_V1-1`` (WASP monthly synthesis);
+* ``LANDSAT8-OLITIRS-XS_..._L2A_...`` and ``VENUS-XS_..._L2A_SITE_C_V3-1`` (MUSCATE L2A, XS masks);
+* ``SENTINEL2A_..._L2B-WATER_...`` / ``..._L2B-BIOPHY_...`` (water quality, biophysical L2B);
+* ``OSO_YYYY0101_RASTER_V1-0`` holding ``DATA/OCS_YYYY.tif`` (land cover) with
+  ``OCS_YYYY_Confidence.tif`` and ``OCS_YYYY_Validity.tif``; the 2016 map's ``OCS_2016_CESBIO.tif``.
+
+Asset keys are the file names without the product name (``SNW_R2``, ``FRC_B2``, ``CLM_XS``...), as
+for the Sentinel-2 L2A items of :mod:`terra_lab.catalog._theia_items`; Sentinel-2 L2A folders are
+left to that module.  Each item's collection is the GEODES id of its product type, and its
+profile (:mod:`terra_lab.profiles`) is found from that id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from pathlib import Path
+from typing import Iterator
+
+import rasterio
+import shapely.geometry
+from pyproj import Transformer
+
+from ..errors import AssetReadError
+from ..profiles import CollectionProfile, profile_for_item
+from ..profiles import _collections as C
+
+__all__ = ["THEMATIC_RE", "OSO_RE", "find_thematic_products", "thematic_item", "thematic_items_from_folder"]
+
+THEMATIC_RE = re.compile(
+    r"^(?P<platform>[A-Z0-9]+(?:-[A-Z0-9]+)*)_(?P<date>\d{8})-(?P<time>\d{6})-(?P<ms>\d{3})"
+    r"_(?P<level>L2A|L3A|L2B-SNOW|L3B-SNOW|L2B-WATER|L2B-BIOPHY)_(?P<tile>[A-Za-z0-9-]+?)_(?P<kind>[A-Z])_V(?P<version>\d+-\d+)$"
+)
+OSO_RE = re.compile(r"^OSO_(?P<date>\d{8})_RASTER_V(?P<version>\d+-\d+)$")
+_OSO_FILE = re.compile(r"^OCS_(?P<year>\d{4})(?:_CESBIO)?(?:_(?P<layer>Confidence|Validity))?\.tif$", re.IGNORECASE)
+
+_STAC_EXTENSIONS = [
+    "https://stac-extensions.github.io/projection/v1.1.0/schema.json",
+    "https://stac-extensions.github.io/raster/v1.1.0/schema.json",
+]
+_COG = "image/tiff; application=geotiff; profile=cloud-optimized"
+
+
+def _collection(level: str, platform: str, gsd: float) -> str | None:
+    """GEODES collection id of a product type (None: not a thematic product of this module)."""
+    if level == "L2A":
+        if platform.startswith("LANDSAT"):
+            return C.LANDSAT8_L2A_COLLECTION
+        if platform.startswith("VENUS"):
+            return C.VENUS_VM5_L2A_COLLECTION if gsd < 4.5 else C.VENUS_L2A_COLLECTION
+        return None  # Sentinel-2 L2A: catalog._theia_items
+    return {
+        "L2B-SNOW": C.SNOW_L2B_COLLECTION, "L3B-SNOW": C.SNOW_L3B_COLLECTION, "L3A": C.S2_L3A_COLLECTION,
+        "L2B-WATER": C.WATERQUAL_L2B_COLLECTION, "L2B-BIOPHY": C.BIOPHY_L2B_COLLECTION,
+    }[level]
+
+
+def find_thematic_products(root: str | os.PathLike) -> list[Path]:
+    """Every thematic / Landsat / Venus product folder under ``root`` (sorted by name)."""
+    root = Path(root)
+    if not root.exists():
+        raise AssetReadError(f"the folder {str(root)!r} does not exist; give the folder holding THEIA products")
+    cands = [p for p in root.rglob("*") if p.is_dir()] + [root]
+    out = []
+    for p in cands:
+        m = THEMATIC_RE.match(p.name)
+        if OSO_RE.match(p.name) or (m and (m["level"] != "L2A" or m["platform"].startswith(("LANDSAT", "VENUS")))):
+            out.append(p)
+    return sorted(set(out), key=lambda p: p.name)
+
+
+def _asset_key(product: str, path: Path) -> str | None:
+    if path.suffix.lower() != ".tif":
+        return None
+    m = _OSO_FILE.match(path.name)
+    if product.startswith("OSO_") and m:
+        return "OCS" + (f"_{m['layer'].capitalize()}" if m["layer"] else "")
+    stem = path.stem
+    return stem[len(product) + 1:] if stem.startswith(product + "_") else None
+
+
+def _asset(path: Path, key: str, profile: CollectionProfile, root: Path | None) -> dict:
+    with rasterio.open(path) as ds:
+        t = ds.transform
+        asset = {
+            "href": os.path.relpath(path, root) if root else str(path),
+            "type": _COG, "roles": ["data"], "title": key,
+            "proj:epsg": ds.crs.to_epsg(), "proj:shape": [ds.height, ds.width],
+            "proj:transform": [t.a, t.b, t.c, t.d, t.e, t.f], "gsd": abs(t.a),
+        }
+        band = {"data_type": ds.dtypes[0]}
+    name = next((n for n, s in profile.bands.items() if s.asset == key), None)
+    if name is None:  # masks, weights, dates...: described by their key only
+        asset["roles"] = ["data-mask" if key.split("_")[0] in ("CLM", "MG2", "EDG", "SAT", "FLG") else "metadata"]
+    else:
+        dec = profile.decoding(name)
+        asset["title"] = dec.long_name or name
+        if dec.nodata:
+            band["nodata"] = dec.nodata[0]
+        if dec.kind != "categorical" and (dec.scale != 1 or dec.offset != 0):
+            band.update(scale=dec.scale, offset=dec.offset)
+        if dec.units:
+            band["unit"] = dec.units
+    asset["raster:bands"] = [band]
+    return asset
+
+
+def _when(date: str, time: str = "000000", ms: str = "000") -> dt.datetime:
+    return dt.datetime.strptime(date + time, "%Y%m%d%H%M%S").replace(microsecond=int(ms) * 1000, tzinfo=dt.timezone.utc)
+
+
+def _iso(t: dt.datetime) -> str:
+    return t.isoformat().replace("+00:00", "Z")
+
+
+def thematic_item(pdir: str | os.PathLike, *, root: str | os.PathLike | None = None,
+                  collection: str | None = None) -> dict:
+    """A STAC item (dict) for one product folder; ``collection`` overrides its GEODES collection id."""
+    pdir = Path(pdir)
+    name = pdir.name
+    files = sorted(p for p in pdir.rglob("*.tif") if p.is_file())
+    if not files:
+        raise AssetReadError(f"product {name!r} holds no GeoTIFF; re-download it")
+    with rasterio.open(files[0]) as ds:
+        epsg, gsd, b = ds.crs.to_epsg(), abs(ds.transform.a), ds.bounds
+    props: dict = {"theia:product_id": name}
+    m, o = THEMATIC_RE.match(name), OSO_RE.match(name)
+    if m is not None:
+        when = _when(m["date"], m["time"], m["ms"])
+        coll = _collection(m["level"], m["platform"], gsd)
+        if coll is None:
+            raise AssetReadError(f"{name!r} is a Sentinel-2 L2A product: index it with catalog._theia_items")
+        platform = m["platform"].split("-")[0].lower().replace("sentinel2", "sentinel-2").replace("landsat8", "landsat-8")
+        props.update({"platform": platform, "processing:level": m["level"].split("-")[0], "theia:tile": m["tile"],
+                      "theia:product_version": m["version"].replace("-", ".")})
+        if m["level"] == "L3B-SNOW":  # a hydrological year, 1 September - 31 August
+            end = dt.datetime(when.year + 1, 8, 31, 23, 59, 59, tzinfo=dt.timezone.utc)
+            props.update(start_datetime=_iso(when), end_datetime=_iso(end))
+    elif o is not None:
+        when, coll = _when(o["date"]), C.OSO_COLLECTION
+        end = dt.datetime(when.year, 12, 31, 23, 59, 59, tzinfo=dt.timezone.utc)
+        props.update({"processing:level": "L3B", "start_datetime": _iso(when), "end_datetime": _iso(end),
+                      "theia:product_version": o["version"].replace("-", ".")})
+    else:
+        raise AssetReadError(f"{name!r} is not a THEIA product name this module knows (see its docstring)")
+    coll = collection or coll
+    props.update({"datetime": _iso(when), "proj:epsg": epsg, "gsd": gsd})
+    item = {"type": "Feature", "stac_version": "1.0.0", "stac_extensions": list(_STAC_EXTENSIONS), "id": name,
+            "collection": coll, "links": [], "properties": props, "assets": {}}
+    keys = {p: _asset_key(name, p) for p in files}
+    item["assets"] = {k: {} for k in keys.values() if k}
+    profile = profile_for_item(item)
+    rootp = Path(root) if root is not None else None
+    item["assets"] = {k: _asset(p, k, profile, rootp) for p, k in keys.items() if k}
+    to_ll = Transformer.from_crs(epsg, 4326, always_xy=True)
+    lon, lat = to_ll.transform([b.left, b.right, b.right, b.left], [b.top, b.top, b.bottom, b.bottom])
+    geom = shapely.geometry.Polygon(zip(lon, lat))
+    item.update(geometry=shapely.geometry.mapping(geom), bbox=list(geom.bounds))
+    return item
+
+
+def thematic_items_from_folder(root: str | os.PathLike, *, href_root: str | os.PathLike | None = None) -> Iterator[dict]:
+    """Items of every thematic / Landsat / Venus product under ``root``, each with its GEODES collection id."""
+    for pdir in find_thematic_products(root):
+        yield thematic_item(pdir, root=href_root)

@@ -1,0 +1,185 @@
+"""Thematic products (snow maps, land cover, DEMs, biophysical variables) to a lazy xarray Dataset.
+
+:func:`terra_lab.load` hands items whose profile is not a reflectance one to
+:func:`load_thematic`.  Each variable is decoded as its profile says
+(:meth:`~terra_lab.profiles.CollectionProfile.decoding`):
+
+* *categorical*: the producer's codes are kept as they are (float32 holding exact integers,
+  NaN for the no-data codes), read with nearest resampling, and carry CF flag attributes
+  (``flag_values``, ``flag_meanings``) with the producer's colours and French/English names
+  (``flag_colors``, ``flag_names_en``, ``flag_names_fr``), so maps show them with their legend;
+  codes of an older nomenclature are recoded (OSO 2016-2017);
+* *continuous*: ``value * scale + offset`` in float32, NaN for no data, with ``units``.
+
+Grid, bbox, ``like=``, chunking and solar-day mosaics are those of :func:`terra_lab.load`.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from rasterio.enums import Resampling
+
+from .._version import __version__
+from ..errors import MissingBandError, RequestTooLargeError
+from ..profiles import CollectionProfile, Decoding
+from . import _load as L
+from ._reader import TerraLabReader
+
+__all__ = ["load_thematic", "recode"]
+
+
+def _variables(profile: CollectionProfile, item: dict, bands: Sequence[str] | str | None) -> list[str]:
+    if bands is None:
+        names = [n for n, s in profile.bands.items() if s.asset in item["assets"]]
+        if not names:
+            raise MissingBandError(
+                f"item {item['id']!r} carries none of the {profile.name} variables "
+                f"{[s.asset for s in profile.bands.values()]} (its assets: {sorted(item['assets'])})"
+            )
+        return names
+    if isinstance(bands, str):
+        bands = [bands]
+    return [profile.common_name(b) for b in bands]
+
+
+def _recode_block(x: np.ndarray, lut: np.ndarray) -> np.ndarray:
+    out = x.copy()
+    ok = np.isfinite(x) & (x >= 0) & (x < lut.size)
+    out[ok] = lut[x[ok].astype(np.int64)]
+    return out
+
+
+def recode(da: xr.DataArray, table: Mapping[int, int]) -> xr.DataArray:
+    """Codes of ``da`` mapped by ``table`` (others unchanged, NaN stays NaN); lazy on Dask arrays."""
+    lut = np.arange(max(max(table), 255) + 1, dtype=np.float32)
+    for old, new in table.items():
+        lut[old] = new
+    return xr.apply_ufunc(_recode_block, da, kwargs={"lut": lut}, dask="parallelized",
+                          output_dtypes=[np.float32], keep_attrs=True)
+
+
+def _decode(da: xr.DataArray, dec: Decoding) -> xr.DataArray:
+    if dec.nodata:
+        da = da.where(~da.isin(list(dec.nodata)))
+    if dec.recode_before is not None:
+        cutoff, table = dec.recode_before
+        old = xr.DataArray(pd.DatetimeIndex(da["time"].values) < pd.Timestamp(cutoff), dims="time",
+                           coords={"time": da["time"]})
+        if bool(old.any()):
+            da = recode(da, table).where(old, da)
+    if dec.kind == "continuous" and (dec.scale != 1 or dec.offset != 0):
+        da = da * np.float32(dec.scale) + np.float32(dec.offset)
+    return da
+
+
+def _attrs(dec: Decoding, name: str) -> dict:
+    attrs = {"long_name": dec.long_name or name}
+    if dec.kind == "categorical":
+        attrs.update(dec.legend.cf_attrs())
+    elif dec.units:
+        attrs["units"] = dec.units
+    return attrs
+
+
+def _encoding(dec: Decoding) -> dict:
+    """On-disk encoding: categorical codes back to small integers, NaN to a no-data code."""
+    if dec.kind != "categorical":
+        return {"_FillValue": np.float32(np.nan)}
+    top = max(dec.legend.codes)
+    fill = dec.nodata[0] if dec.nodata else (255 if top < 255 else 65535)
+    return {"dtype": "uint8" if max(top, fill) <= 255 else "uint16", "_FillValue": fill}
+
+
+def load_thematic(items: list[dict], profile: CollectionProfile, *, bands=None, resolution=None, bbox=None,
+                  crs=None, chunks=None, masks=True, level=None, group_by="solar_day", resampling="nearest",
+                  on_error="raise", max_bytes=None, like=None) -> xr.Dataset:
+    """Stack the items of a thematic profile (see the module docstring); arguments as :func:`terra_lab.load`."""
+    import stackstac
+
+    if level:
+        raise MissingBandError(f"level={level!r}: {profile.name} items have no reflectance levels; drop level=")
+    if masks not in (True, False, None) and list([masks] if isinstance(masks, str) else masks):
+        raise MissingBandError(
+            f"mask layers {masks!r} are not defined for {profile.name} items (their cloud and no-data "
+            "information is in their own codes); drop masks="
+        )
+    names = _variables(profile, items[0], bands)
+    assets = [profile.bands[n].asset for n in names]
+    L._check_assets(items, assets, on_error)
+    bounds = None
+    if like is not None:
+        crs, resolution, bounds = L._grid_of(like)
+    epsg = L._pick_epsg(items, crs)
+    if resolution is None:
+        if epsg == 4326:
+            raise ValueError(f"{profile.name} items are in EPSG:4326: pass crs= (e.g. a UTM EPSG code) and resolution= "
+                             "in metres, or resolution= in degrees")
+        resolution = min(profile.bands[n].resolution for n in names)
+    resolution = float(resolution)
+    if resolution <= 0:
+        raise ValueError(f"resolution={resolution!r} must be a positive pixel size")
+    bounds_latlon = None
+    if bbox is not None:
+        from ..catalog._query import parse_aoi
+
+        bounds_latlon = parse_aoi(bbox).bounds
+    snap = bounds is None
+    native = getattr(L, "_native_bounds", None)
+    if bounds is None and native is not None:
+        bounds = native(items, assets, epsg, resolution, bounds_latlon)
+        if bounds is not None:
+            bounds_latlon, snap = None, False
+    decodings = {n: profile.decoding(n) for n in names}
+    kw = dict(
+        epsg=epsg, resolution=resolution, bounds_latlon=bounds_latlon, bounds=bounds,
+        dtype=np.dtype("float32"), fill_value=np.float32(np.nan), rescale=False, sortby_date="asc",
+        snap_bounds=snap, xy_coords="center", reader=TerraLabReader,
+        errors_as_nodata=(Exception(".*"),) if on_error == "skip" else (),
+        properties=[p for p in L._ITEM_COORDS if p in items[0]["properties"]], band_coords=False,
+    )
+    ct, cy, cx = L._chunks(None if chunks == "auto" else chunks, len(items), 0)
+    kw["chunksize"] = (ct, 1, cy, cx)
+    data = {}
+    for n, a in zip(names, assets):
+        # codes are never interpolated; physical values follow resampling=
+        rs = Resampling.nearest if decodings[n].kind == "categorical" else Resampling[resampling]
+        data[n] = stackstac.stack(items, assets=[a], resampling=rs, **kw).isel(band=0, drop=True)
+    first = next(iter(data.values()))
+    size = L.estimate_bytes(first.sizes["time"], len(names), first.sizes["y"], first.sizes["x"])
+    limit = max_bytes if max_bytes is not None else L._default_max_bytes()
+    if size > limit:
+        raise RequestTooLargeError(
+            f"the {profile.name} cube would hold {size / 2**30:.1f} GiB ({first.sizes['time']} dates x {len(names)} "
+            f"variables x {first.sizes['y']} x {first.sizes['x']} px float32 at {resolution:g}), over the limit of "
+            f"{limit / 2**30:.1f} GiB; narrow bbox=, coarsen resolution=, or pass max_bytes="
+        )
+    ds = xr.Dataset({n: _decode(da, decodings[n]) for n, da in data.items()})
+    if group_by == "solar_day":
+        ds = L._group_solar_day(ds, items)
+    elif group_by is not None:
+        raise ValueError(f"group_by={group_by!r}: use 'solar_day' or None")
+    keep = {"time", "x", "y", "id", "solar_day", "epsg", *L._ITEM_COORDS}
+    ds = ds.drop_vars([c for c in ds.coords if c not in keep and c not in ds.dims])
+    ds = ds.rio.write_crs(epsg)
+    for n, dec in decodings.items():
+        ds[n].attrs = _attrs(dec, n)
+        ds[n].encoding.update(_encoding(dec))
+    ds.attrs.update({
+        "title": "terra_lab cube",
+        "source": profile.name,
+        "terra_lab:version": __version__,
+        "terra_lab:kind": profile.kind,
+        "terra_lab:source_items": [it["id"] for it in items],
+        "terra_lab:collections": sorted({str(it.get("collection")) for it in items}),
+        "terra_lab:bands": list(names),
+        "terra_lab:resolution": resolution,
+        "terra_lab:epsg": epsg,
+        "terra_lab:group_by": str(group_by),
+    })
+    if like is not None:
+        ds = ds.assign_coords(x=like["x"].values, y=like["y"].values)
+    return ds

@@ -1,0 +1,33 @@
+"""Collection ids of the catalogues that serve THEIA's products (CNES GEODES), and of Copernicus DEM GLO-30.
+
+GEODES ids are listed by ``https://geodes-portal.cnes.fr/api/stac/collections``.  The snow L3B
+id follows GEODES' naming of the L2B one and the Venus VM1 id that of VM5; neither was checked
+against the live catalogue.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BIOPHY_L2B_COLLECTION",
+    "COP_DEM_COLLECTION",
+    "LANDSAT8_L2A_COLLECTION",
+    "OSO_COLLECTION",
+    "S2_L3A_COLLECTION",
+    "SNOW_L2B_COLLECTION",
+    "SNOW_L3B_COLLECTION",
+    "VENUS_L2A_COLLECTION",
+    "VENUS_VM5_L2A_COLLECTION",
+    "WATERQUAL_L2B_COLLECTION",
+]
+
+SNOW_L2B_COLLECTION = "THEIA_SNOW_SENTINEL2_L2B"
+SNOW_L3B_COLLECTION = "THEIA_SNOW_SENTINEL2_L3B"
+OSO_COLLECTION = "THEIA_OSO_RASTER_L3B"
+S2_L3A_COLLECTION = "THEIA_REFLECTANCE_SENTINEL2_L3A"
+LANDSAT8_L2A_COLLECTION = "THEIA_REFLECTANCE_LANDSAT8_L2A"
+VENUS_L2A_COLLECTION = "THEIA_REFLECTANCE_VENUS_L2A"
+VENUS_VM5_L2A_COLLECTION = "THEIA_REFLECTANCE_VENUS_VM5_L2A"
+WATERQUAL_L2B_COLLECTION = "THEIA_WATERQUAL_SENTINEL2_L2B"
+BIOPHY_L2B_COLLECTION = "THEIA_BIOPHY_SENTINEL2_L2B"
+#: Earth Search and Microsoft Planetary Computer id of Copernicus DEM GLO-30.
+COP_DEM_COLLECTION = "cop-dem-glo-30"
