@@ -19,6 +19,7 @@ from .._paths import data_home
 from ..errors import AssetReadError, NoItemsFoundError, TerraLabWarning
 from ._local import LocalCatalog
 from ._theia_items import PRODUCT_RE, item_from_product, items_from_folder
+from ._thematic_items import thematic_items_from_folder
 from ._zip import ZipDir, split_vsizip, verify_zip, vsizip_href
 
 __all__ = ["ingest", "items_from_zip", "local_catalog"]
@@ -108,6 +109,11 @@ def ingest(path: str | os.PathLike, *, collection: str = DEFAULT_COLLECTION, cat
         raise AssetReadError(f"{str(path)!r} does not exist; give a folder, a .zip or a .tgz of THEIA L2A products")
     catalog = catalog or local_catalog()
     items = _items(path, collection)
+    thematic = list(thematic_items_from_folder(path)) if path.is_dir() else []  # snow, OSO, L3A, Landsat, Venus...
+    for coll in sorted({it["collection"] for it in thematic}):  # each product type in its GEODES collection
+        catalog.add_items([it for it in thematic if it["collection"] == coll], collection=coll)
+    if not items and thematic:
+        return len(thematic)
     if not items:
         raise NoItemsFoundError(
             f"no THEIA L2A product with valid pixels under {str(path)!r} (folders or zips named like "

@@ -496,6 +496,8 @@ def _pick_layers(profile: CollectionProfile, items: list[dict], masks: bool | Se
     wanted = list(MASK_LAYERS) if masks is True else [masks] if isinstance(masks, str) else list(masks)
     out = {}
     for name in wanted:
+        if masks is True and name not in profile.masks:  # e.g. L3A syntheses: no shadow or saturation layer
+            continue
         rules = profile.mask_rules(name, resolution)
         resolved = []
         for r in rules:

@@ -6,7 +6,7 @@ into its GEODES collection of the demo catalogue:
 
 * snow L2B (``*_SNW_R2.tif``) on a few dates of the main tile, from the truth snow, cloud and
   swath-edge layers: 0 no snow, 100 snow, 205 cloud or shadow, no data 254 (products before
-  2024) or 255 (from 2024, as LIS 1.7 and later write it);
+  2024) or 255 (from March 2024, as LIS 1.7 and later write it);
 * snow L3B of the hydrological year 2023-2024 from the daily truth (SCD, SOD, SMOD) and the
   clear observations of the archive (NOBS);
 * OSO land cover of 2023 (23 classes) and of 2016 (17 classes), 10 m, in Lambert-93 (EPSG:2154)
@@ -37,10 +37,10 @@ from ._scene import BANDS, LANDCOVER_CLASSES, Acquisition, Scene
 
 __all__ = ["add_thematic", "write_thematic"]
 
-#: Snow L2B dates: every sixth acquisition of October - June.
+#: Snow L2B dates: every sixth acquisition of October - June, and those cut by the swath edge.
 _SNOW_MONTHS = (10, 11, 12, 1, 2, 3, 4, 5, 6)
 #: LIS 1.7 (255 for no data) from this date on.
-_LIS17 = dt.date(2024, 1, 1)
+_LIS17 = dt.date(2024, 3, 1)
 _L3A_MONTHS = ((2024, 4), (2024, 7))
 _LANDSAT_DAYS = (dt.date(2023, 12, 3), dt.date(2024, 3, 8), dt.date(2024, 6, 12))
 _VENUS_DAYS = (dt.date(2024, 4, 20), dt.date(2024, 6, 29))
@@ -66,7 +66,7 @@ def _name(platform: str, t: dt.datetime, level: str, tile: str, version: str) ->
 # ------------------------------------------------------------------------------- snow
 def _snow_l2b(out: Path, scene: Scene, tile: Tile, truths: dict[int, dict]) -> None:
     for acq in scene.acquisitions:
-        if acq.index % 6 or acq.day.month not in _SNOW_MONTHS or acq.index not in truths:
+        if (acq.index % 6 and acq.edge_cut is None) or acq.day.month not in _SNOW_MONTHS or acq.index not in truths:
             continue
         t = truths[acq.index]
         lis17 = acq.day >= _LIS17

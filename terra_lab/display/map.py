@@ -92,10 +92,15 @@ class TerraMap(anywidget.AnyWidget):
         self.on_msg(self._on_msg)
 
     # ---------------------------------------------------------------- layers
-    def add_layer(self, data: xr.DataArray, *, name: str | None = None, cmap: str = "viridis",
+    def add_layer(self, data: xr.DataArray, *, name: str | None = None, cmap: str | None = None,
                   vmin: float | None = None, vmax: float | None = None, opacity: float = 1.0,
                   label: str = "") -> str:
-        """Show ``data`` (dims (y, x) or (time, y, x), any CRS, lazy or not); returns the layer id."""
+        """Show ``data`` (dims (y, x) or (time, y, x), any CRS, lazy or not); returns the layer id.
+
+        A categorical product loaded by terra_lab (snow codes, OSO classes...) is drawn in its
+        producer's class colours with its class names in the legend unless ``cmap`` is given;
+        other layers default to ``viridis`` between the 2nd and 98th percentiles.
+        """
         if not isinstance(data, xr.DataArray):
             raise TypeError(f"add_layer needs an xarray.DataArray, got {type(data).__name__}")
         extra = set(data.dims) - {"time", "y", "x"}
@@ -103,11 +108,15 @@ class TerraMap(anywidget.AnyWidget):
             raise ValueError(f"a layer needs dims (y, x) or (time, y, x); got {data.dims}")
         if data.rio.crs is None:
             raise ValueError("the layer has no CRS: give a DataArray from terra_lab (or call .rio.write_crs)")
-        if vmin is None or vmax is None:
+        from ._legend import legend_style
+
+        by_legend = legend_style(data, opacity) if cmap is None else None
+        cmap = cmap or "viridis"
+        if by_legend is None and (vmin is None or vmax is None):
             lo, hi = _sample_range(data)
             vmin = lo if vmin is None else vmin
             vmax = hi if vmax is None else vmax
-        style = Style(cmap=cmap, vmin=float(vmin), vmax=float(vmax), opacity=float(opacity))
+        style = by_legend[0] if by_legend else Style(cmap=cmap, vmin=float(vmin), vmax=float(vmax), opacity=float(opacity))
         layer_id = uuid.uuid4().hex
         self._data[layer_id] = (data.transpose(*[d for d in ("time", "y", "x") if d in data.dims]), style)
         import matplotlib
@@ -119,7 +128,8 @@ class TerraMap(anywidget.AnyWidget):
             "opacity": float(opacity),
             "time_index": 0,
             "n_times": int(data.sizes.get("time", 1)),
-            "legend": {"colors": colors, "vmin": float(vmin), "vmax": float(vmax), "label": label or (name or str(data.name or ""))},
+            "legend": {"colors": colors, "vmin": float(vmin), "vmax": float(vmax), "label": label or (name or str(data.name or ""))}
+            if by_legend is None else {**by_legend[1], "label": label or by_legend[1]["label"]},
         }
         self.layers = [*self.layers, spec]
         return layer_id

@@ -11,7 +11,14 @@ interface LayerSpec {
   opacity: number;
   time_index: number;
   n_times: number;
-  legend: { colors: string[]; vmin: number; vmax: number; label: string };
+  legend: {
+    colors: string[];
+    vmin: number;
+    vmax: number;
+    label: string;
+    // categorical products: one swatch per class (producer's colour and class name)
+    classes?: { value: number; color: string; label: string }[];
+  };
 }
 
 interface Model {
@@ -81,6 +88,22 @@ function legendControl(specs: LayerSpec[]): L.Control {
       const box = document.createElement("div");
       const title = document.createElement("div");
       title.textContent = s.legend.label || s.name; // textContent: never interpreted as HTML
+      if (s.legend.classes && s.legend.classes.length) {
+        box.appendChild(title);
+        for (const c of s.legend.classes) {
+          const row = document.createElement("div");
+          row.className = "class";
+          const swatch = document.createElement("span");
+          swatch.className = "swatch";
+          swatch.style.background = c.color;
+          const name = document.createElement("span");
+          name.textContent = `${c.value} ${c.label}`;
+          row.append(swatch, name);
+          box.appendChild(row);
+        }
+        div.appendChild(box);
+        continue;
+      }
       const bar = document.createElement("div");
       bar.className = "bar";
       bar.style.background = `linear-gradient(to right, ${s.legend.colors.join(",")})`;
