@@ -18,7 +18,7 @@ import referencing
 import referencing.exceptions
 import referencing.jsonschema
 
-__all__ = ["SCHEMAS", "registry", "schema_errors", "assert_valid"]
+__all__ = ["SCHEMAS", "assert_valid", "registry", "schema_errors", "schema_uris"]
 
 SCHEMAS = Path(__file__).parent / "data" / "stac-schemas"
 
