@@ -79,6 +79,8 @@ def find_products(root: str | os.PathLike) -> list[Path]:
 
 
 def _asset_key(product: str, filename: str) -> str | None:
+    if filename.endswith(".aux.xml"):  # GDAL's side-car statistics (the ZoneTest sample ships one)
+        return None
     stem = filename
     for ext in (".tif", ".jpg", ".xml"):
         if stem.endswith(ext):

@@ -140,10 +140,10 @@ class CollectionProfile:
                    if any(s.s2_name for s in self.bands.values()) else "")
             )
         lvl = level or self.levels[0]
-        if "{level}" in spec.asset and lvl not in self.levels:
+        if lvl not in self.levels and ("{level}" in spec.asset or level is not None):  # never relabel data
             raise MissingBandError(
-                f"reflectance level {lvl!r} is not available for {self.name} items; "
-                f"use one of {list(self.levels)}"
+                f"reflectance level {lvl!r} is not available for {self.name} items (item {item_id!r}); "
+                + (f"they serve {list(self.levels)}" if any(self.levels) else "they have one level: drop level=")
             )
         return spec.asset.format(level=lvl)
 
