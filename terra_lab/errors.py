@@ -14,6 +14,7 @@ __all__ = [
     "DateRangeError",
     "GridMismatchError",
     "MissingBandError",
+    "MissingCredentialsError",
     "NoItemsFoundError",
     "NoSourceError",
     "RasterInputError",
@@ -66,6 +67,10 @@ class RequestTooLargeError(TerraLabError, MemoryError):
 
 class CatalogUnreachableError(TerraLabError, ConnectionError):
     """A STAC API could not be reached after retries."""
+
+
+class MissingCredentialsError(TerraLabError, PermissionError):
+    """A catalogue needs credentials (an API key, a signing account) that were not given."""
 
 
 class RasterInputError(TerraLabError, ValueError):

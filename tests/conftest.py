@@ -156,3 +156,20 @@ def ingested_catalog(demo_root, tmp_path_factory):
         cid = find_collection(demo, kind)
         cat.add_items(demo.search(collections=cid).items, collection=cid)
     return cat
+
+
+@pytest.fixture(scope="session")
+def stac_server(demo_catalog):
+    """One real STAC API (stac-fastapi-pgstac on a private PostgreSQL) for the whole session, serving
+    the demo catalogue; tests serve more catalogues from its PostgreSQL with ``add_catalog``."""
+    from terra_lab.catalog._server import PgStacServer, find_postgres_bin
+    from terra_lab.errors import TerraLabError
+
+    try:
+        find_postgres_bin()
+    except TerraLabError as e:
+        if os.environ.get("TERRA_LAB_REQUIRE_SYSTEM") == "1":
+            raise
+        pytest.skip(str(e))
+    with PgStacServer(demo_catalog) as srv:
+        yield srv

@@ -28,9 +28,8 @@ if not _postgres_available() and os.environ.get("TERRA_LAB_REQUIRE_SYSTEM") != "
 
 
 @pytest.fixture(scope="module")
-def server(demo_catalog):
-    with PgStacServer(demo_catalog) as srv:
-        yield srv
+def server(stac_server):
+    return stac_server  # one PostgreSQL for the session (tests/conftest.py)
 
 
 def test_landing_page_and_conformance(server):

@@ -13,7 +13,10 @@ from pathlib import Path
 
 from .._paths import demo_dir
 from ..errors import UnknownCollectionError
+from . import _geodes
+from ._access import teledetection_signer
 from ._api import ApiCatalog
+from ._geodes import GEODES_URL
 from ._local import LocalCatalog
 from ._query import parse_aoi, parse_dates
 from ._results import SearchResults
@@ -32,6 +35,7 @@ __all__ = [
 #: Known STAC APIs, by short name.
 ENDPOINTS = {
     "theia": "https://api.stac.teledetection.fr",
+    "geodes": GEODES_URL,
     "earth-search": "https://earth-search.aws.element84.com/v1",
 }
 
@@ -39,6 +43,7 @@ ENDPOINTS = {
 DEFAULT_COLLECTIONS = {
     "demo": "THEIA_REFLECTANCE_SENTINEL2_L2A",  # terra_lab.demo.DEMO_COLLECTION
     "theia": "sentinel2-l2a-theia",
+    "geodes": "THEIA_REFLECTANCE_SENTINEL2_L2A",
     "earth-search": "sentinel-2-l2a",
 }
 
@@ -49,10 +54,14 @@ def open(name_or_url: str | os.PathLike = "demo", **kwargs):  # noqa: A001 - mir
     Parameters
     ----------
     name_or_url
-        ``"demo"`` (the embedded demo archive, no network), ``"theia"`` (THEIA/CNES STAC API),
+        ``"demo"`` (the embedded demo archive, no network), ``"theia"`` (the THEIA STAC API of
+        la Maison de la Télédétection: hrefs signed by the ``teledetection`` package, signed
+        again when they expire), ``"geodes"`` (CNES GEODES: downloads need an API key),
         ``"earth-search"`` (Element 84), any STAC API URL, or the folder of a local catalogue.
     **kwargs
-        Passed to :class:`ApiCatalog` (``retries``, ``headers``, ``modifier``...).
+        Passed to :class:`ApiCatalog` (``retries``, ``headers``, ``modifier``, ``signer``...).
+        ``url=`` serves a named catalogue from another address (a mirror, a test server).
+        ``api_key=`` (``"geodes"``): the GEODES API key, else ``$GEODES_API_KEY``.
     """
     key = str(name_or_url)
     if key == "demo":
@@ -67,8 +76,17 @@ def open(name_or_url: str | os.PathLike = "demo", **kwargs):  # noqa: A001 - mir
         from ._ingest import local_catalog
 
         return local_catalog()
+    if key == "theia":
+        if "signer" not in kwargs and "modifier" not in kwargs:
+            kwargs["signer"] = teledetection_signer()
+        return ApiCatalog(kwargs.pop("url", ENDPOINTS[key]), name=key, **kwargs)
+    if key == "geodes":
+        api_key = _geodes.api_key(kwargs.pop("api_key", None))
+        headers = {**(kwargs.pop("headers", None) or {}), "X-API-Key": api_key}
+        return ApiCatalog(kwargs.pop("url", ENDPOINTS[key]), name=key, headers=headers, asset_headers={"X-API-Key": api_key},
+                          item_hook=_geodes.expand_item, **kwargs)
     if key in ENDPOINTS:
-        return ApiCatalog(ENDPOINTS[key], name=key, **kwargs)
+        return ApiCatalog(kwargs.pop("url", ENDPOINTS[key]), name=key, **kwargs)
     if key.startswith(("http://", "https://")):
         return ApiCatalog(key, **kwargs)
     path = Path(key).expanduser()

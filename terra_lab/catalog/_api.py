@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
+from urllib.parse import urlsplit
 
 import shapely.geometry
 
 from ..errors import CatalogUnreachableError, UnknownCollectionError
+from . import _access
 from ._query import SearchQuery
 from ._results import SearchResults
 
@@ -31,9 +33,19 @@ class ApiCatalog:
     retries, backoff
         Failed requests are retried ``retries`` times, waiting ``backoff * 2**k`` seconds.
     modifier
-        Called on every pystac object (e.g. to sign hrefs); see pystac-client.
+        Called on every page of results (e.g. to sign hrefs); see pystac-client.  Default: with
+        ``signer``, one that signs every asset href through it.
     headers
-        Extra HTTP headers (e.g. an authorization token).
+        Extra HTTP headers of the search requests (e.g. an authorization token).
+    signer
+        Signs asset hrefs: plain URLs in, ``{url: signed url}`` out (``teledetection.sign_urls``
+        for the THEIA STAC API).  Hrefs are signed when found, and signed again by the cube
+        reader when their signature has expired (see :mod:`terra_lab.catalog._access`).
+    asset_headers
+        HTTP headers the reader sends when it reads the assets (GEODES' ``X-API-Key``); only to
+        the hosts of this catalogue's assets.
+    item_hook
+        Applied to every item dict found (GEODES: the zip's rasters as assets).
     """
 
     kind = "api"
@@ -48,12 +60,50 @@ class ApiCatalog:
         timeout: float = 30.0,
         modifier: Callable | None = None,
         headers: dict | None = None,
+        signer: _access.Signer | None = None,
+        asset_headers: Mapping[str, str] | None = None,
+        item_hook: Callable[[dict], dict] | None = None,
     ):
         self.url = url
         self.name = name or url
         self.retries, self.backoff, self.timeout = int(retries), float(backoff), float(timeout)
-        self.modifier, self.headers = modifier, headers
+        self.signer, self.asset_headers, self.item_hook = signer, dict(asset_headers or {}), item_hook
+        self.modifier = modifier if modifier is not None or signer is None else self.sign_page
+        self.headers = headers
         self._client = None
+
+    def access(self, href: str) -> _access.HostAccess:
+        """The registration of the host of ``href`` (made on first use): its headers and signer."""
+        parts = urlsplit(_access.plain_url(href))
+        prefix = f"{parts.scheme}://{parts.netloc}/"
+        found = _access.access_for(prefix)
+        if found is None or found.prefix != prefix or found.signer is not self.signer or dict(found.headers) != self.asset_headers:
+            found = _access.register(prefix, headers=self.asset_headers, signer=self.signer)
+        return found
+
+    def sign_page(self, page: dict) -> None:
+        """Sign in place the asset hrefs of a page of results (a FeatureCollection or an item dict)."""
+        if not isinstance(page, dict):  # pystac objects (the landing page, collections): nothing to sign
+            return
+        features = page.get("features", [page] if "assets" in page else [])
+        by_host: dict[str, list[dict]] = {}
+        for f in features:
+            for a in f.get("assets", {}).values():
+                if "://" in str(a.get("href", "")):
+                    by_host.setdefault(urlsplit(a["href"]).netloc, []).append(a)
+        for assets in by_host.values():
+            access = self.access(assets[0]["href"])
+            signed = access.sign([a["href"] for a in assets])
+            for a in assets:
+                a["href"] = signed[a["href"]]
+
+    def _register_hosts(self, items: list[dict]) -> None:
+        if not (self.asset_headers or self.signer):
+            return
+        hosts = {urlsplit(_access.plain_url(a["href"])).netloc: a["href"] for it in items
+                 for a in it.get("assets", {}).values() if "://" in str(a.get("href", ""))}
+        for href in hosts.values():
+            self.access(href)
 
     def _retrying(self, what: str, fn: Callable[[], Any]) -> Any:
         errors = _transient_errors()
@@ -139,6 +189,9 @@ class ApiCatalog:
                 kwargs["max_items"] = None
         search = self.client.search(**kwargs)
         items = self._retrying("search", lambda: list(search.items_as_dicts()))
+        if self.item_hook is not None:
+            items = [self.item_hook(it) for it in items]
+        self._register_hosts(items)
         if client_side_cloud:
             items = [it for it in items if it["properties"].get("eo:cloud_cover", 100) <= max_cloud][:limit]
         items.sort(key=lambda it: (it["properties"].get("datetime") or it["properties"].get("start_datetime", ""), it["id"]))

@@ -7,7 +7,9 @@
 2. the pgstac schema (``pypgstac migrate``) loaded with the catalogue's collections and items,
 3. the stac-fastapi-pgstac application under uvicorn.
 
-Everything is stopped and removed by :meth:`PgStacServer.stop` (or leaving the ``with`` block).
+More catalogues can be served from the same PostgreSQL, each in its own database behind its
+own API process (:meth:`PgStacServer.add_catalog`).  Everything is stopped and removed by
+:meth:`PgStacServer.stop` (or leaving the ``with`` block).
 """
 
 from __future__ import annotations
@@ -50,6 +52,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _terminate(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
 class PgStacServer:
     """Serve ``catalog`` as a STAC API on ``http://127.0.0.1:port``."""
 
@@ -62,6 +73,7 @@ class PgStacServer:
         self.workdir = Path(tempfile.mkdtemp(prefix="terra-lab-pgstac-"))
         self.log_dir = Path(log_dir) if log_dir else self.workdir
         self._api: subprocess.Popen | None = None
+        self._more: list[subprocess.Popen] = []
         self._pg_started = False
         self._as_postgres = os.geteuid() == 0  # PostgreSQL refuses to run as root
 
@@ -71,7 +83,10 @@ class PgStacServer:
 
     @property
     def dsn(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.pg_port}/postgres"
+        return self._dsn("postgres")
+
+    def _dsn(self, database: str) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.pg_port}/{database}"
 
     def _run_pg(self, *cmd: str) -> None:
         full = ["runuser", "-u", "postgres", "--", *cmd] if self._as_postgres else list(cmd)
@@ -92,53 +107,73 @@ class PgStacServer:
             "-o", f"-p {self.pg_port} -k {self.workdir} -c listen_addresses=127.0.0.1 -c fsync=off", "start",
         )
         self._pg_started = True
-        self._load()
+        self._load(self.catalog, "postgres")
+        try:
+            self._api = self._start_api(self.catalog, "postgres", self.port, "stac-api.log", timeout)
+        except CatalogUnreachableError:
+            self.stop()
+            raise
+        return self
+
+    def add_catalog(self, catalog: LocalCatalog, *, port: int = 0, timeout: float = 60.0) -> str:
+        """Serve another catalogue from the same PostgreSQL (its own database and API); its URL."""
+        if not self._pg_started:
+            raise TerraLabError("start the server before adding catalogues to it")
+        database = f"catalog{len(self._more) + 1}"
+        import psycopg
+
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{database}"')
+        self._load(catalog, database)
+        port = port or _free_port()
+        self._more.append(self._start_api(catalog, database, port, f"stac-api-{database}.log", timeout))
+        return f"http://{self.host}:{port}"
+
+    def _start_api(self, catalog: LocalCatalog, database: str, port: int, log_name: str, timeout: float) -> subprocess.Popen:
         env = dict(os.environ, PGHOST="127.0.0.1", PGPORT=str(self.pg_port), PGUSER="postgres", PGPASSWORD="unused",
-                   PGDATABASE="postgres", STAC_FASTAPI_TITLE=f"terra_lab: {self.catalog.name}",
+                   PGDATABASE=database, STAC_FASTAPI_TITLE=f"terra_lab: {catalog.name}",
                    STAC_FASTAPI_LANDING_ID="terra-lab", ENABLE_TRANSACTIONS_EXTENSIONS="false")
-        log = open(self.log_dir / "stac-api.log", "ab")  # noqa: SIM115 - kept open for the process' life
-        self._api = subprocess.Popen(
+        log = open(self.log_dir / log_name, "ab")  # noqa: SIM115 - kept open for the process' life
+        api = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "stac_fastapi.pgstac.app:create_app", "--factory",
-             "--host", self.host, "--port", str(self.port), "--log-level", "warning"],
+             "--host", self.host, "--port", str(port), "--log-level", "warning"],
             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
+        url = f"http://{self.host}:{port}"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self._api.poll() is not None:
-                self.stop()
-                raise CatalogUnreachableError(f"the STAC API process exited ({self._api.returncode}); see {self.log_dir / 'stac-api.log'}")
+            if api.poll() is not None:
+                raise CatalogUnreachableError(f"the STAC API process exited ({api.returncode}); see {self.log_dir / log_name}")
             try:
-                with urllib.request.urlopen(self.url + "/_mgmt/ping", timeout=2) as r:  # noqa: S310 - loopback
+                with urllib.request.urlopen(url + "/_mgmt/ping", timeout=2) as r:  # noqa: S310 - loopback
                     if r.status == 200:
-                        return self
+                        return api
             except OSError:
                 time.sleep(0.3)
-        self.stop()
-        raise CatalogUnreachableError(f"the STAC API did not answer on {self.url} within {timeout:.0f} s")
+        _terminate(api)
+        raise CatalogUnreachableError(f"the STAC API did not answer on {url} within {timeout:.0f} s")
 
-    def _load(self) -> None:
+    def _load(self, catalog: LocalCatalog, database: str) -> None:
         from pypgstac.db import PgstacDB
         from pypgstac.load import Loader, Methods
         from pypgstac.migrate import Migrate
 
-        with PgstacDB(dsn=self.dsn) as db:
+        with PgstacDB(dsn=self._dsn(database)) as db:
             Migrate(db).run_migration()
             loader = Loader(db=db)
-            collections = list(self.catalog.collections().values())
+            collections = list(catalog.collections().values())
             if not collections:
-                raise TerraLabError(f"the catalogue {self.catalog.name!r} is empty: nothing to serve")
+                raise TerraLabError(f"the catalogue {catalog.name!r} is empty: nothing to serve")
             loader.load_collections(iter(collections), insert_mode=Methods.upsert)
-            for cid in self.catalog.collection_ids():
-                items = self.catalog.search(collections=[cid]).items
+            for cid in catalog.collection_ids():
+                items = catalog.search(collections=[cid]).items
                 loader.load_items(iter(items), insert_mode=Methods.upsert)
 
     def stop(self) -> None:
-        if self._api is not None and self._api.poll() is None:
-            os.killpg(self._api.pid, signal.SIGTERM)
-            try:
-                self._api.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self._api.pid, signal.SIGKILL)
+        for api in [self._api, *self._more]:
+            if api is not None:
+                _terminate(api)
+        self._more = []
         if self._pg_started:
             try:
                 self._run_pg(str(find_postgres_bin() / "pg_ctl"), "-D", str(self.workdir / "pgdata"), "-m", "immediate", "stop")

@@ -1,0 +1,226 @@
+"""The two THEIA catalogues by name, against servers of the project's on 127.0.0.1.
+
+* ``catalog.open("theia")``: a real STAC API (stac-fastapi-pgstac) holding items shaped like the
+  THEIA STAC API's (``B02``... FRE keys, ``CLM_R1``..., ``proj:code`` on the assets only, plain
+  hrefs), their files served only under S3-style signatures that expire, signed by the real
+  ``teledetection`` package talking to the file server's signing service.
+* ``catalog.open("geodes", api_key=...)``: items shaped like GEODES' (one zip asset per product,
+  ``identifier``/``grid:code``/``start_datetime`` properties, no ``proj:``), the zips served only
+  with the right ``X-API-Key`` and read in place through ``/vsizip//vsicurl/``.
+* Expired signatures are renewed by the reader, once per file, not once per chunk.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from _signed_server import SignedFileServer
+
+import terra_lab
+from terra_lab.catalog import LocalCatalog
+from terra_lab.catalog._geodes import expand_item, mgrs_epsg
+from terra_lab.demo import DEMO_COLLECTION
+from terra_lab.errors import MissingCredentialsError
+
+AOI = (6.28, 45.17, 6.33, 45.2)
+DATES = "2024-01/2024-03"
+BANDS = ["red", "nir"]
+
+
+def _theia_key(key: str) -> str | None:
+    """Demo (MUSCATE) asset key -> THEIA STAC API key: FRE_B4 -> B04, CLM_R1 -> CLM_R1."""
+    if key.startswith("FRE_"):
+        b = key[4:]
+        return "B0" + b[1:] if len(b) == 2 else b
+    return key if key[:3] in ("CLM", "MG2", "EDG", "SAT") else None
+
+
+def theia_item(item: dict, files: SignedFileServer) -> dict:
+    """A demo item as the THEIA STAC API serves it."""
+    epsg = item["properties"]["proj:epsg"]
+    assets = {}
+    for key, a in item["assets"].items():
+        new = _theia_key(key)
+        if new is None:
+            continue
+        a = {k: v for k, v in a.items() if k != "proj:epsg"}
+        assets[new] = {**a, "href": files.href(a["href"]), "proj:code": f"EPSG:{epsg}"}
+    props = {k: v for k, v in item["properties"].items() if not k.startswith("proj:")}
+    return {**item, "collection": "sentinel2-l2a-theia", "properties": props, "assets": assets, "links": []}
+
+
+def geodes_item(item: dict, zip_path: Path, files: SignedFileServer) -> dict:
+    """A demo item as GEODES serves it: one zip, GEODES' properties, no proj: fields."""
+    p = item["properties"]
+    product = zip_path.stem
+    props = {"datetime": p["datetime"], "start_datetime": p["datetime"], "end_datetime": p["datetime"],
+             "identifier": product, "dataset": DEMO_COLLECTION, "grid:code": product.split("_")[3],
+             "eo:cloud_cover": p.get("eo:cloud_cover"), "platform": p.get("platform"), "instrument": "MSI",
+             "processing:level": "L2A", "product:type": "REFLECTANCE",
+             "endpoint_url": f"https://s3.datalake.cnes.fr/sentinel2-l2a/{zip_path.name}"}
+    assets = {
+        zip_path.name: {"href": files.href(zip_path), "title": zip_path.name, "roles": ["data"], "type": "application/zip",
+                        "description": f"File size: {zip_path.stat().st_size} bytes\nChecksum MD5: unused"},
+    }
+    return {"type": "Feature", "stac_version": "1.0.0", "stac_extensions": [], "id": f"URN:FEATURE:DATA:gdh:{product}:V1",
+            "collection": DEMO_COLLECTION, "geometry": item["geometry"], "bbox": item["bbox"], "properties": props,
+            "links": [], "assets": assets}
+
+
+def _zip_product(folder: Path, dest: Path) -> Path:
+    """The product as one zip (the demo's own zip when it ships one)."""
+    z = dest / f"{folder.name}.zip"
+    if folder.with_suffix(".zip").exists():
+        shutil.copyfile(folder.with_suffix(".zip"), z)
+        return z
+    with zipfile.ZipFile(z, "w", zipfile.ZIP_STORED) as zf:
+        for f in sorted(folder.rglob("*")):
+            zf.write(f, f.relative_to(folder.parent))
+    return z
+
+
+@pytest.fixture(scope="module")
+def local_res(demo_catalog):
+    """Demo products delivered as plain GeoTIFFs (THEIA's STAC API serves COGs, not zips)."""
+    res = demo_catalog.search(AOI, DATES, DEMO_COLLECTION, max_cloud=30)
+    plain = [it["id"] for it in res.items if not it["assets"]["FRE_B4"]["href"].startswith("/vsizip/")]
+    res = demo_catalog.search(collections=DEMO_COLLECTION, ids=plain)
+    assert 2 <= len(res) <= 20
+    return res
+
+
+@pytest.fixture(scope="module")
+def reference(local_res):
+    return terra_lab.load(local_res, bands=BANDS, resolution=20, masks=False).compute()
+
+
+@pytest.fixture
+def teledetection_against(monkeypatch):
+    """Point the real ``teledetection`` package at a local signing service (its settings, its storage domain)."""
+    import teledetection.sdk.http as tld_http
+    import teledetection.sdk.signing as tld_signing
+    from teledetection.sdk.settings import ENV
+
+    def configure(files: SignedFileServer):
+        monkeypatch.setattr(ENV, "tld_signing_endpoint", files.url + "/")
+        monkeypatch.setattr(ENV, "tld_disable_auth", True)
+        monkeypatch.setattr(ENV, "tld_ttl_margin", 0)
+        monkeypatch.setattr(tld_signing, "S3_STORAGE_DOMAIN", f"127.0.0.1:{files.port}")
+        monkeypatch.setattr(tld_http.session, "_method", None)
+        monkeypatch.setattr(tld_signing, "CACHE", {})
+
+    return configure
+
+
+# ------------------------------------------------------------------ expiring signatures
+def test_expired_signatures_are_renewed_once_per_file(demo_root, local_res, reference):
+    with SignedFileServer(demo_root, duration=3600) as files:
+        items = [theia_item(it, files) for it in local_res.items]
+        cat = terra_lab.catalog.ApiCatalog("http://127.0.0.1:9/", name="signed", signer=files.sign)
+        assets = [a for it in items for a in it["assets"].values()]
+        signed = files.sign([a["href"] for a in assets], duration=2)  # found by a search, signed for 2 s
+        for a in assets:
+            a["href"] = signed[a["href"]]
+        access = cat.access(items[0]["assets"]["B04"]["href"])  # renewals: the service's own 1 h
+        # the client's clock may not see the expiry (skew, a signature revoked early): only the
+        # server's 403 says so; with this margin the reader renews only when refused
+        access.margin = -60
+        cube = terra_lab.load(items, bands=BANDS, resolution=20, masks=False, chunks={"x": 64, "y": 64})
+        time.sleep(2.5)  # every signature has now expired
+        got = cube.compute()
+        stats = files.stats()
+    for b in BANDS:
+        np.testing.assert_array_equal(got[b].values, reference[b].values)
+    read = [p for p in stats["served"] if "_FRE_B4" in p or "_FRE_B8." in p]
+    assert len(read) == 2 * len(items)
+    assert {stats["signed"][p] for p in read} == {2}  # signed at search, renewed once: not once per chunk
+    assert all(stats["denied"][p] >= 1 for p in read)  # the expired signature was refused, then renewed
+
+
+def test_signature_known_expired_is_renewed_before_opening(demo_root, local_res, reference):
+    with SignedFileServer(demo_root, duration=2) as files:
+        items = [theia_item(it, files) for it in local_res.items[:1]]
+        cat = terra_lab.catalog.ApiCatalog("http://127.0.0.1:9/", name="signed", signer=files.sign)
+        cat.sign_page({"type": "FeatureCollection", "features": items})  # the catalogue's own signing
+        assert all("X-Amz-Signature=" in a["href"] for it in items for a in it["assets"].values())
+        time.sleep(2.5)
+        got = terra_lab.load(items, bands=["red"], resolution=20, masks=False).compute()
+        stats = files.stats()
+    np.testing.assert_array_equal(got.red.values[0], reference.red.sel(time=got.time[0]).values)
+    (path,) = [p for p in stats["served"] if "_FRE_B4" in p]
+    assert stats["signed"][path] == 2 and stats["denied"][path] == 0  # the default margin saw it expired
+
+
+# ------------------------------------------------------------------ pgstac servers
+@pytest.fixture(scope="module")
+def theia_api(stac_server, demo_root, local_res, tmp_path_factory):
+    files = SignedFileServer(demo_root, duration=3600).start()
+    cat = LocalCatalog(tmp_path_factory.mktemp("theia-catalog"), name="theia-shaped")
+    cat.add_items([theia_item(it, files) for it in local_res.items], collection="sentinel2-l2a-theia",
+                  description="Sentinel-2 L2A (MAJA) as the THEIA STAC API serves it", license="etalab-2.0")
+    yield stac_server.add_catalog(cat), files
+    files.stop()
+
+
+@pytest.fixture(scope="module")
+def geodes_api(stac_server, demo_root, local_res, tmp_path_factory):
+    zips = tmp_path_factory.mktemp("geodes-zips")
+    archive = demo_root / "archive"
+    files = SignedFileServer(zips, mode="apikey", api_key="k-123").start()
+    items = [geodes_item(it, _zip_product(archive / it["id"], zips), files) for it in local_res.items]
+    cat = LocalCatalog(tmp_path_factory.mktemp("geodes-catalog"), name="geodes-shaped")
+    cat.add_items(items, collection=DEMO_COLLECTION, description="THEIA Sentinel-2 L2A as CNES GEODES serves it",
+                  license="etalab-2.0")
+    yield stac_server.add_catalog(cat), files
+    files.stop()
+
+
+@pytest.mark.server
+def test_theia_by_name_signs_with_teledetection_and_loads(theia_api, teledetection_against, local_res, reference):
+    url, files = theia_api
+    teledetection_against(files)
+    cat = terra_lab.catalog.open("theia", url=url, retries=1, backoff=0.05)
+    assert cat.collection_ids() == ["sentinel2-l2a-theia"]
+    res = cat.search(AOI, DATES, "sentinel2-l2a-theia", max_cloud=30)
+    assert res.ids == local_res.ids
+    it = res.items[0]
+    assert "proj:epsg" not in it["properties"] and it["assets"]["B04"]["proj:code"].startswith("EPSG:")
+    assert all("X-Amz-Signature=" in a["href"] for a in it["assets"].values())
+    cube = terra_lab.load(res, bands=BANDS, resolution=20, masks=False).compute()
+    for b in BANDS:
+        np.testing.assert_array_equal(cube[b].values, reference[b].values)
+    assert sum(files.stats()["denied"].values()) == 0
+
+
+@pytest.mark.server
+def test_geodes_by_name_reads_zips_in_place_with_the_api_key(geodes_api, local_res, reference, monkeypatch):
+    url, files = geodes_api
+    monkeypatch.delenv("GEODES_API_KEY", raising=False)
+    with pytest.raises(MissingCredentialsError, match="GEODES_API_KEY"):
+        terra_lab.catalog.open("geodes", url=url)
+    monkeypatch.setenv("GEODES_API_KEY", "k-123")
+    cat = terra_lab.catalog.open("geodes", url=url, retries=1, backoff=0.05)
+    assert cat.collection_ids() == [DEMO_COLLECTION]
+    res = cat.search(AOI, DATES, DEMO_COLLECTION, max_cloud=30)
+    assert sorted(res.ids) == sorted(f"URN:FEATURE:DATA:gdh:{i}:V1" for i in local_res.ids)
+    it = res.items[0]
+    assert it["properties"]["proj:code"] == "EPSG:32631"
+    assert it["assets"]["FRE_B4"]["href"].startswith("/vsizip//vsicurl/http://127.0.0.1:")
+    cube = terra_lab.load(res, bands=BANDS, resolution=20, masks=False, like=reference).compute()
+    for b in BANDS:
+        np.testing.assert_array_equal(cube[b].values, reference[b].values)
+    stats = files.stats()
+    assert sum(stats["denied"].values()) == 0 and sum(stats["served"].values()) > 0
+
+
+def test_geodes_item_expansion_and_tile_projection():
+    assert mgrs_epsg("T31TGK") == 32631 and mgrs_epsg("32TLQ") == 32632 and mgrs_epsg("T19HCC") == 32719
+    assert mgrs_epsg("not a tile") is None
+    item = {"id": "x", "collection": "OTHER", "properties": {"dataset": "OTHER"},
+            "assets": {"a.zip": {"href": "https://h/a.zip", "roles": ["data"], "title": "a.zip"}}}
+    assert expand_item(item) is item  # datasets of unknown layout stay as they are
