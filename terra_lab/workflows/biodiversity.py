@@ -124,6 +124,15 @@ def biodiversity_workflow(catalog: Any, aoi: Any, start: Any, end: Any, settings
     if s.habitat not in HABITATS:
         raise ValueError(f"unknown habitat {s.habitat!r}; use one of {sorted(HABITATS)}")
     cat, cid, res = search_reflectance(catalog, aoi, start, end, collection=collection, max_cloud=max_cloud)
+    # the land cover is looked up first: a missing one fails before any pixel is read
+    notes, lc_id, lc, area, whole = [], None, None, None, None
+    try:
+        lc_id = find_collection(cat, "landcover", landcover_collection)
+    except UnknownCollectionError:
+        if require_landcover or landcover_collection:
+            raise
+        notes.append(f"no OSO land-cover collection in {cat.name!r}: spectral diversity only "
+                     "(no fragmentation or continuity)")
     items, day = clearest_date(res)
     cube = terra_lab.load(items, bands=list(DIVERSITY_BANDS), resolution=10, bbox=parse_aoi(aoi),
                           chunks={"y": 20 * s.window, "x": 20 * s.window})
@@ -134,14 +143,6 @@ def biodiversity_workflow(catalog: Any, aoi: Any, start: Any, end: Any, settings
     layers = {"shannon": div["shannon"].assign_attrs(div.attrs), "simpson": div["simpson"].assign_attrs(div.attrs),
               "beta_pcoa1": div["beta"].isel(pcoa=0, drop=True).assign_attrs(
                   div.attrs, long_name="beta diversity, PCoA axis 1")}
-    notes, lc_id, lc, area, whole = [], None, None, None, None
-    try:
-        lc_id = find_collection(cat, "landcover", landcover_collection)
-    except UnknownCollectionError:
-        if require_landcover or landcover_collection:
-            raise
-        notes.append(f"no OSO land-cover collection in {cat.name!r}: spectral diversity only "
-                     "(no fragmentation or continuity)")
     if lc_id is not None:
         grid = cube["blue"].isel(time=0, drop=True) if "time" in cube.dims else cube["blue"]
         lc = load_landcover(cat, grid, collection=lc_id, date=day).compute()
