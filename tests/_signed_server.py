@@ -110,6 +110,7 @@ class _Server:
         self.signed: Counter = Counter()  # path -> signatures made
         self.denied: Counter = Counter()  # path -> requests refused
         self.served: Counter = Counter()  # path -> requests served
+        self.refused: list[str] = []  # the refused requests, in order
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self._httpd.daemon_threads = True
@@ -164,6 +165,7 @@ class _Server:
                 if not server._authorised(parts.path, parts.query, self.headers):
                     with server._lock:
                         server.denied[parts.path] += 1
+                        server.refused.append(f"{self.command} {self.path}")
                     return self._send(403, b"<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>",
                                       "application/xml", head=head)
                 f = (server.root / parts.path[len("/files/"):]).resolve()
@@ -189,7 +191,8 @@ class _Server:
             def do_GET(self):  # noqa: N802
                 if self.path == "/_stats":
                     with server._lock:
-                        stats = {"signed": server.signed, "denied": server.denied, "served": server.served}
+                        stats = {"signed": server.signed, "denied": server.denied, "served": server.served,
+                                 "refused": Counter(server.refused)}
                         return self._send(200, json.dumps(stats).encode(), "application/json")
                 self._file(head=False)
 

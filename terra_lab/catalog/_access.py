@@ -161,6 +161,8 @@ def _switch(reader, url: str) -> None:
     if url != reader.url:
         reader.close()
         reader.url = url
+        # GDAL may have cached the refusal of the old signature under the unsigned URL: bypass its cache
+        reader.gdal_env = _with_gdal_options(reader.gdal_env, CPL_VSIL_CURL_NON_CACHED="/vsicurl/" + base_url(url))
 
 
 def prepare(reader) -> None:
