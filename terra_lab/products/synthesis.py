@@ -18,13 +18,14 @@ import pandas as pd
 import xarray as xr
 
 from ..kernels import _synthesis as k
+from ..profiles import WASP_FLAG_LEGEND
 from ._common import chunks_along, rechunk, require, with_provenance
 from .indices import spectral_index
 
 __all__ = ["wasp_synthesis", "monthly_syntheses", "median_composite", "max_ndvi_composite", "SYNTHESIS_FLAGS"]
 
-#: Flags of the L3A synthesis (FLG), as WASP writes them.
-SYNTHESIS_FLAGS = {0: "no_data", 1: "cloud", 2: "snow", 3: "water", 4: "land"}
+#: Flags of the L3A synthesis (FLG), as WASP writes them (the L3A profile's legend).
+SYNTHESIS_FLAGS = dict(zip(WASP_FLAG_LEGEND.codes, WASP_FLAG_LEGEND.cf_attrs()["flag_meanings"].split()))
 
 
 def _state(cube: xr.Dataset) -> tuple[xr.DataArray, xr.DataArray]:
