@@ -48,6 +48,12 @@ def _search(args) -> int:
     return 0
 
 
+def _collections(args) -> int:
+    cat = _open_local(args.catalog)
+    print("\n".join(cat.collection_ids()))
+    return 0
+
+
 def _serve(args) -> int:
     from .catalog._server import PgStacServer
 
@@ -101,13 +107,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     cat = sub.add_parser("catalog", help="search or serve a catalogue").add_subparsers(dest="action", required=True)
     s = cat.add_parser("search", help="search and print a table")
-    s.add_argument("--catalog", default="demo", help="demo, local, theia, earth-search, a URL or a folder")
+    s.add_argument("--catalog", default="demo", help="demo, local, theia, geodes, earth-search, a URL or a folder")
     s.add_argument("--bbox", help="west,south,east,north in degrees")
     s.add_argument("--dates", help="e.g. 2023-09-01/2024-08-31")
     s.add_argument("--collection", action="append")
     s.add_argument("--max-cloud", type=float)
     s.add_argument("--limit", type=int)
     s.set_defaults(func=_search)
+    c = cat.add_parser("collections", help="list a catalogue's collection ids")
+    c.add_argument("--catalog", default="demo", help="demo, local, theia, geodes ($GEODES_API_KEY), earth-search, a URL or a folder")
+    c.set_defaults(func=_collections)
     v = cat.add_parser("serve", help="serve a local catalogue as a STAC API on 127.0.0.1 (stac-fastapi-pgstac)")
     v.add_argument("--catalog", default="demo", help="demo, local or a catalogue folder")
     v.add_argument("--port", type=int, default=8082)

@@ -25,6 +25,19 @@ def test_catalog_search_prints_a_table(demo_root):
     assert all("2024-02" in line for line in lines[1:]) and len(lines) > 2
 
 
+def test_catalog_collections_lists_ids(demo_root, stac_server):
+    from terra_lab.demo import DEM_COLLECTION, DEMO_COLLECTION
+
+    out = _run("catalog", "collections")
+    assert out.returncode == 0, out.stderr
+    assert DEMO_COLLECTION in out.stdout.split() and DEM_COLLECTION in out.stdout.split()
+    out = _run("catalog", "collections", "--catalog", stac_server.url)  # a STAC API
+    assert out.returncode == 0 and sorted(out.stdout.split()) == sorted(stac_server.catalog.collection_ids())
+    env = {k: v for k, v in os.environ.items() if k != "GEODES_API_KEY"}
+    out = _run("catalog", "collections", "--catalog", "geodes", env=env)
+    assert out.returncode == 2 and "GEODES_API_KEY" in out.stderr and "Traceback" not in out.stderr
+
+
 def test_errors_are_one_clear_line(demo_root):
     out = _run("catalog", "search", "--dates", "2024-05/2024-01")
     assert out.returncode == 2 and out.stderr.startswith("terra-lab: error: the date range") and "Traceback" not in out.stderr

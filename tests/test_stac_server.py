@@ -34,7 +34,7 @@ def server(stac_server):
 
 def test_landing_page_and_conformance(server):
     client = Client.open(server.url)
-    assert {c.id for c in client.get_collections()} == {DEMO, DEM_COLLECTION}
+    assert {c.id for c in client.get_collections()} == set(server.catalog.collection_ids()) >= {DEMO, DEM_COLLECTION}
     assert client.conforms_to("ITEM_SEARCH") and client.conforms_to("FILTER")
 
 
@@ -75,7 +75,7 @@ def test_terra_lab_catalog_over_the_server_loads_a_cube(server, demo_catalog):
     cube = terra_lab.load(res, bands=["red"], resolution=20, masks=False)
     ref = terra_lab.load(local, bands=["red"], resolution=20, masks=False)
     assert float(cube.red.mean().compute()) == pytest.approx(float(ref.red.mean().compute()))
-    with pytest.raises(UnknownCollectionError, match="'S2' is not offered by .*available: \\['THEIA_REFLECTANCE_SENTINEL2_L2A'"):
+    with pytest.raises(UnknownCollectionError, match="'S2' is not offered by .*available: \\[.*'THEIA_REFLECTANCE_SENTINEL2_L2A'"):
         api.search(collections="S2")
 
 
