@@ -132,10 +132,7 @@ def test_expired_signatures_are_renewed_once_per_file(demo_root, local_res, refe
         access.margin = -60
         cube = terra_lab.load(items, bands=BANDS, resolution=20, masks=False, chunks={"x": 64, "y": 64})
         time.sleep(2.5)  # every signature has now expired
-        # one chunk at a time: under threads GDAL answers the other readers of a refused file from
-        # its cache, even under the renewed signature (known limit; the expiry seen in the URL
-        # renews before opening, see the next test)
-        got = cube.compute(scheduler="sync")
+        got = cube.compute()  # threads: the chunks of a file share its reader and its renewal
         stats = files.stats()
     for b in BANDS:
         np.testing.assert_array_equal(got[b].values, reference[b].values)
@@ -158,6 +155,29 @@ def test_signature_known_expired_is_renewed_before_opening(demo_root, local_res)
     np.testing.assert_array_equal(got.red.values, ref.red.values)
     (path,) = [p for p in stats["served"] if "_FRE_B4" in p]
     assert stats["signed"][path] == 2 and stats["denied"][path] == 0  # the default margin saw it expired
+
+
+def test_a_refusal_that_renewing_does_not_cure_fails_naming_the_file(demo_root, local_res):
+    with SignedFileServer(demo_root, duration=3600) as files:
+        items = [theia_item(it, files) for it in local_res.items[:1]]
+        # a signer whose signatures the server refuses (a revoked account, say)
+        cat = terra_lab.catalog.ApiCatalog("http://127.0.0.1:9/", name="revoked", signer=lambda urls: {u: u for u in urls})
+        cat.sign_page({"type": "FeatureCollection", "features": items})
+        with pytest.raises(terra_lab.errors.AssetReadError, match=r"FRE_B4\.tif.*403"):
+            terra_lab.load(items, bands=["red"], resolution=20, masks=False).compute()
+        stats = files.stats()
+    (path,) = [p for p in stats["denied"] if "_FRE_B4" in p]
+    assert stats["denied"][path] <= 4  # renewed once per reader at most, no loop
+
+
+def test_signature_parsing():
+    from terra_lab.catalog._access import base_url, expiry
+
+    url = ("https://s3-data.meso.umontpellier.fr/b/x.tif?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=20250515T182342Z"
+           "&X-Amz-Expires=28800&X-Amz-SignedHeaders=host&X-Amz-Signature=abc")
+    assert base_url(url) == "https://s3-data.meso.umontpellier.fr/b/x.tif"
+    assert expiry(url).isoformat() == "2025-05-16T02:23:42+00:00"  # 8 h, THEIA's signer
+    assert expiry("https://h/x.tif?a=1") is None and base_url("https://h/x.tif?a=1") == "https://h/x.tif?a=1"
 
 
 # ------------------------------------------------------------------ pgstac servers

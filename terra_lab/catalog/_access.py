@@ -83,6 +83,7 @@ class HostAccess:
 
     def __post_init__(self):
         self._fresh: dict[str, str] = {}
+        self._renewed_at: dict[str, float] = {}
         self._lock = threading.RLock()  # held while renewing: concurrent readers of a file sign it once
 
     def gdal_headers(self) -> str:
@@ -120,7 +121,14 @@ class HostAccess:
             fresh = self._fresh.get(base)
             if fresh is not None and fresh != url and not _expired(fresh, self.margin):
                 return fresh
-            return self.sign([base])[base]
+            signed = self.sign([base])[base]
+            self._renewed_at[signed] = time.monotonic()
+            return signed
+
+    def renewed_recently(self, url: str) -> bool:
+        """Whether ``url`` was obtained by a renewal less than a few seconds ago."""
+        at = self._renewed_at.get(url)
+        return at is not None and time.monotonic() - at < _RETRY_AFTER
 
 
 _REGISTRY: dict[str, HostAccess] = {}
@@ -158,11 +166,33 @@ def _with_gdal_options(env, **options):
 
 
 def _switch(reader, url: str) -> None:
-    if url != reader.url:
-        reader.close()
+    """Point ``reader`` at ``url``.  stackstac shares a reader among the threads reading its
+    chunks: the old dataset is dropped, not closed (a thread may still be reading it; it closes
+    itself when collected)."""
+    lock = reader.__dict__.get("_dataset_lock")
+    with lock if lock is not None else _NO_LOCK:
+        if url == reader.url:
+            return
+        reader._dataset = None
         reader.url = url
-        # GDAL may have cached the refusal of the old signature under the unsigned URL: bypass its cache
-        reader.gdal_env = _with_gdal_options(reader.gdal_env, CPL_VSIL_CURL_NON_CACHED="/vsicurl/" + base_url(url))
+
+
+class _NoLock:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+_NO_LOCK = _NoLock()
+
+
+def _thread_state(reader) -> threading.local:
+    tl = reader.__dict__.get("_tl_access")
+    if tl is None:
+        tl = reader.__dict__.setdefault("_tl_access", threading.local())
+    return tl
 
 
 def prepare(reader) -> None:
@@ -175,19 +205,25 @@ def prepare(reader) -> None:
         reader.__dict__["_tl_headers"] = True
     if access.signer is not None and reader.url == plain_url(reader.url):
         _switch(reader, access.current(reader.url))
+    _thread_state(reader).url = reader.url  # the href this thread is about to read
 
 
 def renew(reader) -> bool:
-    """After a failed read: sign the reader's href again; whether there is a new href to retry with."""
+    """After a failed read: sign the reader's href again; whether there is a new href to retry with.
+
+    Another thread may already have renewed it (the reader's href differs from the one this
+    thread read): retry with that.  An href that fails again soon after its own renewal is not
+    renewed again (not a signature problem)."""
     access = access_for(reader.url)
     if access is None or access.signer is None or reader.url != plain_url(reader.url):
         return False
-    last = reader.__dict__.get("_tl_renewed")
-    if last is not None and time.monotonic() - last < _RETRY_AFTER:
-        return False  # just renewed and still failing: not a signature problem
-    url = access.renew(reader.url)
-    reader.__dict__["_tl_renewed"] = time.monotonic()
-    if url == reader.url:
+    failed = getattr(_thread_state(reader), "url", reader.url)
+    if failed != reader.url:
+        return True
+    if access.renewed_recently(failed):
+        return False
+    url = access.renew(failed)
+    if url == failed:
         return False
     _switch(reader, url)
     return True
