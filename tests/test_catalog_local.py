@@ -18,7 +18,8 @@ WEST = (6.28, 45.17, 6.30, 45.19)  # inside T31TGK only
 
 
 def test_open_demo_lists_collections(demo_catalog):
-    assert demo_catalog.collection_ids() == sorted([DEM_COLLECTION, DEMO]) == [DEMO, DEM_COLLECTION]
+    ids = demo_catalog.collection_ids()
+    assert ids == sorted(ids) and {DEMO, DEM_COLLECTION} <= set(ids)
     assert DEFAULT_COLLECTIONS["demo"] == DEMO == "THEIA_REFLECTANCE_SENTINEL2_L2A"  # GEODES' id
     coll = demo_catalog.collection(DEMO)
     assert coll["type"] == "Collection"
@@ -75,7 +76,7 @@ def test_geodataframe_view(demo_catalog):
 
 
 def test_unknown_collection_lists_the_known_ones(demo_catalog):
-    with pytest.raises(UnknownCollectionError, match=r"'SENTINEL2_L2A' is not in the catalogue 'demo'; available: \['THEIA_REFLECTANCE_SENTINEL2_L2A', 'cop-dem-eea-10-laea-tif'\]"):
+    with pytest.raises(UnknownCollectionError, match=r"'SENTINEL2_L2A' is not in the catalogue 'demo'; available: \[.*'THEIA_REFLECTANCE_SENTINEL2_L2A'.*'cop-dem-eea-10-laea-tif'\]"):
         demo_catalog.search(collections="SENTINEL2_L2A")
 
 
