@@ -60,7 +60,7 @@ def test_profile_picked_by_collection_then_markers(demo_catalog):
     expected = {C.SNOW_L2B_COLLECTION: SNOW_L2B, C.OSO_COLLECTION: OSO, C.S2_L3A_COLLECTION: S2_L3A,
                 C.LANDSAT8_L2A_COLLECTION: LANDSAT_L2A, C.VENUS_VM5_L2A_COLLECTION: VENUS_VM5_L2A}
     for cid, profile in expected.items():
-        item = _items(demo_catalog, cid)[0]
+        item = _snw(demo_catalog)[0] if cid == C.SNOW_L2B_COLLECTION else _items(demo_catalog, cid)[0]
         assert profile_for_item(item) is profile
         # by markers alone (another catalogue's id): Landsat/Venus share MUSCATE keys, told apart by platform
         other = {**item, "collection": "SOMEONE_ELSES_ID"}
@@ -86,10 +86,17 @@ def test_oso_legends_and_2016_mapping():
 
 
 # ------------------------------------------------------------------ snow L2B
+def _snw(cat):
+    return [it for it in _items(cat, C.SNOW_L2B_COLLECTION) if "SNW_R2" in it["assets"]]
+
+
+def _fsc(cat):
+    return [it for it in _items(cat, C.SNOW_L2B_COLLECTION) if "FSC" in it["assets"]]
+
+
 def test_snow_l2b_lazy_codes_legend_and_both_nodata_codes(demo_catalog, demo_root, no_compute):
-    items = _items(demo_catalog, C.SNOW_L2B_COLLECTION)
-    versions = {it["properties"]["theia:product_version"] for it in items}
-    assert versions == {"2.0", "1.7"}  # 254 before LIS 1.7, 255 from it
+    items = _snw(demo_catalog)
+    assert {it["properties"]["theia:product_version"] for it in items} == {"2.0"}
     with no_compute():
         ds = terra_lab.load(items, group_by=None)
     snow = ds["snow"]
@@ -100,7 +107,7 @@ def test_snow_l2b_lazy_codes_legend_and_both_nodata_codes(demo_catalog, demo_roo
     for i, it in enumerate(sorted(items, key=lambda it: it["properties"]["datetime"])):
         with rasterio.open(_path(demo_root, it, "SNW_R2")) as src:
             raw = src.read(1)
-        nodata = 254 if it["properties"]["theia:product_version"] == "2.0" else 255
+        nodata = 254
         assert np.isin(raw, [0, 100, 205, nodata]).all()
         np.testing.assert_array_equal(np.isnan(values[i]), raw == nodata)
         np.testing.assert_array_equal(values[i][raw != nodata], raw[raw != nodata])
@@ -109,7 +116,7 @@ def test_snow_l2b_lazy_codes_legend_and_both_nodata_codes(demo_catalog, demo_roo
 
 
 def test_snow_l2b_matches_the_truth(demo_catalog, demo_root):
-    items = _items(demo_catalog, C.SNOW_L2B_COLLECTION)
+    items = _snw(demo_catalog)
     ds = terra_lab.load(items, group_by=None).compute()
     dates = [str(d)[:10] for d in ds.time.values]
     truth = xr.open_dataarray(demo_root / "truth" / "snow_R2.tif", engine="rasterio")
@@ -136,6 +143,29 @@ def test_lis17_255_is_nodata_in_a_product_written_here(tmp_path):
     out = terra_lab.load([item])["snow"].isel(time=0).values
     assert np.isnan(out[8:, 8:]).all() and (out[:8, :8] == 0).all() and (out[:8, 8:] == 100).all()
     assert (out[8:, :8] == 205).all()
+
+
+def test_lis17_fsc_products_percent_cloud_and_nodata_layers(demo_catalog, demo_root, no_compute):
+    from terra_lab.profiles import SNOW_FSC
+
+    items = _fsc(demo_catalog)
+    assert items and all(profile_for_item(it) is SNOW_FSC for it in items)
+    assert all(it["id"].startswith("LIS_S2-SNOW-FSC_T31TGK_2024") for it in items)
+    with no_compute():
+        ds = terra_lab.load(items, group_by=None)
+    assert ds["fsc"].attrs["units"] == "%" and {"cloud", "edge", "water"} <= set(ds.data_vars)
+    fsc, cloud, edge, water = (ds[v].values for v in ("fsc", "cloud", "edge", "water"))
+    for i, it in enumerate(sorted(items, key=lambda it: it["properties"]["datetime"])):
+        with rasterio.open(_path(demo_root, it, "FSC")) as src:
+            raw = src.read(1)
+        with rasterio.open(_path(demo_root, it, "QCFLAGS")) as src:
+            qc = src.read(1)
+        assert src.nodata is None  # untagged, as LIS writes them
+        np.testing.assert_array_equal(cloud[i], raw == 205)
+        np.testing.assert_array_equal(edge[i], raw == 255)
+        np.testing.assert_array_equal(np.isnan(fsc[i]), (raw == 205) | (raw == 255))
+        np.testing.assert_array_equal(water[i], (qc & 4) != 0)
+    assert set(np.unique(fsc[np.isfinite(fsc)])) <= {0.0, 100.0} and water.any() and edge.any()
 
 
 # ------------------------------------------------------------------ snow L3B
@@ -278,7 +308,7 @@ def test_ingest_puts_each_product_type_in_its_collection(demo_root, tmp_path):
     cat = LocalCatalog(tmp_path / "catalog", name="t")
     ingest(demo_root / "thematic", catalog=cat)
     assert {C.SNOW_L2B_COLLECTION, C.OSO_COLLECTION, C.LANDSAT8_L2A_COLLECTION} <= set(cat.collection_ids())
-    ds = terra_lab.load(cat.search(collections=C.SNOW_L2B_COLLECTION).items[:2], group_by=None)
+    ds = terra_lab.load(_snw(cat)[:2], group_by=None)
     assert ds["snow"].attrs["flag_values"] == [0, 100, 205]
 
 
@@ -292,7 +322,7 @@ def test_terramap_shows_the_legend_colours(demo_catalog):
     from terra_lab.display._tiles import colorize
     from terra_lab.display.map import TerraMap
 
-    items = _items(demo_catalog, C.SNOW_L2B_COLLECTION)[:3]
+    items = _snw(demo_catalog)[:3]
     snow = terra_lab.load(items, group_by=None)["snow"]
     style, spec = legend_style(snow)
     rgba = colorize(np.array([[0.0, 100.0, 205.0, np.nan]]), style)

@@ -3,6 +3,8 @@
 Recognised folder names (as THEIA delivers them):
 
 * ``SENTINEL2A_YYYYMMDD-HHMMSS-mmm_L2B-SNOW_TXXXXX_C_V2-0`` (snow L2B, ``*_SNW_R2.tif``);
+* ``LIS_S2-SNOW-FSC_TXXXXX_YYYYMMDDTHHMMSS_1-10_01.tif`` with its ``LIS_S2-SNOW-FSC-QCFLAGS_...``
+  twin (snow L2B since LIS 1.7, loose or in a folder; assets ``FSC`` and ``QCFLAGS``);
 * ``MULTISAT_YYYYMMDD-000000-000_L3B-SNOW_TXXXXX_C_V1-0`` (snow L3B: SCD, SOD, SMD, NOBS);
 * ``SENTINEL2X_YYYYMMDD-000000-000_L3A_TXXXXX_C_V1-1`` (WASP monthly synthesis);
 * ``LANDSAT8-OLITIRS-XS_..._L2A_...`` and ``VENUS-XS_..._L2A_SITE_C_V3-1`` (MUSCATE L2A, XS masks);
@@ -32,13 +34,15 @@ from ..errors import AssetReadError
 from ..profiles import CollectionProfile, profile_for_item
 from ..profiles import _collections as C
 
-__all__ = ["THEMATIC_RE", "OSO_RE", "find_thematic_products", "thematic_item", "thematic_items_from_folder"]
+__all__ = ["FSC_RE", "THEMATIC_RE", "OSO_RE", "find_fsc_products", "find_thematic_products", "fsc_item", "thematic_item",
+           "thematic_items_from_folder"]
 
 THEMATIC_RE = re.compile(
     r"^(?P<platform>[A-Z0-9]+(?:-[A-Z0-9]+)*)_(?P<date>\d{8})-(?P<time>\d{6})-(?P<ms>\d{3})"
     r"_(?P<level>L2A|L3A|L2B-SNOW|L3B-SNOW)_(?P<tile>[A-Za-z0-9-]+?)_(?P<kind>[A-Z])_V(?P<version>\d+-\d+)$"
 )
 OSO_RE = re.compile(r"^OSO_(?P<date>\d{8})_RASTER_V(?P<version>\d+-\d+)$")
+FSC_RE = re.compile(r"^LIS_S2-SNOW-FSC(?P<qc>-QCFLAGS)?_(?P<tile>T\w{5})_(?P<time>\d{8}T\d{6})_(?P<version>\d+-\d+)_(?P<n>\d+)\.tif$")
 _OSO_FILE = re.compile(r"^OCS_(?P<year>\d{4})(?:_CESBIO)?(?:_(?P<layer>Confidence|Validity))?\.tif$", re.IGNORECASE)
 
 _STAC_EXTENSIONS = [
@@ -126,7 +130,7 @@ def thematic_item(pdir: str | os.PathLike, *, root: str | os.PathLike | None = N
     if not files:
         raise AssetReadError(f"product {name!r} holds no GeoTIFF; re-download it")
     with rasterio.open(files[0]) as ds:
-        epsg, gsd, b = ds.crs.to_epsg(), abs(ds.transform.a), ds.bounds
+        gsd = abs(ds.transform.a)
     props: dict = {"theia:product_id": name}
     m, o = THEMATIC_RE.match(name), OSO_RE.match(name)
     if m is not None:
@@ -147,15 +151,22 @@ def thematic_item(pdir: str | os.PathLike, *, root: str | os.PathLike | None = N
                       "theia:product_version": o["version"].replace("-", ".")})
     else:
         raise AssetReadError(f"{name!r} is not a THEIA product name this module knows (see its docstring)")
-    coll = collection or coll
-    props.update({"datetime": _iso(when), "proj:epsg": epsg, "gsd": gsd})
-    item = {"type": "Feature", "stac_version": "1.0.0", "stac_extensions": list(_STAC_EXTENSIONS), "id": name,
-            "collection": coll, "links": [], "properties": props, "assets": {}}
     keys = {p: _asset_key(name, p) for p in files}
-    item["assets"] = {k: {} for k in keys.values() if k}
+    return _assemble(name, {p: k for p, k in keys.items() if k}, props, when, collection or coll, root)
+
+
+def _assemble(name: str, keys: dict[Path, str], props: dict, when: dt.datetime, coll: str,
+              root: str | os.PathLike | None) -> dict:
+    """The item of product ``name`` from its files (path -> asset key) and properties."""
+    first = next(iter(keys))
+    with rasterio.open(first) as ds:
+        epsg, gsd, b = ds.crs.to_epsg(), abs(ds.transform.a), ds.bounds
+    props = {**props, "datetime": _iso(when), "proj:epsg": epsg, "gsd": gsd}
+    item = {"type": "Feature", "stac_version": "1.0.0", "stac_extensions": list(_STAC_EXTENSIONS), "id": name,
+            "collection": coll, "links": [], "properties": props, "assets": {k: {} for k in keys.values()}}
     profile = profile_for_item(item)
     rootp = Path(root) if root is not None else None
-    item["assets"] = {k: _asset(p, k, profile, rootp) for p, k in keys.items() if k}
+    item["assets"] = {k: _asset(p, k, profile, rootp) for p, k in keys.items()}
     to_ll = Transformer.from_crs(epsg, 4326, always_xy=True)
     lon, lat = to_ll.transform([b.left, b.right, b.right, b.left], [b.top, b.top, b.bottom, b.bottom])
     geom = shapely.geometry.Polygon(zip(lon, lat))
@@ -163,7 +174,30 @@ def thematic_item(pdir: str | os.PathLike, *, root: str | os.PathLike | None = N
     return item
 
 
+def find_fsc_products(root: str | os.PathLike) -> dict[str, list[Path]]:
+    """LIS 1.7+ snow products under ``root`` (loose or in folders): product id -> its GeoTIFFs."""
+    out: dict[str, list[Path]] = {}
+    for p in sorted(Path(root).rglob("LIS_S2-SNOW-FSC*.tif")):
+        m = FSC_RE.match(p.name)
+        if m:
+            out.setdefault(f"LIS_S2-SNOW-FSC_{m['tile']}_{m['time']}_{m['version']}_{m['n']}", []).append(p)
+    return out
+
+
+def fsc_item(pid: str, files: list[Path], *, root: str | os.PathLike | None = None,
+             collection: str | None = None) -> dict:
+    """A STAC item for one LIS 1.7+ snow product (``FSC`` and ``QCFLAGS`` rasters)."""
+    m = FSC_RE.match(pid + ".tif")
+    when = dt.datetime.strptime(m["time"], "%Y%m%dT%H%M%S").replace(tzinfo=dt.timezone.utc)
+    keys = {p: "QCFLAGS" if FSC_RE.match(p.name)["qc"] else "FSC" for p in files}
+    props = {"theia:product_id": pid, "platform": "sentinel-2", "processing:level": "L2B", "theia:tile": m["tile"],
+             "theia:product_version": m["version"].replace("-", ".")}
+    return _assemble(pid, keys, props, when, collection or C.SNOW_L2B_COLLECTION, root)
+
+
 def thematic_items_from_folder(root: str | os.PathLike, *, href_root: str | os.PathLike | None = None) -> Iterator[dict]:
     """Items of every thematic / Landsat / Venus product under ``root``, each with its GEODES collection id."""
     for pdir in find_thematic_products(root):
         yield thematic_item(pdir, root=href_root)
+    for pid, files in find_fsc_products(root).items():
+        yield fsc_item(pid, files, root=href_root)

@@ -9,7 +9,9 @@
   (``flag_values``, ``flag_meanings``) with the producer's colours and French/English names
   (``flag_colors``, ``flag_names_en``, ``flag_names_fr``), so maps show them with their legend;
   codes of an older nomenclature are recoded (OSO 2016-2017);
-* *continuous*: ``value * scale + offset`` in float32, NaN for no data, with ``units``.
+* *continuous*: ``value * scale + offset`` in float32, NaN for no data, with ``units``;
+* mask layers a thematic profile defines (LIS FSC's cloud and no-data codes) are boolean
+  variables, as for reflectance cubes.
 
 Grid, bbox, ``like=``, chunking and solar-day mosaics are those of :func:`terra_lab.load`.
 """
@@ -27,6 +29,7 @@ from .._version import __version__
 from ..errors import MissingBandError, RequestTooLargeError
 from ..profiles import CollectionProfile, Decoding
 from . import _load as L
+from ._masks import decode_layer
 from ._reader import TerraLabReader
 
 __all__ = ["load_thematic", "recode"]
@@ -94,6 +97,30 @@ def _encoding(dec: Decoding) -> dict:
     return {"dtype": "uint8" if max(top, fill) <= 255 else "uint16", "_FillValue": fill}
 
 
+def _layers(profile: CollectionProfile, items: list[dict], masks, resolution: float) -> dict:
+    """Mask layers to decode: every layer of the profile whose assets all items carry (``masks=True``),
+    or the named ones (which must exist)."""
+    if masks is False or masks is None:
+        return {}
+    wanted = list(profile.masks) if masks is True else [masks] if isinstance(masks, str) else list(masks)
+    unknown = [w for w in wanted if w not in profile.masks]
+    if unknown:
+        raise MissingBandError(
+            f"mask layer(s) {unknown} are not defined for {profile.name} items"
+            + (f"; they have {sorted(profile.masks)}" if profile.masks else
+               " (their cloud and no-data information is in their own codes); drop masks=")
+        )
+    out = {}
+    for name in wanted:
+        rules = profile.mask_rules(name, resolution)
+        if all(r.asset in it["assets"] for r in rules for it in items):
+            out[name] = rules
+        elif masks is not True:
+            raise MissingBandError(f"mask layer {name!r} needs assets {[r.asset for r in rules]} that not every "
+                                   f"item carries (item {items[0]['id']!r} has {sorted(items[0]['assets'])})")
+    return out
+
+
 def load_thematic(items: list[dict], profile: CollectionProfile, *, bands=None, resolution=None, bbox=None,
                   crs=None, chunks=None, masks=True, level=None, group_by="solar_day", resampling="nearest",
                   on_error="raise", max_bytes=None, like=None) -> xr.Dataset:
@@ -102,11 +129,6 @@ def load_thematic(items: list[dict], profile: CollectionProfile, *, bands=None, 
 
     if level:
         raise MissingBandError(f"level={level!r}: {profile.name} items have no reflectance levels; drop level=")
-    if masks not in (True, False, None) and list([masks] if isinstance(masks, str) else masks):
-        raise MissingBandError(
-            f"mask layers {masks!r} are not defined for {profile.name} items (their cloud and no-data "
-            "information is in their own codes); drop masks="
-        )
     names = _variables(profile, items[0], bands)
     assets = [profile.bands[n].asset for n in names]
     L._check_assets(items, assets, on_error)
@@ -134,6 +156,8 @@ def load_thematic(items: list[dict], profile: CollectionProfile, *, bands=None, 
         if bounds is not None:
             bounds_latlon, snap = None, False
     decodings = {n: profile.decoding(n) for n in names}
+    layers = _layers(profile, items, masks, resolution)
+    mask_assets = sorted({r.asset for rules in layers.values() for r in rules})
     kw = dict(
         epsg=epsg, resolution=resolution, bounds_latlon=bounds_latlon, bounds=bounds,
         dtype=np.dtype("float32"), fill_value=np.float32(np.nan), rescale=False, sortby_date="asc",
@@ -148,6 +172,8 @@ def load_thematic(items: list[dict], profile: CollectionProfile, *, bands=None, 
         # codes are never interpolated; physical values follow resampling=
         rs = Resampling.nearest if decodings[n].kind == "categorical" else Resampling[resampling]
         data[n] = stackstac.stack(items, assets=[a], resampling=rs, **kw).isel(band=0, drop=True)
+    raw = {a: stackstac.stack(items, assets=[a], resampling=Resampling.nearest, **kw).isel(band=0, drop=True)
+           for a in mask_assets}
     first = next(iter(data.values()))
     size = L.estimate_bytes(first.sizes["time"], len(names), first.sizes["y"], first.sizes["x"])
     limit = max_bytes if max_bytes is not None else L._default_max_bytes()
@@ -158,10 +184,16 @@ def load_thematic(items: list[dict], profile: CollectionProfile, *, bands=None, 
             f"{limit / 2**30:.1f} GiB; narrow bbox=, coarsen resolution=, or pass max_bytes="
         )
     ds = xr.Dataset({n: _decode(da, decodings[n]) for n, da in data.items()})
+    for a, da in raw.items():
+        ds[f"_raw_{a}"] = da
     if group_by == "solar_day":
         ds = L._group_solar_day(ds, items)
     elif group_by is not None:
         raise ValueError(f"group_by={group_by!r}: use 'solar_day' or None")
+    for layer, rules in layers.items():  # decoded after the mosaic, from the first valid raw value
+        ds[layer] = decode_layer({a: ds[f"_raw_{a}"] for a in mask_assets}, rules)
+        ds[layer].attrs.update(long_name=f"{layer} mask", flag_values=[0, 1])
+    ds = ds.drop_vars([f"_raw_{a}" for a in mask_assets])
     keep = {"time", "x", "y", "id", "solar_day", "epsg", *L._ITEM_COORDS}
     ds = ds.drop_vars([c for c in ds.coords if c not in keep and c not in ds.dims])
     ds = ds.rio.write_crs(epsg)
@@ -179,6 +211,7 @@ def load_thematic(items: list[dict], profile: CollectionProfile, *, bands=None, 
         "terra_lab:resolution": resolution,
         "terra_lab:epsg": epsg,
         "terra_lab:group_by": str(group_by),
+        "terra_lab:mask_layers": list(layers),
     })
     if like is not None:
         ds = ds.assign_coords(x=like["x"].values, y=like["y"].values)

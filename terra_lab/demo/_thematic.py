@@ -39,7 +39,7 @@ __all__ = ["add_thematic", "write_thematic"]
 
 #: Snow L2B dates: every sixth acquisition of October - June, and those cut by the swath edge.
 _SNOW_MONTHS = (10, 11, 12, 1, 2, 3, 4, 5, 6)
-#: LIS 1.7 (255 for no data) from this date on.
+#: LIS 1.7 products (FSC, 255 for no data) from this date on.
 _LIS17 = dt.date(2024, 3, 1)
 _L3A_MONTHS = ((2024, 4), (2024, 7))
 _LANDSAT_DAYS = (dt.date(2023, 12, 3), dt.date(2024, 3, 8), dt.date(2024, 6, 12))
@@ -69,13 +69,26 @@ def _snow_l2b(out: Path, scene: Scene, tile: Tile, truths: dict[int, dict]) -> N
         if (acq.index % 6 and acq.edge_cut is None) or acq.day.month not in _SNOW_MONTHS or acq.index not in truths:
             continue
         t = truths[acq.index]
-        lis17 = acq.day >= _LIS17
-        code = np.where(t["snow"], 100, 0).astype(np.uint8)
+        code = np.where(t["snow"], 100, 0).astype(np.uint8)  # FSC: snow seen from above covers the pixel
         code[t["cloud"] | t["shadow"]] = 205
-        code[t["edge"]] = 255 if lis17 else 254
-        name = _name(acq.platform, acq.time, "L2B-SNOW", tile.name, "1-7" if lis17 else "2-0")
-        (out / name).mkdir(parents=True)
-        write_cog(out / name / f"{name}_SNW_R2.tif", code, tile, 20.0)
+        if acq.day < _LIS17:  # MUSCATE folder, SNW_R2 with 254 for no data
+            code[t["edge"]] = 254
+            name = _name(acq.platform, acq.time, "L2B-SNOW", tile.name, "2-0")
+            (out / name).mkdir(parents=True)
+            write_cog(out / name / f"{name}_SNW_R2.tif", code, tile, 20.0)
+            continue
+        # LIS 1.7 and later: FSC in percent, 255 for no data and permanent water, QCFLAGS bit 2 water
+        water = _lake(scene, tile)
+        code[t["edge"] | water] = 255
+        qc = np.where(water, 4, 0).astype(np.uint8)  # (no no-data value is documented for QCFLAGS)
+        pid = f"LIS_S2-SNOW-FSC_{tile.name}_{acq.time:%Y%m%dT%H%M%S}_1-10_01"
+        (out / pid).mkdir(parents=True)
+        write_cog(out / pid / f"{pid}.tif", code, tile, 20.0)
+        write_cog(out / pid / f"LIS_S2-SNOW-FSC-QCFLAGS{pid[len('LIS_S2-SNOW-FSC'):]}.tif", qc, tile, 20.0)
+
+
+def _lake(scene: Scene, tile: Tile) -> np.ndarray:
+    return _Grid(scene, tile, 20.0).static["landcover"] == 8
 
 
 def _snow_l3b(out: Path, scene: Scene, tile: Tile, truths: dict[int, dict], annual: np.ndarray, year: int) -> None:

@@ -38,7 +38,7 @@ from ._legends import (
 )
 from ._model import COMMON_BANDS, KINDS, MASK_LAYERS, BandSpec, CollectionProfile, Decoding, MaskRule
 from ._optical import EARTH_SEARCH_S2, LANDSAT_L2A, MUSCATE_S2, S2_L3A, THEIA_STAC_S2, VENUS_VM1_L2A, VENUS_VM5_L2A
-from ._thematic import COP_DEM, DEM, OSO, SNOW_L2B, SNOW_L3B
+from ._thematic import COP_DEM, DEM, OSO, SNOW_FSC, SNOW_L2B, SNOW_L3B
 
 __all__ = [
     "BandSpec",
@@ -61,6 +61,7 @@ __all__ = [
     "DEM",
     "COP_DEM",
     "OSO",
+    "SNOW_FSC",
     "SNOW_L2B",
     "SNOW_L3B",
     "OSO_LEGEND",
@@ -78,6 +79,7 @@ __all__ = [
 PROFILES: Mapping[str, CollectionProfile] = MappingProxyType(
     {
         "snow-l2b": SNOW_L2B,
+        "snow-fsc": SNOW_FSC,
         "snow-l3b": SNOW_L3B,
         "oso": OSO,
         "s2-l3a": S2_L3A,
@@ -94,12 +96,17 @@ PROFILES: Mapping[str, CollectionProfile] = MappingProxyType(
 
 
 def profile_for_item(item: Mapping) -> CollectionProfile:
-    """The profile of an item (a STAC dict): by its collection id, else by its marker assets."""
+    """The profile of an item (a STAC dict): by its collection id, else by its marker assets.
+
+    A collection may hold several formats (THEIA snow L2B: ``SNW_R2`` products, then LIS 1.7's
+    ``FSC``): its profiles are told apart by their markers; a collection with one profile needs none.
+    """
     collection = item.get("collection")
-    for profile in PROFILES.values():
-        if collection and collection in profile.collections:
-            return profile
     assets = item.get("assets", {})
+    by_id = [p for p in PROFILES.values() if collection and collection in p.collections]
+    marked = [p for p in by_id if any(a in assets for a in p.marker_assets)]
+    if marked or len(by_id) == 1:
+        return (marked or by_id)[0]
     platform = str(item.get("properties", {}).get("platform", "")).lower()
     for profile in PROFILES.values():
         if profile.platforms and not any(platform.startswith(p) for p in profile.platforms):

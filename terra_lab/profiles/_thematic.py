@@ -10,6 +10,12 @@ Sources of the formats
   shadow, 254 no data (THEIA snow product page, https://www.theia-land.fr/en/product/snow/;
   let-it-snow README "Products format").  LIS 1.7 and later products write 255 for no data
   (THEIA catalogue, collection LIS_FSC_PREOP: "255: No data"), so both codes read as no data.
+* Snow L2B since LIS 1.7 (fractional snow cover, THEIA catalogue collection ``LIS_FSC_PREOP``,
+  https://catalogue.theia.data-terra.org/meta/LIS_FSC_PREOP): ``LIS_S2-SNOW-FSC_<tile>_<YYYYMMDDTHHMMSS>_<version>_<n>.tif``
+  (uint8: 0 no snow, 1-100 snow cover fraction in percent, 205 cloud including cloud shadow,
+  255 no data; permanent water is no data) and ``LIS_S2-SNOW-FSC-QCFLAGS_....tif`` (bits: 0 sun
+  too low for the slope correction, 1 sun tangent, 2 water mask, 3 tree cover density > 90%,
+  4 snow under thin clouds, 5 tree cover density unknown, 6 FSC in shaded slopes set to 100).
 * Snow L3B (LIS annual synthesis, 1 September - 31 August): ``*_SCD_R2.tif`` (snow cover
   duration, days), ``*_SOD_R2.tif`` / ``*_SMD_R2.tif`` (snow onset / melt-out date of the longest
   snow period, day index from 1 September), ``*_NOBS_R2.tif`` (clear observations), uint16
@@ -30,9 +36,9 @@ from types import MappingProxyType
 
 from ._collections import COP_DEM_COLLECTION, OSO_COLLECTION, SNOW_L2B_COLLECTION, SNOW_L3B_COLLECTION
 from ._legends import OSO_2016_TO_2018, OSO_LEGEND, SNOW_L2B_LEGEND
-from ._model import BandSpec, CollectionProfile
+from ._model import BandSpec, CollectionProfile, MaskRule
 
-__all__ = ["COP_DEM", "DEM", "OSO", "SNOW_L2B", "SNOW_L3B"]
+__all__ = ["COP_DEM", "DEM", "OSO", "SNOW_FSC", "SNOW_L2B", "SNOW_L3B"]
 
 _NO = MappingProxyType({})
 
@@ -45,6 +51,24 @@ SNOW_L2B = CollectionProfile(
     masks=_NO, scale=1.0, offset=0.0, nodata=None, kind="categorical",
     marker_assets=("SNW_R2",), collections=(SNOW_L2B_COLLECTION,),
     description="snow / no snow / cloud at 20 m; 254 (and 255 from LIS 1.7) no data",
+)
+
+SNOW_FSC = CollectionProfile(
+    name="THEIA Snow L2B FSC (let-it-snow 1.7 and later)",
+    bands=MappingProxyType({
+        "fsc": BandSpec("FSC", 20.0, nodata=(205, 255), units="%", long_name="fractional snow cover (top of canopy)"),
+        "qcflags": BandSpec("QCFLAGS", 20.0, units="1",
+                            long_name="LIS quality flags (bits: 0 sun too low, 1 sun tangent, 2 water, 3 tree cover "
+                                      "> 90%, 4 snow under thin clouds, 5 tree cover unknown, 6 FSC of shaded slope set to 100)"),
+    }),
+    masks=MappingProxyType({
+        "cloud": (MaskRule("FSC", values=(205,)),),
+        "edge": (MaskRule("FSC", values=(255,)),),
+        "water": (MaskRule("QCFLAGS", bits=(2,)),),
+    }),
+    scale=1.0, offset=0.0, nodata=None, kind="continuous",
+    marker_assets=("FSC",), collections=(SNOW_L2B_COLLECTION,),
+    description="snow cover fraction (%) at 20 m; cloud (205) and no data (255) as mask layers",
 )
 
 SNOW_L3B = CollectionProfile(
