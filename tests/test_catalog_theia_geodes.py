@@ -242,6 +242,54 @@ def test_geodes_by_name_reads_zips_in_place_with_the_api_key(geodes_api, local_r
     assert sum(stats["denied"].values()) == 0 and sum(stats["served"].values()) > 0
 
 
+THEMATIC = ["MULTISAT_20230901-000000-000_L3B-SNOW_T31TGK_C_V1-0", "OSO_20230101_RASTER_V1-0",
+            "LIS_S2-SNOW-FSC_T31TGK_20240309T103701_1-10_01"]
+
+
+@pytest.fixture(scope="module")
+def geodes_thematic_api(stac_server, demo_root, tmp_path_factory):
+    """GEODES-shaped items of the demo's snow L3B, OSO and LIS 1.7 snow products, each one zip."""
+    from terra_lab.catalog._thematic_items import find_fsc_products, fsc_item, thematic_item
+
+    zips = tmp_path_factory.mktemp("geodes-thematic-zips")
+    files = SignedFileServer(zips, mode="apikey", api_key="k-123").start()
+    local, items = {}, []
+    for name in THEMATIC:
+        folder = demo_root / "thematic" / name
+        ref = (fsc_item(name, find_fsc_products(folder)[name]) if name.startswith("LIS_") else thematic_item(folder))
+        local[ref["collection"]] = ref
+        shaped = geodes_item({**ref, "properties": {**ref["properties"], "eo:cloud_cover": None}},
+                             _zip_product(folder, zips), files)
+        shaped["collection"] = shaped["properties"]["dataset"] = ref["collection"]
+        shaped["properties"]["grid:code"] = ref["properties"].get("theia:tile")
+        items.append(shaped)
+    cat = LocalCatalog(tmp_path_factory.mktemp("geodes-thematic-catalog"), name="geodes-thematic")
+    for it in items:
+        cat.add_items([it], collection=it["collection"], description="as CNES GEODES serves it", license="etalab-2.0")
+    yield stac_server.add_catalog(cat), files, local
+    files.stop()
+
+
+@pytest.mark.server
+def test_geodes_thematic_zips_are_listed_and_read_in_place(geodes_thematic_api, monkeypatch):
+    url, files, local = geodes_thematic_api
+    cat = terra_lab.catalog.open("geodes", url=url, api_key="k-123", retries=1, backoff=0.05)
+    assert set(local) <= set(cat.collection_ids())
+    for coll, ref in local.items():
+        (it,) = cat.search(collections=coll).items
+        assert set(ref["assets"]) <= set(it["assets"]), coll  # the asset keys of a product folder
+        for k, a in ref["assets"].items():
+            assert it["assets"][k]["href"].startswith("/vsizip//vsicurl/http://127.0.0.1:")
+            assert it["assets"][k]["proj:code"] == f"EPSG:{a['proj:epsg']}"
+            assert it["assets"][k]["proj:transform"] == a["proj:transform"]
+        got = terra_lab.load([it]).compute()
+        exp = terra_lab.load([ref]).compute()
+        assert list(got.data_vars) == list(exp.data_vars) and len(got.data_vars) >= 1
+        for v in exp.data_vars:
+            np.testing.assert_array_equal(got[v].values, exp[v].values)
+    assert sum(files.stats()["denied"].values()) == 0
+
+
 def test_geodes_item_expansion_and_tile_projection():
     assert mgrs_epsg("T31TGK") == 32631 and mgrs_epsg("32TLQ") == 32632 and mgrs_epsg("T19HCC") == 32719
     assert mgrs_epsg("not a tile") is None

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -84,7 +85,7 @@ def open(name_or_url: str | os.PathLike = "demo", **kwargs):  # noqa: A001 - mir
         api_key = _geodes.api_key(kwargs.pop("api_key", None))
         headers = {**(kwargs.pop("headers", None) or {}), "X-API-Key": api_key}
         return ApiCatalog(kwargs.pop("url", ENDPOINTS[key]), name=key, headers=headers, asset_headers={"X-API-Key": api_key},
-                          item_hook=_geodes.expand_item, **kwargs)
+                          item_hook=functools.partial(_geodes.expand_item, headers={"X-API-Key": api_key}), **kwargs)
     if key in ENDPOINTS:
         return ApiCatalog(kwargs.pop("url", ENDPOINTS[key]), name=key, **kwargs)
     if key.startswith(("http://", "https://")):

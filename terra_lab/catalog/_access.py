@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-__all__ = ["HostAccess", "access_for", "base_url", "plain_url", "expiry", "prepare", "register", "renew", "unregister"]
+__all__ = ["HostAccess", "access_for", "base_url", "expiry", "gdal_headers", "plain_url", "prepare", "register", "renew", "unregister"]
 
 #: A signer: plain URLs in, ``{plain URL: signed URL}`` out (``teledetection.sign_urls`` is one).
 Signer = Callable[[list], Mapping[str, str]]
@@ -51,6 +51,11 @@ def expiry(url: str) -> dt.datetime | None:
         return start + dt.timedelta(seconds=int(q["x-amz-expires"]))
     except (KeyError, ValueError):
         return None
+
+
+def gdal_headers(headers: Mapping[str, str]) -> str:
+    """HTTP headers as GDAL's ``GDAL_HTTP_HEADERS`` option (one ``Name: value`` a line)."""
+    return "\r\n".join(f"{k}: {v}" for k, v in headers.items())
 
 
 def _expired(url: str, margin: float) -> bool:
@@ -88,7 +93,7 @@ class HostAccess:
 
     def gdal_headers(self) -> str:
         """The headers as GDAL's ``GDAL_HTTP_HEADERS`` option."""
-        return "\r\n".join(f"{k}: {v}" for k, v in self.headers.items())
+        return gdal_headers(self.headers)
 
     def sign(self, urls: Iterable[str]) -> dict[str, str]:
         """Signed versions of ``urls`` (unchanged without a signer); remembered for :meth:`current`."""

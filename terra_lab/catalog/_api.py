@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import urlsplit
 
@@ -189,8 +190,9 @@ class ApiCatalog:
                 kwargs["max_items"] = None
         search = self.client.search(**kwargs)
         items = self._retrying("search", lambda: list(search.items_as_dicts()))
-        if self.item_hook is not None:
-            items = [self.item_hook(it) for it in items]
+        if self.item_hook is not None:  # may read each product's index (GEODES zips): in parallel
+            with ThreadPoolExecutor(8) as pool:
+                items = list(pool.map(self.item_hook, items))
         self._register_hosts(items)
         if client_side_cloud:
             items = [it for it in items if it["properties"].get("eo:cloud_cover", 100) <= max_cloud][:limit]

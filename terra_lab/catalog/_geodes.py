@@ -9,19 +9,29 @@ the account's API key in an ``X-API-Key`` header.
 :func:`expand_item` adds to such an item one asset per raster of the MUSCATE layout inside the
 zip (``FRE_B2``... ``CLM_R1``...), each a GDAL ``/vsizip//vsicurl/`` path into the remote zip,
 and the projection from the tile code, so that :func:`terra_lab.load` reads the bands in place
-(HTTP range requests into the zip, no download of the whole product).
+(HTTP range requests into the zip, no download of the whole product).  Sentinel-2 L2A zips
+follow one fixed layout, expanded without a request; the zips of the other datasets (snow, OSO,
+L3A, Landsat, Venµs...) are listed first (their central directory, by range requests with the
+key) and each raster's grid read from its header, so that every asset carries its exact
+``proj:code``/``proj:transform``/``proj:shape``.  Asset keys are those of
+:mod:`terra_lab.catalog._thematic_items` (file name without the product name).
 """
 
 from __future__ import annotations
 
+import io
 import os
 import re
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import PurePosixPath
 from typing import Mapping
 
-from ..errors import MissingCredentialsError
+from ..errors import AssetReadError, MissingCredentialsError
+from ._access import gdal_headers
 from ._zip import vsizip_href
 
-__all__ = ["API_KEY_ENV", "GEODES_URL", "MUSCATE_MEMBERS", "api_key", "expand_item", "mgrs_epsg"]
+__all__ = ["API_KEY_ENV", "GEODES_URL", "MUSCATE_MEMBERS", "api_key", "expand_item", "mgrs_epsg", "zip_members"]
 
 GEODES_URL = "https://geodes-portal.cnes.fr/api/stac"
 #: Environment variable read when ``catalog.open("geodes")`` is given no ``api_key``.
@@ -66,13 +76,107 @@ def _zip_asset(item: Mapping) -> tuple[str, dict] | None:
     return None
 
 
-def expand_item(item: dict) -> dict:
-    """``item`` with its zip's rasters as assets (MUSCATE Sentinel-2 L2A datasets), else unchanged."""
+class _HttpRange(io.RawIOBase):
+    """A remote file read by HTTP range requests (enough for :mod:`zipfile` to list a zip)."""
+
+    def __init__(self, url: str, headers: Mapping[str, str], timeout: float = 30.0):
+        import requests
+
+        self.url, self.headers, self.timeout, self.pos = url, dict(headers), timeout, 0
+        self.session = requests.Session()
+        r = self.session.head(url, headers=self.headers, timeout=timeout, allow_redirects=True)
+        if r.status_code >= 400 or "Content-Length" not in r.headers:
+            r = self.session.get(url, headers={**self.headers, "Range": "bytes=0-0"}, timeout=timeout, stream=True)
+            r.close()
+            if r.status_code >= 400:
+                raise AssetReadError(f"could not list the zip {url!r}: HTTP {r.status_code}; check the API key "
+                                     f"(${API_KEY_ENV}) and that the product is still online")
+            self.size = int(r.headers["Content-Range"].split("/")[-1])
+        else:
+            self.size = int(r.headers["Content-Length"])
+
+    def seekable(self):
+        return True
+
+    def readable(self):
+        return True
+
+    def tell(self):
+        return self.pos
+
+    def seek(self, offset, whence=io.SEEK_SET):
+        self.pos = {io.SEEK_SET: 0, io.SEEK_CUR: self.pos, io.SEEK_END: self.size}[whence] + offset
+        return self.pos
+
+    def read(self, n=-1):
+        end = self.size if n is None or n < 0 else min(self.size, self.pos + n)
+        if end <= self.pos:
+            return b""
+        r = self.session.get(self.url, headers={**self.headers, "Range": f"bytes={self.pos}-{end - 1}"}, timeout=self.timeout)
+        r.raise_for_status()
+        self.pos += len(r.content)
+        return r.content
+
+
+def zip_members(url: str, headers: Mapping[str, str]) -> list[str]:
+    """The member names of a remote zip (its central directory only: a few range requests)."""
+    with zipfile.ZipFile(_HttpRange(url, headers)) as zf:
+        return zf.namelist()
+
+
+def _member_key(member: str) -> tuple[str, str] | None:
+    """``(product, asset key)`` of a zip member, as :mod:`._thematic_items` names assets."""
+    from ._thematic_items import FSC_RE, _asset_key
+
+    path = PurePosixPath(member)
+    if path.suffix.lower() != ".tif":
+        return None
+    m = FSC_RE.match(path.name)
+    if m:
+        return f"LIS_S2-SNOW-FSC_{m['tile']}_{m['time']}_{m['version']}_{m['n']}", "QCFLAGS" if m["qc"] else "FSC"
+    product = path.parts[0] if len(path.parts) > 1 else path.stem
+    key = _asset_key(product, path)
+    return (product, key) if key else None
+
+
+def _grid(href: str, headers: Mapping[str, str]) -> dict:
+    import rasterio
+
+    with rasterio.Env(GDAL_HTTP_HEADERS=gdal_headers(headers), GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"), rasterio.open(href) as ds:
+        t = ds.transform
+        return {"proj:code": f"EPSG:{ds.crs.to_epsg()}", "proj:shape": [ds.height, ds.width],
+                "proj:transform": [t.a, t.b, t.c, t.d, t.e, t.f], "gsd": abs(t.a),
+                "raster:bands": [{"data_type": ds.dtypes[0], **({"nodata": ds.nodata} if ds.nodata is not None else {})}]}
+
+
+def _listed_assets(zasset: dict, headers: Mapping[str, str]) -> dict[str, dict]:
+    """One asset per raster of a remote zip, each with its grid read from its header."""
+    zip_path = "/vsicurl/" + zasset["href"]
+    keyed = {}
+    for member in zip_members(zasset["href"], headers):
+        found = _member_key(member)
+        if found is not None:
+            keyed[found[1]] = vsizip_href(zip_path, member)
+    with ThreadPoolExecutor(4) as pool:
+        grids = dict(zip(keyed, pool.map(lambda h: _grid(h, headers), keyed.values())))
+    return {k: {"href": h, "type": "image/tiff; application=geotiff", "roles": ["data"], "title": k, **grids[k]}
+            for k, h in keyed.items()}
+
+
+def expand_item(item: dict, headers: Mapping[str, str] | None = None) -> dict:
+    """``item`` with its zip's rasters as assets, else unchanged (no zip, or no ``headers`` to list it).
+
+    Sentinel-2 L2A: from the fixed MUSCATE layout, no request.  Other datasets: the zip is listed
+    and each raster's header read, with ``headers`` (the API key)."""
     found = _zip_asset(item)
     props = item.get("properties", {})
-    if found is None or not (props.get("dataset") in _MUSCATE_S2_DATASETS or item.get("collection") in _MUSCATE_S2_DATASETS):
+    if found is None:
         return item
     key, zasset = found
+    if not (props.get("dataset") in _MUSCATE_S2_DATASETS or item.get("collection") in _MUSCATE_S2_DATASETS):
+        if headers is None:
+            return item
+        return {**item, "assets": {**item["assets"], **_listed_assets(zasset, headers)}}
     product = props.get("identifier") or str(zasset.get("title") or key)[: -len(".zip")]
     zip_path = "/vsicurl/" + zasset["href"]
     assets = dict(item["assets"])
