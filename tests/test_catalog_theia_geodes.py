@@ -235,7 +235,10 @@ def test_geodes_by_name_reads_zips_in_place_with_the_api_key(geodes_api, local_r
     it = res.items[0]
     assert it["properties"]["proj:code"] == "EPSG:32631"
     assert it["assets"]["FRE_B4"]["href"].startswith("/vsizip//vsicurl/http://127.0.0.1:")
-    cube = terra_lab.load(res, bands=BANDS, resolution=20, masks=False, like=reference).compute()
+    same = next(x for x in local_res.items if x["id"] == it["properties"]["identifier"])
+    for k in ("FRE_B4", "FRE_B11", "CLM_R1", "CLM_R2"):  # the exact grids, read from the zip's headers
+        assert it["assets"][k]["proj:transform"] == same["assets"][k]["proj:transform"], k
+    cube = terra_lab.load(res, bands=BANDS, resolution=20, masks=False).compute()
     for b in BANDS:
         np.testing.assert_array_equal(cube[b].values, reference[b].values)
     stats = files.stats()

@@ -10,7 +10,7 @@ the account's API key in an ``X-API-Key`` header.
 zip (``FRE_B2``... ``CLM_R1``...), each a GDAL ``/vsizip//vsicurl/`` path into the remote zip,
 and the projection from the tile code, so that :func:`terra_lab.load` reads the bands in place
 (HTTP range requests into the zip, no download of the whole product).  Sentinel-2 L2A zips
-follow one fixed layout, expanded without a request; the zips of the other datasets (snow, OSO,
+follow one fixed layout, expanded without listing them (one header read per resolution); the zips of the other datasets (snow, OSO,
 L3A, Landsat, Venµs...) are listed first (their central directory, by range requests with the
 key) and each raster's grid read from its header, so that every asset carries its exact
 ``proj:code``/``proj:transform``/``proj:shape``.  Asset keys are those of
@@ -166,8 +166,9 @@ def _listed_assets(zasset: dict, headers: Mapping[str, str]) -> dict[str, dict]:
 def expand_item(item: dict, headers: Mapping[str, str] | None = None) -> dict:
     """``item`` with its zip's rasters as assets, else unchanged (no zip, or no ``headers`` to list it).
 
-    Sentinel-2 L2A: from the fixed MUSCATE layout, no request.  Other datasets: the zip is listed
-    and each raster's header read, with ``headers`` (the API key)."""
+    Sentinel-2 L2A: from the fixed MUSCATE layout, and with ``headers`` (the API key) the 10 m and
+    20 m grids read from one header each.  Other datasets: the zip is listed and each raster's
+    header read (``headers`` needed)."""
     found = _zip_asset(item)
     props = item.get("properties", {})
     if found is None:
@@ -186,6 +187,15 @@ def expand_item(item: dict, headers: Mapping[str, str] | None = None) -> dict:
             "href": vsizip_href(zip_path, member.format(id=product)),
             "type": "image/tiff; application=geotiff", "roles": ["data"], "gsd": res,
         })
+    if headers is not None:  # the exact 10 m and 20 m grids, from one header each
+        try:
+            grids = {res: _grid(assets[k]["href"], headers) for res, k in ((10.0, "FRE_B2"), (20.0, "FRE_B5"))}
+        except Exception:  # noqa: BLE001 - an unusual product: the tile's projection only, below
+            grids = {}
+        for k in MUSCATE_MEMBERS:
+            g = grids.get(assets[k].get("gsd"))
+            if g is not None:
+                assets[k] = {**assets[k], **{f: v for f, v in g.items() if f.startswith("proj:")}}
     out = {**item, "assets": assets, "properties": dict(props)}
     epsg = mgrs_epsg(str(props.get("grid:code", "")))
     if epsg is not None and not any(k in props for k in ("proj:epsg", "proj:code")):
