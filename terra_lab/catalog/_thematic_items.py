@@ -167,6 +167,7 @@ def _assemble(name: str, keys: dict[Path, str], props: dict, when: dt.datetime, 
     profile = profile_for_item(item)
     rootp = Path(root) if root is not None else None
     item["assets"] = {k: _asset(p, k, profile, rootp) for p, k in keys.items()}
+    props["gsd"] = min(a["gsd"] for a in item["assets"].values())  # the finest native resolution
     to_ll = Transformer.from_crs(epsg, 4326, always_xy=True)
     lon, lat = to_ll.transform([b.left, b.right, b.right, b.left], [b.top, b.top, b.bottom, b.bottom])
     geom = shapely.geometry.Polygon(zip(lon, lat))
