@@ -73,10 +73,10 @@ def _serve(args) -> int:
 def _workshop(args) -> int:
     from .dashboards import serve
 
-    print(f"workshop dashboards on http://{args.address}:{args.port}/ ({', '.join(args.themes) or 'all themes'}); Ctrl-C to stop",
-          flush=True)
+    where = f"unix socket {args.unix_socket}" if args.unix_socket else f"http://{args.address}:{args.port}/"
+    print(f"workshop dashboards on {where} ({', '.join(args.themes) or 'all themes'}); Ctrl-C to stop", flush=True)
     serve(args.themes or None, port=args.port, address=args.address, prefix=args.prefix,
-          allow_any_origin=args.allow_any_origin)
+          allow_any_origin=args.allow_any_origin, unix_socket=args.unix_socket)
     return 0
 
 
@@ -129,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     wserve.add_argument("--address", default="127.0.0.1")
     wserve.add_argument("--prefix", default="", help="URL prefix (behind jupyter-server-proxy)")
     wserve.add_argument("--allow-any-origin", action="store_true", help="accept websocket connections from any origin (proxy)")
+    wserve.add_argument("--unix-socket", metavar="PATH", help="serve on this Unix socket (its folder must be private, 0700) "
+                        "instead of TCP: what jupyter-server-proxy runs")
     wserve.set_defaults(func=_workshop)
 
     inf = sub.add_parser("info", help="where data lives")
