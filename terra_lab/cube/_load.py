@@ -139,7 +139,7 @@ def _native_bounds(items: list[dict], assets: list[str], epsg: int, resolution: 
     """
     from stackstac import geom_utils
 
-    offsets, boxes = set(), []
+    grids = set()  # few distinct grids (one per tile and resolution) among many assets
     for it in items:
         props = it["properties"]
         for key in assets:
@@ -150,10 +150,15 @@ def _native_bounds(items: list[dict], assets: list[str], epsg: int, resolution: 
             a_epsg = _epsg_of(a) or _epsg_of(props)
             if t is None or shape is None or a_epsg is None or t[1] != 0 or t[3] != 0:
                 return None
-            affine = Affine(*t[:6])
-            boxes.append(geom_utils.bounds_from_affine(affine, shape[0], shape[1], a_epsg, epsg))
-            if a_epsg == epsg:
-                offsets.add(tuple(round(_offset(v, resolution), 6) for v in (t[2], t[5])))
+            grids.add((tuple(t[:6]), tuple(shape[:2]), a_epsg))
+    offsets, boxes = set(), []
+    for t, (h, w), a_epsg in grids:
+        if a_epsg == epsg:
+            xs, ys = (t[2], t[2] + t[0] * w), (t[5], t[5] + t[4] * h)
+            boxes.append((min(xs), min(ys), max(xs), max(ys)))
+            offsets.add(tuple(round(_offset(v, resolution), 6) for v in (t[2], t[5])))
+        else:
+            boxes.append(geom_utils.bounds_from_affine(Affine(*t), h, w, a_epsg, epsg))
     if len(offsets) != 1:
         return None
     ox, oy = offsets.pop()
