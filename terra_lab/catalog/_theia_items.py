@@ -220,7 +220,7 @@ def item_from_product(pdir: str | os.PathLike, *, collection: str, root: str | o
         "terra:valid_percent": round(100.0 * valid_fraction, 2),
     }
     if cloud is not None:
-        props["eo:cloud_cover"] = round(cloud, 2)
+        props["eo:cloud_cover"] = round(float(cloud), 2)  # a Python float: stackstac chokes on numpy scalars
     props.update({k: v for k, v in mtd.items() if k.startswith("view:")})
     return {
         "type": "Feature",
