@@ -293,6 +293,21 @@ def test_geodes_thematic_zips_are_listed_and_read_in_place(geodes_thematic_api, 
     assert sum(files.stats()["denied"].values()) == 0
 
 
+@pytest.mark.server
+@pytest.mark.slow
+def test_geodes_on_worker_processes(geodes_api, local_res, reference):
+    """Workers of a distributed cluster read in their own processes: they learn the key too."""
+    from dask.distributed import Client, LocalCluster
+
+    url, files = geodes_api
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
+        cat = terra_lab.catalog.open("geodes", url=url, api_key="k-123", retries=1, backoff=0.05)
+        res = cat.search(AOI, DATES, DEMO_COLLECTION, max_cloud=30)
+        cube = terra_lab.load(res, bands=["red"], resolution=20, masks=False)
+        got = client.compute(cube.red).result()
+    np.testing.assert_array_equal(got.values, reference.red.values)
+
+
 def test_geodes_item_expansion_and_tile_projection():
     assert mgrs_epsg("T31TGK") == 32631 and mgrs_epsg("32TLQ") == 32632 and mgrs_epsg("T19HCC") == 32719
     assert mgrs_epsg("not a tile") is None

@@ -11,7 +11,8 @@ package, valid 8 hours).  The cube reader (:mod:`terra_lab.cube._reader`) asks t
 
 A renewed href is shared by every reader of the same file, so a long computation signs each file
 again once, not once per chunk.  Registrations live in the process that opened the catalogue
-(the threaded Dask scheduler and local processes that import the catalogue).
+and, through a worker plugin, in the workers of a Dask distributed client (:func:`share`; each
+worker renews a signature for itself).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-__all__ = ["HostAccess", "access_for", "base_url", "expiry", "gdal_headers", "plain_url", "prepare", "register", "renew", "unregister"]
+__all__ = ["HostAccess", "access_for", "base_url", "expiry", "gdal_headers", "plain_url", "prepare", "register", "renew", "share", "unregister"]
 
 #: A signer: plain URLs in, ``{plain URL: signed URL}`` out (``teledetection.sign_urls`` is one).
 Signer = Callable[[list], Mapping[str, str]]
@@ -141,12 +142,59 @@ _REGISTRY_LOCK = threading.Lock()
 
 
 def register(prefix: str, *, headers: Mapping[str, str] | None = None, signer: Signer | None = None,
-             margin: float = 60.0) -> HostAccess:
-    """Declare how to reach the files under ``prefix``; replaces an earlier registration of it."""
+             margin: float = 60.0, to_workers: bool = True) -> HostAccess:
+    """Declare how to reach the files under ``prefix``; replaces an earlier registration of it.
+
+    With ``to_workers``, the workers of the current Dask distributed client learn it too."""
     access = HostAccess(prefix, dict(headers or {}), signer, margin)
     with _REGISTRY_LOCK:
         _REGISTRY[prefix] = access
+    if to_workers:
+        share(access)
     return access
+
+
+def _worker_plugin(access: HostAccess):
+    """A Dask worker plugin that makes the same registration in each worker process."""
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    prefix, headers, signer, margin = access.prefix, dict(access.headers), access.signer, access.margin
+
+    class SharedAccess(WorkerPlugin):
+        name = f"terra-lab-access {prefix}"
+
+        def setup(self, worker):
+            from terra_lab.catalog._access import register
+
+            register(prefix, headers=headers, signer=signer, margin=margin, to_workers=False)
+
+    return SharedAccess()
+
+
+_SHARED: set = set()
+
+
+def share(access: HostAccess) -> None:
+    """Make ``access`` known to the workers of the current Dask distributed client, if there is one
+    (they read the files in their own processes): present workers and those that join later."""
+    try:
+        from distributed import get_client
+
+        client = get_client()
+    except (ImportError, ValueError):
+        return
+    key = (id(client), access.prefix, id(access.signer), tuple(sorted(access.headers.items())))
+    if key in _SHARED:
+        return
+    try:
+        client.register_plugin(_worker_plugin(access))
+    except Exception as e:  # noqa: BLE001 - e.g. a signer that cannot be pickled
+        import warnings
+
+        warnings.warn(f"the Dask workers could not be told how to reach {access.prefix!r} ({e}); reads there may be "
+                      "refused: compute with the threaded scheduler, or use a picklable signer", stacklevel=2)
+        return
+    _SHARED.add(key)
 
 
 def unregister(prefix: str) -> None:

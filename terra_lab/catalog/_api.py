@@ -104,7 +104,7 @@ class ApiCatalog:
         hosts = {urlsplit(_access.plain_url(a["href"])).netloc: a["href"] for it in items
                  for a in it.get("assets", {}).values() if "://" in str(a.get("href", ""))}
         for href in hosts.values():
-            self.access(href)
+            _access.share(self.access(href))  # also to Dask workers that joined since
 
     def _retrying(self, what: str, fn: Callable[[], Any]) -> Any:
         errors = _transient_errors()
