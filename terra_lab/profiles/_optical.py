@@ -103,8 +103,8 @@ EARTH_SEARCH_S2 = CollectionProfile(
 
 #: The THEIA STAC API (``https://api.stac.teledetection.fr``, collection
 #: ``sentinel2-l2a-theia``): the same MAJA products, FRE bands under ``B02``...``B12``
-#: keys, masks under ``CLM_R1``... (hrefs must be signed with the ``teledetection``
-#: package: pass its signing function as ``modifier=`` to :func:`terra_lab.catalog.open`).
+#: keys, masks under ``CLM_R1``... (hrefs signed with the ``teledetection`` package by
+#: ``terra_lab.catalog.open("theia")``, and signed again when they expire).
 THEIA_STAC_S2 = CollectionProfile(
     name="THEIA STAC API Sentinel-2 L2A (MAJA)",
     bands=MappingProxyType(
