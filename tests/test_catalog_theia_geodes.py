@@ -308,6 +308,22 @@ def test_geodes_on_worker_processes(geodes_api, local_res, reference):
     np.testing.assert_array_equal(got.values, reference.red.values)
 
 
+def test_signing_and_keys_are_set_by_name_and_overridable(monkeypatch):
+    import teledetection
+
+    theia = terra_lab.catalog.open("theia")  # nothing is sent before a search
+    assert theia.url == "https://api.stac.teledetection.fr" and theia.signer is teledetection.sign_urls
+    assert theia.modifier == theia.sign_page
+    own = lambda page: None  # noqa: E731
+    custom = terra_lab.catalog.open("theia", modifier=own)
+    assert custom.modifier is own and custom.signer is None
+    monkeypatch.setenv("GEODES_API_KEY", "from-env")
+    geodes = terra_lab.catalog.open("geodes")
+    assert geodes.url == "https://geodes-portal.cnes.fr/api/stac"
+    assert geodes.headers["X-API-Key"] == geodes.asset_headers["X-API-Key"] == "from-env"
+    assert terra_lab.catalog.open("geodes", api_key="given").asset_headers == {"X-API-Key": "given"}
+
+
 def test_geodes_item_expansion_and_tile_projection():
     assert mgrs_epsg("T31TGK") == 32631 and mgrs_epsg("32TLQ") == 32632 and mgrs_epsg("T19HCC") == 32719
     assert mgrs_epsg("not a tile") is None
