@@ -18,7 +18,7 @@ from .map import TerraMap
 
 __all__ = ["SearchMap"]
 
-_CATALOGS = ["demo", "local", "theia", "earth-search"]
+_CATALOGS = ["demo", "local", "theia", "geodes", "earth-search"]
 
 
 class SearchMap(w.VBox):
