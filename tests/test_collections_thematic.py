@@ -41,10 +41,15 @@ def _items(cat, cid):
 
 
 def _path(demo_root, item, key):
-    """Absolute path of an asset of a demo item (hrefs are relative to the catalogue folder)."""
+    """GDAL path of an asset of a demo item (hrefs, zip paths included, are relative to the catalogue folder)."""
     import os
 
+    from terra_lab.catalog._zip import split_vsizip, vsizip_href
+
     href = item["assets"][key]["href"]
+    parts = split_vsizip(href)
+    if parts is not None:
+        return vsizip_href(os.path.normpath(os.path.join(demo_root, "catalog", parts[0])), parts[1])
     return href if os.path.isabs(href) else os.path.normpath(os.path.join(demo_root, "catalog", href))
 
 
@@ -166,6 +171,22 @@ def test_lis17_fsc_products_percent_cloud_and_nodata_layers(demo_catalog, demo_r
         np.testing.assert_array_equal(np.isnan(fsc[i]), (raw == 205) | (raw == 255))
         np.testing.assert_array_equal(water[i], (qc & 4) != 0)
     assert set(np.unique(fsc[np.isfinite(fsc)])) <= {0.0, 100.0} and water.any() and edge.any()
+
+
+def test_zipped_thematic_products_are_read_in_place(demo_catalog, demo_root):
+    """OSO 2023 and the first LIS 1.7 product ship zipped (as THEIA delivers them): /vsizip/ hrefs."""
+    zipped = [it for cid in (C.OSO_COLLECTION, C.SNOW_L2B_COLLECTION) for it in _items(demo_catalog, cid)
+              if any("/vsizip/" in a["href"] for a in it["assets"].values())]
+    assert {it["id"][:8] for it in zipped} == {"OSO_2023", "LIS_S2-S"}
+    for it in zipped:
+        da = terra_lab.load([it])[next(iter(profile_for_item(it).bands))].isel(time=0).values
+        key = next(iter(it["assets"])) if "OCS" not in it["assets"] else "OCS"
+        key = "FSC" if "FSC" in it["assets"] else key
+        with rasterio.open(_path(demo_root, it, key)) as src:
+            raw = src.read(1).astype(np.float32)
+        nodata = {"OCS": (0,), "FSC": (205, 255)}[key]
+        raw[np.isin(raw, nodata)] = np.nan
+        np.testing.assert_array_equal(da, raw)
 
 
 # ------------------------------------------------------------------ snow L3B

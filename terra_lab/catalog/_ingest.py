@@ -19,7 +19,7 @@ from .._paths import data_home
 from ..errors import AssetReadError, NoItemsFoundError, TerraLabWarning
 from ._local import LocalCatalog
 from ._theia_items import PRODUCT_RE, item_from_product, items_from_folder
-from ._thematic_items import thematic_items_from_folder
+from ._thematic_items import thematic_items_from_folder, thematic_items_from_zip
 from ._zip import ZipDir, split_vsizip, verify_zip, vsizip_href
 
 __all__ = ["ingest", "items_from_zip", "local_catalog"]
@@ -96,6 +96,16 @@ def _items(path: Path, collection: str) -> list[dict]:
     return items
 
 
+def _thematic_items(path: Path) -> list[dict]:
+    """Thematic / Landsat / Venus products of a folder (unpacked or zipped) or of one zip."""
+    if path.is_file():
+        return list(thematic_items_from_zip(path)) if path.suffix.lower() == ".zip" else []
+    items = list(thematic_items_from_folder(path))
+    for z in sorted(p for p in path.rglob("*") if p.suffix.lower() == ".zip" and p.is_file()):
+        items += thematic_items_from_zip(z)
+    return items
+
+
 def ingest(path: str | os.PathLike, *, collection: str = DEFAULT_COLLECTION, catalog: LocalCatalog | None = None) -> int:
     """Add every THEIA L2A product found under ``path`` to ``catalog`` (default: the local one).
 
@@ -109,7 +119,7 @@ def ingest(path: str | os.PathLike, *, collection: str = DEFAULT_COLLECTION, cat
         raise AssetReadError(f"{str(path)!r} does not exist; give a folder, a .zip or a .tgz of THEIA L2A products")
     catalog = catalog or local_catalog()
     items = _items(path, collection)
-    thematic = list(thematic_items_from_folder(path)) if path.is_dir() else []  # snow, OSO, L3A, Landsat, Venus...
+    thematic = _thematic_items(path)  # snow, OSO, L3A, Landsat, Venus...
     for coll in sorted({it["collection"] for it in thematic}):  # each product type in its GEODES collection
         catalog.add_items([it for it in thematic if it["collection"] == coll], collection=coll)
     if not items and thematic:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import zipfile
 from pathlib import Path
 from typing import Iterator
 
@@ -33,9 +34,10 @@ from pyproj import Transformer
 from ..errors import AssetReadError
 from ..profiles import CollectionProfile, profile_for_item
 from ..profiles import _collections as C
+from ._zip import ZipDir, split_vsizip, verify_zip, vsizip_href
 
 __all__ = ["FSC_RE", "THEMATIC_RE", "OSO_RE", "find_fsc_products", "find_thematic_products", "fsc_item", "thematic_item",
-           "thematic_items_from_folder"]
+           "thematic_items_from_folder", "thematic_items_from_zip"]
 
 THEMATIC_RE = re.compile(
     r"^(?P<platform>[A-Z0-9]+(?:-[A-Z0-9]+)*)_(?P<date>\d{8})-(?P<time>\d{6})-(?P<ms>\d{3})"
@@ -69,12 +71,27 @@ def find_thematic_products(root: str | os.PathLike) -> list[Path]:
     if not root.exists():
         raise AssetReadError(f"the folder {str(root)!r} does not exist; give the folder holding THEIA products")
     cands = [p for p in root.rglob("*") if p.is_dir()] + [root]
-    out = []
-    for p in cands:
-        m = THEMATIC_RE.match(p.name)
-        if OSO_RE.match(p.name) or (m and (m["level"] != "L2A" or m["platform"].startswith(("LANDSAT", "VENUS")))):
-            out.append(p)
-    return sorted(set(out), key=lambda p: p.name)
+    return sorted({p for p in cands if _is_thematic(p.name)}, key=lambda p: p.name)
+
+
+def _is_thematic(name: str) -> bool:
+    """A product folder name of this module (Sentinel-2 L2A ones belong to catalog._theia_items)."""
+    m = THEMATIC_RE.match(name)
+    return bool(OSO_RE.match(name) or (m and (m["level"] != "L2A" or m["platform"].startswith(("LANDSAT", "VENUS")))))
+
+
+def _tifs(pdir) -> list:
+    """GeoTIFFs under a folder or a folder of a zip (:class:`~terra_lab.catalog._zip.ZipDir`), sorted."""
+    if not isinstance(pdir, zipfile.Path):
+        return sorted(p for p in Path(pdir).rglob("*.tif") if p.is_file())
+    out, todo = [], [pdir]
+    while todo:
+        for p in todo.pop().iterdir():
+            if p.is_dir():
+                todo.append(p)
+            elif p.name.lower().endswith(".tif"):
+                out.append(p)
+    return sorted(out, key=lambda p: p.at)
 
 
 def _asset_key(product: str, path: Path) -> str | None:
@@ -88,10 +105,10 @@ def _asset_key(product: str, path: Path) -> str | None:
 
 
 def _asset(path: Path, key: str, profile: CollectionProfile, root: Path | None) -> dict:
-    with rasterio.open(path) as ds:
+    with rasterio.open(os.fspath(path)) as ds:
         t = ds.transform
         asset = {
-            "href": os.path.relpath(path, root) if root else str(path),
+            "href": str(path) if root is None or isinstance(path, zipfile.Path) else os.path.relpath(path, root),
             "type": _COG, "roles": ["data"], "title": key,
             "proj:epsg": ds.crs.to_epsg(), "proj:shape": [ds.height, ds.width],
             "proj:transform": [t.a, t.b, t.c, t.d, t.e, t.f], "gsd": abs(t.a),
@@ -124,12 +141,12 @@ def _iso(t: dt.datetime) -> str:
 def thematic_item(pdir: str | os.PathLike, *, root: str | os.PathLike | None = None,
                   collection: str | None = None) -> dict:
     """A STAC item (dict) for one product folder; ``collection`` overrides its GEODES collection id."""
-    pdir = Path(pdir)
+    pdir = pdir if isinstance(pdir, zipfile.Path) else Path(pdir)  # a folder, or one inside a zip (ZipDir)
     name = pdir.name
-    files = sorted(p for p in pdir.rglob("*.tif") if p.is_file())
+    files = _tifs(pdir)
     if not files:
         raise AssetReadError(f"product {name!r} holds no GeoTIFF; re-download it")
-    with rasterio.open(files[0]) as ds:
+    with rasterio.open(os.fspath(files[0])) as ds:
         gsd = abs(ds.transform.a)
     props: dict = {"theia:product_id": name}
     m, o = THEMATIC_RE.match(name), OSO_RE.match(name)
@@ -159,7 +176,7 @@ def _assemble(name: str, keys: dict[Path, str], props: dict, when: dt.datetime, 
               root: str | os.PathLike | None) -> dict:
     """The item of product ``name`` from its files (path -> asset key) and properties."""
     first = next(iter(keys))
-    with rasterio.open(first) as ds:
+    with rasterio.open(os.fspath(first)) as ds:
         epsg, gsd, b = ds.crs.to_epsg(), abs(ds.transform.a), ds.bounds
     props = {**props, "datetime": _iso(when), "proj:epsg": epsg, "gsd": gsd}
     item = {"type": "Feature", "stac_version": "1.0.0", "stac_extensions": list(_STAC_EXTENSIONS), "id": name,
@@ -194,6 +211,30 @@ def fsc_item(pid: str, files: list[Path], *, root: str | os.PathLike | None = No
     props = {"theia:product_id": pid, "platform": "sentinel-2", "processing:level": "L2B", "theia:tile": m["tile"],
              "theia:product_version": m["version"].replace("-", ".")}
     return _assemble(pid, keys, props, when, collection or C.SNOW_L2B_COLLECTION, root)
+
+
+def thematic_items_from_zip(path: str | os.PathLike, *, href_root: str | os.PathLike | None = None) -> Iterator[dict]:
+    """Items of the thematic / Landsat / Venus products inside a zip, read in place (``/vsizip/`` hrefs).
+
+    ``href_root``: the zip's path in the hrefs is written relative to it; absolute when None.
+    """
+    names = type("_ThematicNames", (), {"match": staticmethod(_is_thematic)})  # what ZipDir.products asks of a pattern
+    folders = ZipDir.products(path, names)
+    fsc: dict[str, list] = {}
+    for p in _tifs(ZipDir(os.fspath(path))):
+        m = FSC_RE.match(p.name)
+        if m:
+            fsc.setdefault(f"LIS_S2-SNOW-FSC_{m['tile']}_{m['time']}_{m['version']}_{m['n']}", []).append(p)
+    if not folders and not fsc:  # e.g. a zipped Sentinel-2 L2A product: catalog._ingest.items_from_zip
+        return
+    verify_zip(path)
+    items = [thematic_item(p) for p in folders] + [fsc_item(pid, files) for pid, files in sorted(fsc.items())]
+    for item in items:
+        if href_root is not None:
+            rel = os.path.relpath(os.fspath(path), href_root)
+            for asset in item["assets"].values():
+                asset["href"] = vsizip_href(rel, split_vsizip(asset["href"])[1])
+        yield item
 
 
 def thematic_items_from_folder(root: str | os.PathLike, *, href_root: str | os.PathLike | None = None) -> Iterator[dict]:

@@ -9,8 +9,8 @@ into its GEODES collection of the demo catalogue:
   2024) or 255 (from March 2024, as LIS 1.7 and later write it);
 * snow L3B of the hydrological year 2023-2024 from the daily truth (SCD, SOD, SMOD) and the
   clear observations of the archive (NOBS);
-* OSO land cover of 2023 (23 classes) and of 2016 (17 classes), 10 m, in Lambert-93 (EPSG:2154)
-  as OSO is, with a confidence and a validity layer;
+* OSO land cover of 2023 (23 classes, zipped as THEIA delivers it) and of 2016 (17 classes),
+  10 m, in Lambert-93 (EPSG:2154) as OSO is, with a confidence and a validity layer;
 * Sentinel-2 L3A monthly syntheses: cloud-free truth reflectance (``FRC_*``), WASP flags from the
   truth (cloud where every acquisition within WASP's 23-day half period is cloudy);
 * a short Landsat 8 (30 m) and Venus VM5 (4 m, a 2 km site) L2A series in the MUSCATE layout,
@@ -29,10 +29,10 @@ import numpy as np
 from pyproj import Transformer
 
 from ..catalog._local import LocalCatalog
-from ..catalog._thematic_items import thematic_items_from_folder
+from ..catalog._thematic_items import thematic_items_from_folder, thematic_items_from_zip
 from ..profiles import OSO_2016_TO_2018
 from ..profiles import _collections as C
-from ._muscate import Tile, _Grid, _masks, _mtd_xml, write_cog
+from ._muscate import Tile, _Grid, _masks, _mtd_xml, write_cog, zip_product
 from ._scene import BANDS, LANDCOVER_CLASSES, Acquisition, Scene
 
 __all__ = ["add_thematic", "write_thematic"]
@@ -85,6 +85,8 @@ def _snow_l2b(out: Path, scene: Scene, tile: Tile, truths: dict[int, dict]) -> N
         (out / pid).mkdir(parents=True)
         write_cog(out / pid / f"{pid}.tif", code, tile, 20.0)
         write_cog(out / pid / f"LIS_S2-SNOW-FSC-QCFLAGS{pid[len('LIS_S2-SNOW-FSC'):]}.tif", qc, tile, 20.0)
+        if not any(out.glob("LIS_*.zip")):  # the first LIS 1.7 product ships zipped
+            zip_product(out / pid)
 
 
 def _lake(scene: Scene, tile: Tile) -> np.ndarray:
@@ -131,6 +133,7 @@ def _oso(out: Path, scene: Scene, tile: Tile) -> None:
         valid = np.clip(rng.normal(30, 4, cls.shape), 1, 60).astype(np.uint8)
         write_cog(folder / f"{stem}_Confidence.tif", conf, l93, res, nodata=0)
         write_cog(folder / f"{stem}_Validity.tif", valid, l93, res)
+    zip_product(out / "OSO_20230101_RASTER_V1-0")  # as THEIA delivers it: one zip, read in place
 
 
 # -------------------------------------------------------------------------------- L3A
@@ -218,7 +221,8 @@ def add_thematic(cat: LocalCatalog, root: Path, scene: Scene, tile: Tile, truths
     """Write the products under ``root/thematic`` and add one collection per product type to ``cat``."""
     folder = write_thematic(root / "thematic", scene, tile, truths, snow_annual, snow_year)
     groups: dict[str, list[dict]] = {}
-    for item in thematic_items_from_folder(folder, href_root=root / "catalog"):
+    zipped = [it for z in sorted(folder.glob("*.zip")) for it in thematic_items_from_zip(z, href_root=root / "catalog")]
+    for item in [*thematic_items_from_folder(folder, href_root=root / "catalog"), *zipped]:
         groups.setdefault(item["collection"], []).append(item)
     for coll, items in sorted(groups.items()):
         cat.add_items(items, collection=coll, title=_TITLES.get(coll, coll), license="CC0-1.0",
