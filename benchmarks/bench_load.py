@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import os
 import sys
-from concurrent.futures import ThreadPoolExecutor
 
 import dask
 import numpy as np
-import rasterio
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _util import measure, table  # noqa: E402
+from _util import measure, read_muscate, table  # noqa: E402
 
 import terra_lab  # noqa: E402
 
@@ -36,16 +34,7 @@ def main() -> None:
             return cube.compute()
 
     def raw():
-        def one(href):
-            with rasterio.open(href) as ds:
-                a = ds.read(1)
-            out = a.astype(np.float32) * np.float32(1e-4)
-            out[a == -10000] = np.nan
-            return out
-
-        hrefs = [it["assets"][k]["href"] for it in items for k in KEYS]
-        with ThreadPoolExecutor(2) as pool:
-            return list(pool.map(one, hrefs))
+        return read_muscate([it["assets"][k]["href"] for it in items for k in KEYS])
 
     def odc():
         import odc.stac

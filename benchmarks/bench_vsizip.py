@@ -16,15 +16,13 @@ import shutil
 import sys
 import tempfile
 import zipfile
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import dask
 import numpy as np
-import rasterio
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _util import measure, table  # noqa: E402
+from _util import measure, read_muscate, table  # noqa: E402
 
 import terra_lab  # noqa: E402
 from terra_lab.catalog._ingest import items_from_zip  # noqa: E402
@@ -62,15 +60,7 @@ def main() -> None:
                 return cube.compute()
 
         def raw(items):
-            def one(href):
-                with rasterio.open(href) as ds:
-                    a = ds.read(1)
-                out = a.astype(np.float32) * np.float32(1e-4)
-                out[a == -10000] = np.nan
-                return out
-
-            with ThreadPoolExecutor(2) as pool:
-                return list(pool.map(one, [it["assets"][k]["href"] for it in items for k in KEYS]))
+            return read_muscate([it["assets"][k]["href"] for it in items for k in KEYS])
 
         ref = load(variants["unzipped folders"])
         mb = sum(ref[b].nbytes for b in BANDS) / 2**20

@@ -99,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--force", action="store_true", help="rebuild even if present")
     b.set_defaults(func=_demo_build)
 
-    i = sub.add_parser("ingest", help="index THEIA L2A products (folder or .tgz) into a local catalogue")
+    i = sub.add_parser("ingest", help="index THEIA L2A products (folder, .zip read in place, or .tgz) into a local catalogue")
     i.add_argument("path")
     i.add_argument("--collection", default="SENTINEL2_L2A_THEIA")
     i.add_argument("--catalog", help="catalogue folder (default: $TERRA_LAB_HOME/catalog)")

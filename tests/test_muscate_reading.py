@@ -8,7 +8,10 @@ documented in MTD_ALL.xml, absent from the GeoTIFF tags) must be NaN in the cube
 from __future__ import annotations
 
 import copy
+import os
 import shutil
+import subprocess
+import sys
 import warnings
 import zipfile
 from pathlib import Path
@@ -429,3 +432,22 @@ def test_dieback_result_saves_to_netcdf(tmp_path):
     for name in ("state", "dieback_date", "detection_start", "confidence_class"):
         np.testing.assert_array_equal(back[name].values, res[name].values)
     assert back["dieback_date"].dtype.kind == "M" and back["dieback_date"].notnull().any()
+
+
+# ------------------------------------------------------------------ the command line, as a user runs it
+def test_cli_ingests_zips_as_delivered_and_searches_with_max_cloud(demo_root, demo_items, tmp_path):
+    env = dict(os.environ, TERRA_LAB_HOME=str(tmp_path))
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "terra_lab.cli", *args], capture_output=True, text=True, env=env)
+
+    z = sorted((demo_root / "archive").glob("*.zip"))[0]
+    out = run("ingest", str(z), "--collection", "Z")
+    assert out.returncode == 0 and "collection 'Z' now holds 1 items" in out.stdout, out.stderr
+    odd = next(it for it in demo_items if "CLM_R2" not in it["assets"] and "_T31TGK_" in it["id"])
+    out = run("ingest", str(Path(odd["assets"]["FRE_B2"]["href"]).parent), "--collection", "Z")
+    assert out.returncode == 0 and "now holds 2 items" in out.stdout, out.stderr
+    out = run("catalog", "search", "--catalog", "local", "--max-cloud", "100")
+    assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
+    assert odd["id"] in out.stdout and z.stem in out.stdout
+    assert "1 of the 2 items found have no eo:cloud_cover" in out.stderr
