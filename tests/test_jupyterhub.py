@@ -1,0 +1,347 @@
+"""A real JupyterHub on 127.0.0.1 with two real Unix users, each in their own single-user server.
+
+The hub runs binder/jupyterhub_config.py (PAM login, LocalProcessSpawner: a server runs as its
+user) with configurable-http-proxy from npm (tests/jupyterhub/package.json, installed by
+``make env``).  In a real Chromium each user logs in with their password and opens the snow
+workshop dashboard through their own server's jupyter-server-proxy; then, as the other user,
+through the hub (browser and REST API with their own token) and directly as their Unix
+process: A's dashboard, A's dashboard socket, A's kernels and their connection files stay out
+of B's reach.  Needs root (it creates the two users, and the hub switches to them).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from conftest import ARTIFACTS, free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+CHP = ROOT / "tests" / "jupyterhub" / "node_modules" / ".bin" / "configurable-http-proxy"
+USERS = ("tlhub-ada", "tlhub-bob")
+PROBE = "/usr/bin/python3"  # what the users run their probes with (any Python)
+
+pytestmark = pytest.mark.slow
+
+
+def _require(condition: bool, why: str) -> None:
+    if not condition:
+        if os.environ.get("TERRA_LAB_REQUIRE_SYSTEM") == "1":
+            pytest.fail(why)
+        pytest.skip(why)
+
+
+# ------------------------------------------------------------------ users and hub
+def _user_pids(uid: int) -> list[int]:
+    pids = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if d.stat().st_uid == uid:
+                    pids.append(int(d.name))
+            except FileNotFoundError:
+                pass
+    return pids
+
+
+def _kill_user_processes(uid: int) -> None:
+    """The test users' leftover processes (started by this test's hub), by pid."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        pids = _user_pids(uid)
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + 5
+        while pids and time.monotonic() < deadline and _user_pids(uid):
+            time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def users():
+    """Two local Unix users with random passwords (created here, removed with their homes after)."""
+    _require(os.geteuid() == 0, "a hub with real users needs root (CI runs as root)")
+    _require(shutil.which("useradd") is not None, "useradd missing")
+    made = {}
+    try:
+        for name in USERS:
+            try:
+                pwd.getpwnam(name)
+            except KeyError:
+                subprocess.run(["useradd", "--create-home", "--shell", "/bin/bash", name], check=True, timeout=30)
+            password = secrets.token_urlsafe(12)
+            subprocess.run(["chpasswd"], input=f"{name}:{password}\n", text=True, check=True, timeout=30)
+            made[name] = password
+        yield made
+    finally:
+        for name in made:
+            uid = pwd.getpwnam(name).pw_uid
+            _kill_user_processes(uid)
+            subprocess.run(["userdel", "--remove", name], capture_output=True, timeout=30)
+
+
+def _runs_as(name: str, python: str) -> bool:
+    return subprocess.run(["runuser", "-u", name, "--", python, "-c", "import terra_lab, jupyterhub"],
+                          capture_output=True, timeout=60).returncode == 0
+
+
+@pytest.fixture(scope="module")
+def users_python(users):
+    """The Python the users' servers run: this environment's, if they may run it; else (an
+    interpreter under root's 0700 home, like pyenv's) a venv made from the system's Python of the
+    same minor version that loads this environment's site-packages (same ABI), in a folder they can read."""
+    name = next(iter(users))
+    if _runs_as(name, sys.executable):
+        yield sys.executable, {}
+        return
+    system = Path(f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}")
+    _require(system.exists(), f"the users cannot run {sys.executable} and there is no {system} to bridge to")
+    bridge = Path(tempfile.mkdtemp(prefix="terra-lab-hub-venv-"))
+    try:
+        bridge.chmod(0o755)
+        subprocess.run([str(system), "-m", "venv", "--without-pip", str(bridge)], check=True, timeout=120)
+        site = next(bridge.glob("lib/python*/site-packages"))
+        (site / "terra_lab_env.pth").write_text(f"import site; site.addsitedir({sysconfig.get_path('purelib')!r})\n")
+        python = str(bridge / "bin" / "python")
+        _require(_runs_as(name, python), f"the users cannot run {python} with this environment's packages")
+        # Jupyter's config and data of this environment (server extensions such as jupyter-server-proxy,
+        # lab extensions) are found from sys.prefix, which is the bridge's: name them
+        env = {"JUPYTER_CONFIG_PATH": str(Path(sys.prefix) / "etc" / "jupyter"),
+               "JUPYTER_PATH": str(Path(sys.prefix) / "share" / "jupyter")}
+        yield python, env
+    finally:
+        shutil.rmtree(bridge, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def hub(users, users_python, demo_root, tmp_path_factory):
+    """The hub on 127.0.0.1 (its state in a root-only temp folder); every process it started
+    is stopped on exit, the users' servers included."""
+    _require(CHP.exists(), f"configurable-http-proxy missing ({CHP}): run make env")
+    python, env = users_python
+    env = {"TERRA_LAB_HOME": str(demo_root.parent), **env}
+    state = tmp_path_factory.mktemp("hub")
+    port, hub_port, api_port = free_port(), free_port(), free_port()
+    admin_token = secrets.token_hex(32)
+    config = state / "jupyterhub_config.py"
+    config.write_text(
+        f"c = get_config()\n"
+        f"load_subconfig({str(ROOT / 'binder' / 'jupyterhub_config.py')!r})\n"
+        f"c.JupyterHub.bind_url = 'http://127.0.0.1:{port}'\n"
+        f"c.JupyterHub.hub_bind_url = 'http://127.0.0.1:{hub_port}'\n"
+        f"c.ConfigurableHTTPProxy.api_url = 'http://127.0.0.1:{api_port}'\n"
+        f"c.ConfigurableHTTPProxy.command = [{str(CHP)!r}]\n"
+        f"c.ConfigurableHTTPProxy.pid_file = {str(state / 'proxy.pid')!r}\n"
+        f"c.JupyterHub.db_url = 'sqlite:///{state / 'hub.sqlite'}'\n"
+        f"c.JupyterHub.cookie_secret_file = {str(state / 'cookie_secret')!r}\n"
+        f"c.JupyterHub.pid_file = {str(state / 'hub.pid')!r}\n"
+        f"c.Authenticator.allowed_users = {set(users)!r}\n"
+        f"c.Spawner.cmd = [{python!r}, '-m', 'jupyterhub.singleuser']\n"
+        f"c.Spawner.start_timeout = 60\n"
+        f"c.Spawner.http_timeout = 60\n"
+        f"c.Spawner.environment = {env!r}\n"
+        # a test-only service that creates a token for each user (as a user would on the token page)
+        f"c.JupyterHub.services = [{{'name': 'terra-lab-test', 'api_token': {admin_token!r}}}]\n"
+        f"c.JupyterHub.load_roles = [{{'name': 'terra-lab-test', 'services': ['terra-lab-test'],\n"
+        f"    'scopes': ['admin:users', 'admin:servers', 'admin:server_state', 'tokens']}}]\n")
+    log = state / "hub.log"
+    url = f"http://127.0.0.1:{port}"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([str(Path(sys.executable).with_name("jupyterhub")), "-f", str(config)], cwd=state,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/hub/api/", timeout=5)
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"jupyterhub did not start; see {log}:\n{log.read_text()[-3000:]}")
+                time.sleep(0.5)
+        yield {"url": url, "admin": admin_token, "log": log, "proc": proc}
+    finally:
+        if proc.poll() is None:
+            proc.terminate()  # the hub stops the users' servers and its proxy
+            try:
+                proc.wait(45)
+            except subprocess.TimeoutExpired:
+                pass
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # the proxy, if the hub could not stop it
+        except ProcessLookupError:
+            pass
+        proc.wait(10)
+        if ARTIFACTS.exists() or ARTIFACTS.parent.exists():
+            ARTIFACTS.mkdir(exist_ok=True)
+            shutil.copy(log, ARTIFACTS / "jupyterhub.log")
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # a redirect (to a login page) is an answer here, not something to follow
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
+def _api(hub, path: str, token: str, method: str = "GET", body: dict | None = None) -> tuple[int, object]:
+    req = urllib.request.Request(f"{hub['url']}{path}", method=method,
+                                 data=None if body is None else json.dumps(body).encode(),
+                                 headers={"Authorization": f"token {token}"})
+    try:
+        with _OPENER.open(req, timeout=60) as r:
+            text = r.read().decode()
+            return r.status, (json.loads(text) if text.strip().startswith(("{", "[")) else text)
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(errors="replace")
+
+
+def _as_user(name: str, code: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["runuser", "-u", name, "--", PROBE, "-c", code], capture_output=True, text=True, timeout=30)
+
+
+def _wait_ready(hub, name: str, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        status, model = _api(hub, f"/hub/api/users/{name}", hub["admin"])
+        server = model.get("servers", {}).get("", {}) if status == 200 else {}
+        if server.get("ready"):
+            return
+        if not server.get("pending") and not server:
+            _api(hub, f"/hub/api/users/{name}/server", hub["admin"], "POST")  # not spawned by the login
+        if time.monotonic() > deadline:
+            pytest.fail(f"{name}'s server did not start; see {hub['log']}:\n{hub['log'].read_text()[-3000:]}")
+        time.sleep(0.5)
+
+
+@pytest.fixture(scope="module")
+def sessions(hub, users, browser_module):
+    """Each user logged in (their own browser context) with their server started, and a token of theirs."""
+    out = {}
+    for name, password in users.items():
+        ctx = browser_module.new_context(viewport={"width": 1300, "height": 900})
+        page = ctx.new_page()
+        page.goto(f"{hub['url']}/hub/login", wait_until="domcontentloaded", timeout=60_000)
+        page.fill("input[name=username]", name)
+        page.fill("input[name=password]", password)
+        page.click("[type=submit]")
+        page.wait_for_url(lambda u: "/hub/login" not in u, timeout=60_000)  # logged in: the hub spawns the server
+        _wait_ready(hub, name)
+        status, token = _api(hub, f"/hub/api/users/{name}/tokens", hub["admin"], "POST",
+                             {"note": "terra_lab test", "expires_in": 600})
+        assert status == 201, token
+        out[name] = {"context": ctx, "page": page, "token": token["token"], "uid": pwd.getpwnam(name).pw_uid,
+                     "home": Path(pwd.getpwnam(name).pw_dir)}
+    yield out
+    for s in out.values():
+        s["context"].close()
+
+
+@pytest.fixture(scope="module")
+def browser_module():
+    """Chromium for the whole module (conftest's ``browser`` is per test)."""
+    from conftest import CHROMIUM, CHROMIUM_ARGS
+
+    _require(Path(CHROMIUM).exists(), f"Chromium is missing ({CHROMIUM}): run bash scripts/setup-system.sh")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+# ------------------------------------------------------------------ the tests
+def test_servers_run_as_their_users(hub, sessions):
+    for name, s in sessions.items():
+        status, model = _api(hub, f"/hub/api/users/{name}", hub["admin"])
+        assert status == 200 and model["servers"][""]["ready"], model
+        pid = model["servers"][""]["state"]["pid"]
+        assert Path(f"/proc/{pid}").stat().st_uid == s["uid"], f"{name}'s server does not run as {name}"
+
+
+def test_each_user_opens_their_workshop_dashboard(hub, sessions):
+    for name, s in sessions.items():
+        page = s["page"]
+        try:
+            page.goto(f"{hub['url']}/user/{name}/terra-lab-workshops/snow", wait_until="domcontentloaded",
+                      timeout=120_000)
+            page.wait_for_selector("text=Calculer", timeout=120_000)  # the Panel app runs (websocket up)
+            page.screenshot(path=str(ARTIFACTS / f"hub_dashboard_{name}.png"))
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / f"hub_dashboard_{name}_failure.png"), full_page=True)
+            raise
+
+
+def test_another_user_cannot_open_the_dashboard_through_the_hub(hub, sessions):
+    a, b = USERS
+    page = sessions[b]["page"]
+    resp = page.goto(f"{hub['url']}/user/{a}/terra-lab-workshops/snow", wait_until="domcontentloaded",
+                     timeout=60_000)
+    assert resp.status == 403, (resp.status, page.url)
+    assert page.locator("text=Calculer").count() == 0
+    # B's own token against A's server, A's dashboard and A's kernels API
+    for path in (f"/user/{a}/terra-lab-workshops/snow", f"/user/{a}/api/kernels", f"/user/{a}/api/contents"):
+        status, _ = _api(hub, path, sessions[b]["token"])
+        assert status == 403, (path, status)
+    # and no login at all
+    status, _ = _api(hub, f"/user/{a}/terra-lab-workshops/snow", "not-a-token")
+    assert status in (302, 403), status
+
+
+def _dashboard_socket(uid: int) -> Path:
+    found = [p for p in Path("/tmp").glob("jupyter-server-proxy-*/socket") if p.stat().st_uid == uid]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_another_user_cannot_connect_to_the_dashboard_socket(hub, sessions):
+    a, b = USERS
+    sock = _dashboard_socket(sessions[a]["uid"])
+    assert sock.parent.stat().st_mode & 0o777 == 0o700 and sock.parent.stat().st_uid == sessions[a]["uid"]
+    probe = ("import socket, sys\n"
+             "s = socket.socket(socket.AF_UNIX)\n"
+             f"try:\n    s.connect({str(sock)!r})\nexcept PermissionError:\n    sys.exit(13)\n")
+    assert _as_user(b, probe).returncode == 13, "B connected to A's dashboard socket"
+    assert _as_user(a, probe).returncode == 0, "A's own processes cannot reach A's dashboard socket"
+
+
+def test_kernels_stay_private(hub, sessions):
+    a, b = USERS
+    status, kernel = _api(hub, f"/user/{a}/api/kernels", sessions[a]["token"], "POST", {"name": "python3"})
+    assert status == 201, kernel
+    try:
+        runtime = sessions[a]["home"] / ".local" / "share" / "jupyter" / "runtime"
+        conn = runtime / f"kernel-{kernel['id']}.json"
+        deadline = time.monotonic() + 30
+        while not conn.exists() and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert conn.exists(), sorted(p.name for p in runtime.iterdir())
+        assert conn.stat().st_mode & 0o777 == 0o600 and conn.stat().st_uid == sessions[a]["uid"]
+        probe = (f"import sys\ntry:\n    open({str(conn)!r}).read()\nexcept PermissionError:\n    sys.exit(13)\n")
+        assert _as_user(b, probe).returncode == 13, "B read A's kernel connection file (its HMAC key)"
+        assert _as_user(a, probe).returncode == 0
+        # B's token neither lists nor drives A's kernels through the hub
+        status, _ = _api(hub, f"/user/{a}/api/kernels/{kernel['id']}", sessions[b]["token"])
+        assert status == 403
+        status, _ = _api(hub, f"/user/{a}/api/kernels/{kernel['id']}/restart", sessions[b]["token"], "POST", {})
+        assert status == 403
+    finally:
+        _api(hub, f"/user/{a}/api/kernels/{kernel['id']}", sessions[a]["token"], "DELETE")
