@@ -21,7 +21,13 @@ $(VENV)/.installed: pyproject.toml widgets/package.json widgets/src/map.ts widge
 	ln -sfn $(CURDIR)/terra_lab/labextension $(VENV)/share/jupyter/labextensions/terra-lab-widgets
 	touch $@
 
-env: $(VENV)/.installed
+# JupyterHub's proxy for tests/test_jupyterhub.py, from npm
+CHP := tests/jupyterhub/node_modules/.bin/configurable-http-proxy
+$(CHP): tests/jupyterhub/package.json tests/jupyterhub/package-lock.json
+	cd tests/jupyterhub && npm ci --no-audit --no-fund --silent
+	touch $@
+
+env: $(VENV)/.installed $(CHP)
 
 system:
 	bash scripts/setup-system.sh

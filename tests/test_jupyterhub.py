@@ -30,7 +30,9 @@ import pytest
 from conftest import ARTIFACTS, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
+# npm's (make env), else one on PATH (conda-forge's, environment.yml)
 CHP = ROOT / "tests" / "jupyterhub" / "node_modules" / ".bin" / "configurable-http-proxy"
+CHP = CHP if CHP.exists() else Path(shutil.which("configurable-http-proxy") or CHP)
 USERS = ("tlhub-ada", "tlhub-bob")
 PROBE = "/usr/bin/python3"  # what the users run their probes with (any Python)
 
