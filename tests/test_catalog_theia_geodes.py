@@ -246,21 +246,32 @@ def test_geodes_by_name_reads_zips_in_place_with_the_api_key(geodes_api, local_r
 
 
 THEMATIC = ["MULTISAT_20230901-000000-000_L3B-SNOW_T31TGK_C_V1-0", "OSO_20230101_RASTER_V1-0",
-            "LIS_S2-SNOW-FSC_T31TGK_20240309T103701_1-10_01"]
+            "LIS_S2-SNOW-FSC_T31TGK_20240309T103701_1-10_01", "SENTINEL2A_20231031-103732-584_L2B-SNOW_T31TGK_C_V2-0",
+            "SENTINEL2X_20240415-000000-000_L3A_T31TGK_C_V1-1"]
+
+
+def _product_folder(thematic: Path, name: str, tmp: Path) -> Path:
+    """The demo's product folder (unpacked into ``tmp`` when the demo ships it zipped)."""
+    if (thematic / name).is_dir():
+        return thematic / name
+    with zipfile.ZipFile(thematic / f"{name}.zip") as zf:
+        zf.extractall(tmp)
+    return next(p for p in tmp.rglob(name) if p.is_dir())
 
 
 @pytest.fixture(scope="module")
 def geodes_thematic_api(stac_server, demo_root, tmp_path_factory):
-    """GEODES-shaped items of the demo's snow L3B, OSO and LIS 1.7 snow products, each one zip."""
+    """GEODES-shaped items of the demo's snow L2B (LIS 1.6 and 1.7), snow L3B, OSO and L3A products, each one zip."""
     from terra_lab.catalog._thematic_items import find_fsc_products, fsc_item, thematic_item
 
     zips = tmp_path_factory.mktemp("geodes-thematic-zips")
+    unpacked = tmp_path_factory.mktemp("geodes-thematic-unpacked")
     files = SignedFileServer(zips, mode="apikey", api_key="k-123").start()
     local, items = {}, []
     for name in THEMATIC:
-        folder = demo_root / "thematic" / name
+        folder = _product_folder(demo_root / "thematic", name, unpacked)
         ref = (fsc_item(name, find_fsc_products(folder)[name]) if name.startswith("LIS_") else thematic_item(folder))
-        local[ref["collection"]] = ref
+        local[f"URN:FEATURE:DATA:gdh:{folder.name}:V1"] = ref
         shaped = geodes_item({**ref, "properties": {**ref["properties"], "eo:cloud_cover": None}},
                              _zip_product(folder, zips), files)
         shaped["collection"] = shaped["properties"]["dataset"] = ref["collection"]
@@ -277,10 +288,10 @@ def geodes_thematic_api(stac_server, demo_root, tmp_path_factory):
 def test_geodes_thematic_zips_are_listed_and_read_in_place(geodes_thematic_api, monkeypatch):
     url, files, local = geodes_thematic_api
     cat = terra_lab.catalog.open("geodes", url=url, api_key="k-123", retries=1, backoff=0.05)
-    assert set(local) <= set(cat.collection_ids())
-    for coll, ref in local.items():
-        (it,) = cat.search(collections=coll).items
-        assert set(ref["assets"]) <= set(it["assets"]), coll  # the asset keys of a product folder
+    assert {ref["collection"] for ref in local.values()} <= set(cat.collection_ids())
+    for urn, ref in local.items():
+        (it,) = cat.search(collections=ref["collection"], ids=[urn]).items
+        assert set(ref["assets"]) <= set(it["assets"]), urn  # the asset keys of a product folder
         for k, a in ref["assets"].items():
             assert it["assets"][k]["href"].startswith("/vsizip//vsicurl/http://127.0.0.1:")
             assert it["assets"][k]["proj:code"] == f"EPSG:{a['proj:epsg']}"
