@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-__all__ = ["HostAccess", "access_for", "base_url", "expiry", "gdal_headers", "plain_url", "prepare", "register", "renew", "share", "unregister"]
+__all__ = ["HostAccess", "access_for", "base_url", "expiry", "gdal_headers", "plain_url", "prepare", "register", "renew", "share", "teledetection_signer", "unregister"]
 
 #: A signer: plain URLs in, ``{plain URL: signed URL}`` out (``teledetection.sign_urls`` is one).
 Signer = Callable[[list], Mapping[str, str]]
