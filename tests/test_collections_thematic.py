@@ -314,6 +314,33 @@ def test_venus_vm5_twelve_bands_at_4m(demo_catalog, no_compute):
     assert 0 < np.nanmedian(ds["nir"].values) < 1
 
 
+def _muscate_xs(root, name, bands, res, shape=(24, 24)):
+    (root / name / "MASKS").mkdir(parents=True)
+    kw = dict(driver="GTiff", width=shape[1], height=shape[0], count=1, crs="EPSG:32631",
+              transform=from_origin(700000, 5000000, res, res))
+    for i, b in enumerate(bands):
+        with rasterio.open(root / name / f"{name}_FRE_{b}.tif", "w", dtype="int16", **kw) as dst:
+            dst.write(np.full(shape, 1000 * (i + 1), np.int16), 1)  # no nodata tag, as MUSCATE writes them
+    with rasterio.open(root / name / "MASKS" / f"{name}_CLM_XS.tif", "w", dtype="uint8", **kw) as dst:
+        dst.write(np.where(np.arange(shape[1]) < 4, 2, 0).astype(np.uint8)[None].repeat(shape[0], 1), 1)
+    return root / name
+
+
+@pytest.mark.parametrize("name, bands, res, collection, platform", [
+    ("VENUS-XS_20190101-105203-000_L2A_SUDOUE-1_C_V2-2", ("B3", "B11"), 5.0, C.VENUS_L2A_COLLECTION, "venus"),
+    ("LANDSAT9-OLITIRS-XS_20230101-103112-000_L2A_T31TGK_C_V3-1", ("B4", "B5"), 30.0, C.LANDSAT8_L2A_COLLECTION,
+     "landsat-9"),
+])
+def test_venus_vm1_and_landsat9_products_written_here(tmp_path, name, bands, res, collection, platform):
+    item = thematic_item(_muscate_xs(tmp_path, name, bands, res))
+    assert item["collection"] == collection and item["properties"]["platform"] == platform
+    profile = profile_for_item(item)
+    ds = terra_lab.load([item], bands=list(bands))
+    assert ds.attrs["terra_lab:resolution"] == res == profile.bands[profile.common_name(bands[0])].resolution
+    first = ds[profile.common_name(bands[0])].isel(time=0).values
+    assert np.allclose(first, 0.1) and ds["cloud"].isel(time=0).values[:, :4].all()
+
+
 # ------------------------------------------------------------------ ingest
 def test_thematic_items_from_the_demo_folders(demo_root):
     products = find_thematic_products(demo_root / "thematic")

@@ -155,7 +155,7 @@ def thematic_item(pdir: str | os.PathLike, *, root: str | os.PathLike | None = N
         coll = _collection(m["level"], m["platform"], gsd)
         if coll is None:
             raise AssetReadError(f"{name!r} is a Sentinel-2 L2A product: index it with catalog._theia_items")
-        platform = m["platform"].split("-")[0].lower().replace("sentinel2", "sentinel-2").replace("landsat8", "landsat-8")
+        platform = re.sub(r"^(sentinel|landsat)(\d)", r"\1-\2", m["platform"].split("-")[0].lower())
         props.update({"platform": platform, "processing:level": m["level"].split("-")[0], "theia:tile": m["tile"],
                       "theia:product_version": m["version"].replace("-", ".")})
         if m["level"] == "L3B-SNOW":  # a hydrological year, 1 September - 31 August
