@@ -24,6 +24,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -93,12 +94,15 @@ def users():
         for name in made:
             uid = pwd.getpwnam(name).pw_uid
             _kill_user_processes(uid)
+            for folder in Path(tempfile.gettempdir()).glob("jupyter-server-proxy-*"):  # the proxy leaves them
+                if folder.stat().st_uid == uid:
+                    shutil.rmtree(folder, ignore_errors=True)
             subprocess.run(["userdel", "--remove", name], capture_output=True, timeout=30)
 
 
-def _runs_as(name: str, python: str) -> bool:
-    return subprocess.run(["runuser", "-u", name, "--", python, "-c", "import terra_lab, jupyterhub"],
-                          capture_output=True, timeout=60).returncode == 0
+def _runs_as(name: str, python: str, code: str = "pass") -> bool:
+    return subprocess.run(["runuser", "-u", name, "--", python, "-c", code], capture_output=True,
+                          timeout=60).returncode == 0
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +123,7 @@ def users_python(users):
         site = next(bridge.glob("lib/python*/site-packages"))
         (site / "terra_lab_env.pth").write_text(f"import site; site.addsitedir({sysconfig.get_path('purelib')!r})\n")
         python = str(bridge / "bin" / "python")
-        _require(_runs_as(name, python), f"the users cannot run {python} with this environment's packages")
+        _require(_runs_as(name, python, "import terra_lab, jupyterhub.singleuser"), f"the users cannot run {python} with this environment's packages")
         # Jupyter's config and data of this environment (server extensions such as jupyter-server-proxy,
         # lab extensions) are found from sys.prefix, which is the bridge's: name them
         env = {"JUPYTER_CONFIG_PATH": str(Path(sys.prefix) / "etc" / "jupyter"),
@@ -233,22 +237,33 @@ def _wait_ready(hub, name: str, timeout: float = 90) -> None:
 
 @pytest.fixture(scope="module")
 def sessions(hub, users, browser_module):
-    """Each user logged in (their own browser context) with their server started, and a token of theirs."""
+    """Each user logged in (their own browser context), with a token of theirs and their server
+    started; both servers, then both dashboards, start at once."""
     out = {}
     for name, password in users.items():
         ctx = browser_module.new_context(viewport={"width": 1300, "height": 900})
         page = ctx.new_page()
-        page.goto(f"{hub['url']}/hub/login", wait_until="domcontentloaded", timeout=60_000)
+        page.goto(f"{hub['url']}/hub/login?next=/hub/home", wait_until="domcontentloaded", timeout=60_000)
         page.fill("input[name=username]", name)
         page.fill("input[name=password]", password)
         page.click("[type=submit]")
-        page.wait_for_url(lambda u: "/hub/login" not in u, timeout=60_000)  # logged in: the hub spawns the server
-        _wait_ready(hub, name)
+        page.wait_for_url("**/hub/home", timeout=60_000)  # logged in
         status, token = _api(hub, f"/hub/api/users/{name}/tokens", hub["admin"], "POST",
                              {"note": "terra_lab test", "expires_in": 600})
         assert status == 201, token
         out[name] = {"context": ctx, "page": page, "token": token["token"], "uid": pwd.getpwnam(name).pw_uid,
                      "home": Path(pwd.getpwnam(name).pw_dir)}
+    for name in out:
+        status, answer = _api(hub, f"/hub/api/users/{name}/server", hub["admin"], "POST")
+        assert status in (201, 202), answer
+    for name in out:
+        _wait_ready(hub, name)
+    # jupyter-server-proxy starts a user's Panel server at its first request: both at once
+    with ThreadPoolExecutor(len(out)) as pool:
+        warm = [pool.submit(_api, hub, f"/user/{n}/terra-lab-workshops/snow", out[n]["token"]) for n in out]
+        for name, future in zip(out, warm):
+            status, body = future.result()
+            assert status == 200, (name, status, str(body)[:500])
     yield out
     for s in out.values():
         s["context"].close()
@@ -309,7 +324,15 @@ def test_another_user_cannot_open_the_dashboard_through_the_hub(hub, sessions):
 
 
 def _dashboard_socket(uid: int) -> Path:
-    found = [p for p in Path("/tmp").glob("jupyter-server-proxy-*/socket") if p.stat().st_uid == uid]
+    """The socket the user's Panel server (started by jupyter-server-proxy) listens on, from its command line."""
+    found = []
+    for pid in _user_pids(uid):
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+        except OSError:
+            continue
+        if "workshop" in argv and "--unix-socket" in argv:
+            found.append(Path(argv[argv.index("--unix-socket") + 1]))
     assert len(found) == 1, found
     return found[0]
 
