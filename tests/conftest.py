@@ -143,18 +143,17 @@ def service(cmd: list[str], probe: str, log_path: Path, *, timeout: float = 90):
 @pytest.fixture(scope="session")
 def ingested_catalog(demo_root, tmp_path_factory):
     """A fresh local catalogue that is not the demo's: the demo archive's THEIA L2A products
-    ingested by `ingest` (its default collection id), the OSO products indexed from their
-    producer-format folders, and the demo's DEM items (a DEM GeoTIFF has no product folder to
-    ingest).  Workflows and notebooks must find every collection in it by kind."""
+    ingested by `ingest` (under its default collection id), its thematic products in their
+    producers' formats (OSO, snow, L3A, Landsat, Venus; some zipped) ingested the same way, and
+    the demo's DEM items (a DEM GeoTIFF has no product folder to ingest).  Workflows and
+    notebooks must find every collection in it by kind."""
     from terra_lab.catalog import LocalCatalog
     from terra_lab.catalog._ingest import ingest
-    from terra_lab.catalog._thematic_items import thematic_items_from_folder
     from terra_lab.workflows import find_collection
 
     cat = LocalCatalog(tmp_path_factory.mktemp("ingested") / "catalog", name="ingested")
     ingest(demo_root / "archive", catalog=cat)
-    oso = [it for it in thematic_items_from_folder(demo_root / "thematic") if it["id"].startswith("OSO_")]
-    cat.add_items(oso, collection=oso[0]["collection"])
+    ingest(demo_root / "thematic", catalog=cat)
     demo = terra_lab.catalog.open("demo")
     dem = find_collection(demo, "dem")
     cat.add_items(demo.search(collections=dem).items, collection=dem)

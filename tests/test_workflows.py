@@ -35,6 +35,8 @@ from terra_lab.workflows import (
 from terra_lab.workflows.biodiversity import BiodiversitySettings
 from terra_lab.workflows.forest import DIEBACK, NOT_FOREST
 
+pytestmark = pytest.mark.slow               # each workflow reads a real time series (about 2 min in all)
+
 SCENE = (6.28, 45.17, 6.34, 45.21)          # the whole demo scene
 LAKE = (6.272, 45.183, 6.294, 45.195)       # the lake and its shores
 FOREST = (6.296, 45.179, 6.316, 45.197)     # both attacked conifer patches, 1.6 x 2 km
@@ -85,7 +87,8 @@ def test_workflows_import_no_user_interface():
 
 def test_collections_are_found_by_kind_not_by_demo_id(cat, demo_catalog):
     assert "THEIA_REFLECTANCE_SENTINEL2_L2A" not in cat.collection_ids()     # the ingest's own id, not the demo's
-    assert find_collection(cat, "reflectance") == "SENTINEL2_L2A_THEIA"
+    assert {"THEIA_REFLECTANCE_LANDSAT8_L2A", "THEIA_SNOW_SENTINEL2_L3B"} <= set(cat.collection_ids())
+    assert find_collection(cat, "reflectance") == "SENTINEL2_L2A_THEIA"      # Sentinel-2, not Landsat or L3A
     assert find_collection(cat, "landcover") == "THEIA_OSO_RASTER_L3B"
     assert find_collection(cat, "dem") == find_collection(demo_catalog, "dem")
     # an explicit id wins, and must exist
