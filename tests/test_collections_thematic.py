@@ -245,6 +245,22 @@ def test_demo_dem_is_continuous_metres(demo_catalog):
     assert 500 < float(ds["elevation"].mean()) < 3000
 
 
+def test_untagged_dem_nodata_never_blends_into_resampled_values(tmp_path):
+    elev = np.full((60, 60), 1500, np.int16)
+    elev[:, :20] = -32768  # no data, and no nodata tag in the file
+    path = tmp_path / "dem.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=60, height=60, count=1, dtype="int16", crs="EPSG:32631",
+                       transform=from_origin(700000, 5000000, 20, 20)) as dst:
+        dst.write(elev, 1)
+    item = {"type": "Feature", "stac_version": "1.0.0", "id": "dem", "collection": "MY_DEM", "links": [],
+            "bbox": [4.4, 45.1, 4.5, 45.2], "geometry": None,
+            "properties": {"datetime": "2000-01-01T00:00:00Z", "proj:epsg": 32631},
+            "assets": {"elevation": {"href": str(path), "proj:shape": [60, 60],
+                                     "proj:transform": [20, 0, 700000, 0, -20, 5000000]}}}
+    e = terra_lab.load([item], resolution=30, resampling="bilinear")["elevation"].isel(time=0).values
+    assert np.isnan(e).any() and np.nanmin(e) == np.nanmax(e) == 1500
+
+
 def test_copernicus_dem_glo30_as_earth_search_publishes_it(tmp_path):
     # one float32 COG in EPSG:4326 on a 1 arc-second grid, asset key "data", collection cop-dem-glo-30
     d = 1 / 3600

@@ -171,7 +171,9 @@ def load_thematic(items: list[dict], profile: CollectionProfile, *, bands=None, 
     for n, a in zip(names, assets):
         # codes are never interpolated; physical values follow resampling=
         rs = Resampling.nearest if decodings[n].kind == "categorical" else Resampling[resampling]
-        data[n] = stackstac.stack(items, assets=[a], resampling=rs, **kw).isel(band=0, drop=True)
+        # untagged files: the first no-data code is declared to GDAL, so resampling never blends it in
+        reader = TerraLabReader.declaring(decodings[n].nodata[0] if decodings[n].nodata else None)
+        data[n] = stackstac.stack(items, assets=[a], resampling=rs, **{**kw, "reader": reader}).isel(band=0, drop=True)
     raw = {a: stackstac.stack(items, assets=[a], resampling=Resampling.nearest, **kw).isel(band=0, drop=True)
            for a in mask_assets}
     first = next(iter(data.values()))
