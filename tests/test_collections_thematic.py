@@ -189,6 +189,27 @@ def test_zipped_thematic_products_are_read_in_place(demo_catalog, demo_root):
         np.testing.assert_array_equal(da, raw)
 
 
+def test_fsc_no_data_is_edge_whether_or_not_the_file_tags_it(tmp_path):
+    arr = np.array([[0, 40], [205, 255]], np.uint8).repeat(8, 0).repeat(8, 1)
+    items = []
+    for k, tag in enumerate((None, 255)):
+        pid = f"LIS_S2-SNOW-FSC_T31TGK_2024030{k + 1}T103700_1-10_01"
+        (tmp_path / pid).mkdir()
+        with rasterio.open(tmp_path / pid / f"{pid}.tif", "w", driver="GTiff", width=16, height=16, count=1,
+                           dtype="uint8", nodata=tag, crs="EPSG:32631",
+                           transform=from_origin(700000, 5000000, 20, 20)) as dst:
+            dst.write(arr, 1)
+        from terra_lab.catalog._thematic_items import find_fsc_products, fsc_item
+
+        (found,) = find_fsc_products(tmp_path / pid).items()
+        items.append(fsc_item(*found))
+    ds = terra_lab.load(items, group_by=None)
+    for t in range(2):
+        assert ds["edge"].isel(time=t).values[8:, 8:].all() and not ds["edge"].isel(time=t).values[:8].any()
+        assert ds["cloud"].isel(time=t).values[8:, :8].all()
+        np.testing.assert_array_equal(ds["fsc"].isel(time=t).values[:8, 8:], 40)
+
+
 # ------------------------------------------------------------------ snow L3B
 def test_snow_l3b_equals_the_daily_truth(demo_catalog, demo_root, no_compute):
     items = _items(demo_catalog, C.SNOW_L3B_COLLECTION)

@@ -194,6 +194,9 @@ def load_thematic(items: list[dict], profile: CollectionProfile, *, bands=None, 
         raise ValueError(f"group_by={group_by!r}: use 'solar_day' or None")
     for layer, rules in layers.items():  # decoded after the mosaic, from the first valid raw value
         ds[layer] = decode_layer({a: ds[f"_raw_{a}"] for a in mask_assets}, rules)
+        if layer == "edge":  # a file whose tag marks its no-data code reads NaN there: no data too
+            for r in rules:
+                ds[layer] = ds[layer] | ds[f"_raw_{r.asset}"].isnull()
         ds[layer].attrs.update(long_name=f"{layer} mask", flag_values=[0, 1])
     ds = ds.drop_vars([f"_raw_{a}" for a in mask_assets])
     keep = {"time", "x", "y", "id", "solar_day", "epsg", *L._ITEM_COORDS}
