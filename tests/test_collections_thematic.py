@@ -16,7 +16,7 @@ import xarray as xr
 from rasterio.transform import from_origin
 
 import terra_lab
-from terra_lab.catalog._thematic_items import find_thematic_products, thematic_item
+from terra_lab.catalog._thematic_items import find_fsc_products, find_thematic_products, fsc_item, thematic_item
 from terra_lab.errors import MissingBandError
 from terra_lab.profiles import (
     LANDSAT_L2A,
@@ -28,7 +28,6 @@ from terra_lab.profiles import (
     OSO_NOMENCLATURE_2016,
     S2_L3A,
     SNOW_L2B,
-    SNOW_L2B_LEGEND,
     VENUS_VM5_L2A,
     Legend,
     profile_for_item,
@@ -199,8 +198,6 @@ def test_fsc_no_data_is_edge_whether_or_not_the_file_tags_it(tmp_path):
                            dtype="uint8", nodata=tag, crs="EPSG:32631",
                            transform=from_origin(700000, 5000000, 20, 20)) as dst:
             dst.write(arr, 1)
-        from terra_lab.catalog._thematic_items import find_fsc_products, fsc_item
-
         (found,) = find_fsc_products(tmp_path / pid).items()
         items.append(fsc_item(*found))
     ds = terra_lab.load(items, group_by=None)
