@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "AOIError",
     "AssetReadError",
+    "CatalogBusyError",
     "CatalogUnreachableError",
     "DateRangeError",
     "GridMismatchError",
@@ -63,6 +64,10 @@ class AssetReadError(TerraLabError, OSError):
 
 class RequestTooLargeError(TerraLabError, MemoryError):
     """The request would not fit the memory or the limits set for it."""
+
+
+class CatalogBusyError(TerraLabError, TimeoutError):
+    """A local catalogue (or an archive being unpacked) stayed locked by another process too long."""
 
 
 class CatalogUnreachableError(TerraLabError, ConnectionError):

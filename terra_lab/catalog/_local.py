@@ -5,6 +5,12 @@ Layout of a catalogue folder::
     collections/<collection id>.json   STAC collections
     items/<collection id>.parquet      its items, as stac-geoparquet
 
+Writers take an exclusive lock (``catalog.lock`` in the folder, see :mod:`._lock`) around
+read-merge-write, so concurrent ingests lose nothing.  The items file is the truth: it
+embeds its collection document (stac-geoparquet ``collections`` metadata) and is replaced in
+one rename, so a kill at any point leaves items and collection consistent; the JSON beside it
+is a copy for other tools, rewritten after (and repaired on read if a kill left it stale).
+
 No server and no network are involved.  Asset hrefs may be relative to the
 catalogue folder (the demo archive and ingested folders are stored so), which
 keeps a catalogue usable after it is moved; they are made absolute on read.
@@ -25,8 +31,10 @@ import numpy as np
 import pyarrow as pa
 import shapely
 
-from ..errors import NoItemsFoundError, TerraLabWarning, UnknownCollectionError
+from ..errors import CatalogBusyError, NoItemsFoundError, TerraLabWarning, UnknownCollectionError
 from ._collection import collection_from_items
+from ._ids import validate_collection_id
+from ._lock import exclusive_lock
 from ._query import SearchQuery
 from ._results import SearchResults
 from ._zip import VSIZIP
@@ -34,17 +42,46 @@ from ._zip import VSIZIP
 __all__ = ["LocalCatalog"]
 
 
+_TMP = ".tmp-"  # prefix of the temporary files of _atomic_write (swept under the lock)
+
+
 def _atomic_write(path: Path, write) -> None:
     """Call ``write(tmp_path)`` then move the result over ``path`` in one rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f"{_TMP}{path.name}.", dir=path.parent)
     os.close(fd)
     try:
         write(Path(tmp))
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600: a shared catalogue must stay readable
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    """The process' umask, read without changing it (Linux), else set and restored."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _embedded_collection(items_path: Path, collection_id: str) -> dict | None:
+    """The collection document stored in an items file's metadata (None for older files)."""
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.read_schema(items_path).metadata or {}
+    except FileNotFoundError:
+        return None
+    raw = meta.get(b"stac-geoparquet")
+    return json.loads(raw).get("collections", {}).get(collection_id) if raw else None
 
 
 _CLOUD = "eo:cloud_cover"
@@ -68,10 +105,16 @@ class LocalCatalog:
 
     kind = "local"
 
-    def __init__(self, root: str | os.PathLike, *, name: str | None = None):
+    def __init__(self, root: str | os.PathLike, *, name: str | None = None, lock_timeout: float = 600.0):
         self.root = Path(root).expanduser().resolve()
         self.name = name or str(self.root)
+        self.lock_timeout = float(lock_timeout)
         self._local = threading.local()
+
+    def lock(self, timeout: float | None = None):
+        """Context manager holding the catalogue's write lock (waits up to ``timeout`` s, default ``lock_timeout``)."""
+        return exclusive_lock(self.root / "catalog.lock", timeout=self.lock_timeout if timeout is None else timeout,
+                              what=f"the catalogue {self.name!r}")
 
     # ------------------------------------------------------------ reading
     @property
@@ -85,16 +128,28 @@ class LocalCatalog:
         return sorted(p.stem for p in (self.root / "items").glob("*.parquet"))
 
     def collections(self) -> dict[str, dict]:
-        out = {}
-        for p in sorted((self.root / "collections").glob("*.json")):
-            out[p.stem] = json.loads(p.read_text())
-        return out
+        return {c: self.collection(c) for c in self.collection_ids()}
 
     def collection(self, collection_id: str) -> dict:
+        """The collection document, as stored with its items (so never older than them)."""
         path = self.root / "collections" / f"{collection_id}.json"
-        if not path.exists():
-            self._unknown(collection_id)
-        return json.loads(path.read_text())
+        embedded = _embedded_collection(self.root / "items" / f"{collection_id}.parquet", collection_id)
+        if embedded is None:  # a catalogue written before the document was embedded
+            if not path.exists():
+                self._unknown(collection_id)
+            return json.loads(path.read_text())
+        text = json.dumps(embedded, indent=1)
+        if not path.exists() or path.read_text() != text:  # a writer was killed between its two renames
+            self._repair(path, text)
+        return embedded
+
+    def _repair(self, path: Path, text: str) -> None:
+        """Rewrite a stale collection JSON if the catalogue is writable and free right now."""
+        try:
+            with self.lock(timeout=0):
+                _atomic_write(path, lambda tmp: tmp.write_text(text))
+        except (CatalogBusyError, OSError):  # read-only or being written: the next write repairs it
+            pass
 
     def _unknown(self, collection_id: str):
         raise UnknownCollectionError(
@@ -213,14 +268,28 @@ class LocalCatalog:
     def add_items(self, items: Iterable[dict], *, collection: str, description: str = "", **collection_fields) -> int:
         """Add (or replace, by id) ``items`` in ``collection`` and rewrite its collection JSON.
 
-        Both files are written atomically: a reader never sees a half-written catalogue.
+        Both files are written atomically: a reader never sees a half-written catalogue.  The
+        read-merge-write runs under the catalogue's lock (:meth:`lock`): concurrent writers
+        (several ``terra-lab ingest`` at once) wait for each other and lose nothing.
         Returns the number of items now in the collection.
         """
-        import stac_geoparquet.arrow as sga
-
+        validate_collection_id(collection)  # it names files: never a path out of the catalogue
         new = list(items)
         for it in new:
             it["collection"] = collection
+        with self.lock():
+            self._sweep()
+            return self._merge_write(new, collection, description, collection_fields)
+
+    def _sweep(self) -> None:
+        """Remove temporary files left by writers that were killed (only writers make them, under the lock)."""
+        for sub in ("items", "collections"):
+            for p in (self.root / sub).glob(f"{_TMP}*"):
+                p.unlink(missing_ok=True)
+
+    def _merge_write(self, new: list[dict], collection: str, description: str, collection_fields: dict) -> int:
+        import stac_geoparquet.arrow as sga
+
         path = self.root / "items" / f"{collection}.parquet"
         existing = []
         if path.exists():
@@ -234,8 +303,9 @@ class LocalCatalog:
             raise NoItemsFoundError(f"no items to write into collection {collection!r}")
         reader = sga.parse_stac_items_to_arrow(every)
         table = reader.read_all() if hasattr(reader, "read_all") else reader
-        _atomic_write(path, lambda tmp: sga.to_parquet(table, tmp))
         coll = collection_from_items(every, collection, description=description, **collection_fields)
+        # the commit point: items and their collection document in one file, one rename
+        _atomic_write(path, lambda tmp: sga.to_parquet(table, tmp, collections={collection: coll}))
         _atomic_write(
             self.root / "collections" / f"{collection}.json",
             lambda tmp: tmp.write_text(json.dumps(coll, indent=1)),
