@@ -259,6 +259,8 @@ def test_every_variant_gives_the_same_cube(variants, edge_product, kind, tagged,
 def test_item_without_any_crs_says_how_to_fix(variants):
     item = _proj_variant(variants[("folder", False)], "none")
     assert _item_epsg(item) is None
+    item["assets"]["FRE_B4"]["proj:wkt2"] = "not a WKT"  # unreadable: the same as none
+    assert _item_epsg(item) is None
     with pytest.raises(ValueError, match="proj:code"):
         terra_lab.load([item], bands=["red"])
 

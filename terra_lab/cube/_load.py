@@ -41,8 +41,12 @@ def _as_dicts(items: Any) -> list[dict]:
 @lru_cache(maxsize=64)
 def _wkt_epsg(wkt: str) -> int | None:
     from pyproj import CRS
+    from pyproj.exceptions import CRSError
 
-    return CRS.from_wkt(wkt).to_epsg()
+    try:
+        return CRS.from_wkt(wkt).to_epsg()
+    except CRSError:  # unreadable: as if absent (load then asks for crs=)
+        return None
 
 
 def _epsg_of(meta: Mapping) -> int | None:
