@@ -370,3 +370,39 @@ def test_kernels_stay_private(hub, sessions):
         assert status == 403
     finally:
         _api(hub, f"/user/{a}/api/kernels/{kernel['id']}", sessions[a]["token"], "DELETE")
+
+
+def test_users_read_the_shared_demo_archive(hub, users_python, sessions, demo_root):
+    """The demo archive the admin built (TERRA_LAB_HOME, root's) is readable by every user:
+    its catalogue files and rasters, opened by their own processes."""
+    python, env = users_python
+    code = ("import terra_lab, rasterio\n"
+            "cat = terra_lab.catalog.open('demo')\n"
+            "ids = cat.collection_ids()\n"
+            "items = cat.search(collections=[ids[0]]).items\n"
+            "href = next(iter(items[0]['assets'].values()))['href']\n"
+            "with rasterio.open(href) as ds:\n"
+            "    print(len(ids), len(items), ds.width)\n")
+    for name in sessions:
+        out = subprocess.run(["runuser", "-u", name, "--", "env", f"TERRA_LAB_HOME={demo_root.parent}",
+                              *(f"{k}={v}" for k, v in env.items()), python, "-c", code],
+                             capture_output=True, text=True, timeout=120, cwd="/")
+        assert out.returncode == 0, f"{name} cannot read the demo archive:\n{out.stderr[-2000:]}"
+        n_collections, n_items, width = map(int, out.stdout.split())
+        assert n_collections >= 2 and n_items >= 1 and width > 0
+
+
+def test_catalogue_files_follow_the_umask(tmp_path, demo_catalog):
+    """Atomic writes (mkstemp's 0600 files) must not make a shared catalogue private to its writer."""
+    from terra_lab.catalog import LocalCatalog
+
+    cid = demo_catalog.collection_ids()[0]
+    items = demo_catalog.search(collections=[cid]).items[:2]
+    old = os.umask(0o022)
+    try:
+        LocalCatalog(tmp_path / "cat").add_items(items, collection=cid)
+    finally:
+        os.umask(old)
+    written = [p for p in (tmp_path / "cat").rglob("*") if p.is_file() and not p.name.endswith(".lock")]
+    assert written and all(p.stat().st_mode & 0o777 == 0o644 for p in written), \
+        {p.name: oct(p.stat().st_mode & 0o777) for p in written}
