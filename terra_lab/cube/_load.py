@@ -23,6 +23,7 @@ from ..errors import AssetReadError, MissingBandError, NoItemsFoundError, Reques
 from ..profiles import MASK_LAYERS, CollectionProfile, profile_for_item
 from ._masks import decode_layer
 from ._reader import TerraLabReader
+from ._size import check_request
 
 __all__ = ["load", "estimate_bytes"]
 
@@ -285,6 +286,13 @@ def load(
             "no items to load: the search found nothing; widen the area or the dates, or raise max_cloud"
         )
     profiles = {p.name: p for p in map(profile_for_item, items)}
+    if len(profiles) > 1 and all(p.kind != "reflectance" for p in profiles.values()):  # e.g. LIS <1.7 and >=1.7
+        from ._thematic import load_thematic_sources
+
+        groups = [(p, [it for it in items if profile_for_item(it) is p]) for p in profiles.values()]
+        return load_thematic_sources(groups, bands=bands, resolution=resolution, bbox=bbox, crs=crs, chunks=chunks,
+                                     masks=masks, level=level, group_by=group_by, resampling=resampling,
+                                     on_error=on_error, max_bytes=max_bytes, like=like)
     if len(profiles) > 1:
         raise MissingBandError(
             f"the items come from several sources ({sorted(profiles)}); load each source separately"
@@ -341,6 +349,8 @@ def load(
     raw_keep = _raw_mask_assets(profile, items, resolution) if raw_masks else {}
     mask_assets = sorted({r.asset for rules in layers.values() for r in rules} | set(raw_keep.values()))
     _alias_masks(items, mask_assets)
+    check_request(items, epsg=epsg, resolution=resolution, bounds=bounds, bounds_latlon=bounds_latlon,
+                  n_vars=len(band_assets) + len(mask_assets), chunks=chunks, max_bytes=max_bytes, what="cube")
     if chunks == "auto":  # the grid's size is known once stackstac has seen the items
         probe = stackstac.stack(items, assets=band_assets[:1], **common_kw)
         common_kw["chunksize"] = (*_chunks("auto", probe.sizes["time"], probe.sizes["y"] * probe.sizes["x"] * 4)[:1], 1, 1024, 1024)

@@ -14,6 +14,13 @@
   variables, as for reflectance cubes.
 
 Grid, bbox, ``like=``, chunking and solar-day mosaics are those of :func:`terra_lab.load`.
+
+A collection may hold products of two formats of one producer (THEIA snow L2B: ``SNW_R2`` products of
+let-it-snow before 1.7, ``FSC`` products since): :func:`load_thematic_sources` loads each format with
+its own profile on one grid and stacks them in time.  Variables of the same name (``snow``: LIS' L2B
+codes, which the FSC profile derives from the fraction, FSC > 0 -> 100) span every date; a variable
+only some formats have (``fsc``, ``qcflags``) is NaN on the dates of the others.  Mask layers are
+those every format defines (``masks=True``); a layer named explicitly must exist in every format.
 """
 
 from __future__ import annotations
@@ -31,8 +38,9 @@ from ..profiles import CollectionProfile, Decoding
 from . import _load as L
 from ._masks import decode_layer
 from ._reader import TerraLabReader
+from ._size import check_request
 
-__all__ = ["load_thematic", "recode"]
+__all__ = ["load_thematic", "load_thematic_sources", "recode"]
 
 
 def _variables(profile: CollectionProfile, item: dict, bands: Sequence[str] | str | None) -> list[str]:
@@ -165,6 +173,8 @@ def load_thematic(items: list[dict], profile: CollectionProfile, *, bands=None, 
         errors_as_nodata=(Exception(".*"),) if on_error == "skip" else (),
         properties=[p for p in L._ITEM_COORDS if p in items[0]["properties"]], band_coords=False,
     )
+    check_request(items, epsg=epsg, resolution=resolution, bounds=bounds, bounds_latlon=bounds_latlon,
+                  n_vars=len(names) + len(mask_assets), chunks=chunks, max_bytes=max_bytes, what=f"{profile.name} cube")
     ct, cy, cx = L._chunks(None if chunks == "auto" else chunks, len(items), 0)
     kw["chunksize"] = (ct, 1, cy, cx)
     data = {}
@@ -221,3 +231,71 @@ def load_thematic(items: list[dict], profile: CollectionProfile, *, bands=None, 
     if like is not None:
         ds = ds.assign_coords(x=like["x"].values, y=like["y"].values)
     return ds
+
+
+def _nan_like(da: xr.DataArray, time: xr.DataArray) -> xr.DataArray:
+    """A lazy all-NaN float32 variable shaped as ``da`` on the dates ``time``."""
+    import dask.array as dsa
+
+    shape = (time.size, da.sizes["y"], da.sizes["x"])
+    chunks = (1,) + tuple(da.chunks[1:]) if da.chunks else (1, da.sizes["y"], da.sizes["x"])
+    data = dsa.full(shape, np.nan, dtype=np.float32, chunks=chunks)
+    return xr.DataArray(data, dims=("time", "y", "x"), coords={"time": time, "y": da["y"], "x": da["x"]},
+                        attrs=da.attrs)
+
+
+def load_thematic_sources(groups: Sequence[tuple[CollectionProfile, list[dict]]], *, bands=None, masks=True,
+                          like=None, **kw) -> xr.Dataset:
+    """Items of several formats of one thematic product, each ``(profile, items)``, in one cube.
+
+    The first group (the one with the most items) sets the grid unless ``like=`` is given; the
+    others are read on it.  ``bands``: variables to load (default: every variable of every
+    format); each format reads those it has, the others are NaN on its dates.  Raises
+    :class:`MissingBandError` when the formats share no variable.
+    """
+    groups = sorted(groups, key=lambda g: -len(g[1]))
+    have = [[n for n, s in p.bands.items() if any(s.asset in it["assets"] for it in items)] for p, items in groups]
+    shared = set(have[0]).intersection(*have[1:])
+    if not shared:
+        raise MissingBandError(
+            f"the items come from several sources ({sorted(p.name for p, _ in groups)}) with no variable in common "
+            f"(they have {have}); load each source separately"
+        )
+    wanted = ([bands] if isinstance(bands, str) else list(bands)) if bands is not None else \
+        list(dict.fromkeys(n for names in have for n in names))
+    unknown = [b for b in wanted if not any(b in names for names in have)]
+    if unknown:
+        raise MissingBandError(f"variable(s) {unknown} are defined for none of {[p.name for p, _ in groups]}; "
+                               f"they have {have}")
+    if masks is True:
+        common = set(groups[0][0].masks).intersection(*(p.masks for p, _ in groups[1:]))
+        masks = sorted(common) if common else False
+    cubes = []
+    for (profile, items), names in zip(groups, have):
+        mine = [b for b in wanted if b in names]
+        if not mine:
+            continue
+        ds = load_thematic(items, profile, bands=mine, masks=masks, like=like, **kw)
+        if like is None:
+            like = ds
+            kw = {k: v for k, v in kw.items() if k not in ("bbox", "crs", "resolution")}
+        cubes.append(ds)
+    first = {n: c[n] for c in reversed(cubes) for n in c.data_vars}  # each variable's attrs from the first cube
+    filled = []
+    for ds in cubes:
+        for n, da in first.items():
+            if n not in ds:
+                ds[n] = _nan_like(da, ds["time"])
+        filled.append(ds)
+    out = xr.concat(filled, dim="time", data_vars="all", coords="minimal", compat="override",
+                    combine_attrs="override").sortby("time")
+    for n, da in first.items():
+        out[n].attrs = dict(da.attrs)
+        out[n].encoding.update(da.encoding)
+    out.attrs.update({
+        "source": " + ".join(c.attrs["source"] for c in cubes),
+        "terra_lab:source_items": [i for c in cubes for i in c.attrs["terra_lab:source_items"]],
+        "terra_lab:collections": sorted({x for c in cubes for x in c.attrs["terra_lab:collections"]}),
+        "terra_lab:bands": list(first),
+    })
+    return out

@@ -38,7 +38,7 @@ from ._legends import (
 )
 from ._model import COMMON_BANDS, KINDS, MASK_LAYERS, BandSpec, CollectionProfile, Decoding, MaskRule
 from ._optical import EARTH_SEARCH_S2, LANDSAT_L2A, MUSCATE_S2, S2_L3A, THEIA_STAC_S2, VENUS_VM1_L2A, VENUS_VM5_L2A
-from ._thematic import COP_DEM, DEM, OSO, SNOW_FSC, SNOW_L2B, SNOW_L3B
+from ._thematic import BIOPHY_L2B, COP_DEM, DEM, OSO, SNOW_FSC, SNOW_L2B, SNOW_L3B, WATERQUAL_FLAG_LEGEND, WATERQUAL_L2B
 
 __all__ = [
     "BandSpec",
@@ -64,6 +64,9 @@ __all__ = [
     "SNOW_FSC",
     "SNOW_L2B",
     "SNOW_L3B",
+    "WATERQUAL_L2B",
+    "WATERQUAL_FLAG_LEGEND",
+    "BIOPHY_L2B",
     "OSO_LEGEND",
     "OSO_LEGEND_2016",
     "OSO_2016_TO_2018",
@@ -82,6 +85,8 @@ PROFILES: Mapping[str, CollectionProfile] = MappingProxyType(
         "snow-fsc": SNOW_FSC,
         "snow-l3b": SNOW_L3B,
         "oso": OSO,
+        "waterqual-l2b": WATERQUAL_L2B,
+        "biophy-l2b": BIOPHY_L2B,
         "s2-l3a": S2_L3A,
         "landsat-l2a": LANDSAT_L2A,
         "venus-vm1-l2a": VENUS_VM1_L2A,

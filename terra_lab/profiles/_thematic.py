@@ -25,6 +25,30 @@ Sources of the formats
   with the classifier's confidence (0-100) and the number of cloud-free dates ("validity");
   the Sentinel Hub description of the product names these three layers ``OCS``,
   ``OCS_Confidence``, ``OCS_Validity``.  Legends in :mod:`terra_lab.profiles._legends`.
+* Water quality L2B (GEODES ``THEIA_WATERQUAL_SENTINEL2_L2B``; THEIA's inland water colour products,
+  CES "Couleur des eaux continentales" / OBS2CO): turbidity (FNU, Dogliotti et al. 2015), suspended
+  particulate matter (Nechad et al. 2010) and chlorophyll-a, from Sentinel-2 L2A, with a mask whose 0
+  marks the usable water pixels (land and clouds are *not* set to no data in the values: "the user
+  needs to specify (mask==0)", DestinE AQWAlytics product pages for the same French Sentinel-2
+  water products, https://platform.destine.eu/docs/aqwalytics/doc/products/spm.html and
+  .../chla.html).  **Not verified against a delivered product** (no published file description
+  was found): the folder name ``SENTINEL2A_YYYYMMDD-HHMMSS-mmm_L2B-WATERQUAL_TXXXXX_C_V1-0``, the
+  files ``*_TUR_R2.tif``, ``*_SPM_R2.tif``, ``*_CHL_R2.tif`` (uint16, value x 100, 65535 no data,
+  20 m) and ``*_QUALITY_R2.tif`` (uint8 codes of :data:`WATERQUAL_FLAG_LEGEND`, 255 no data) are
+  this module's choice, stated in :data:`WATERQUAL_L2B` only.
+* Biophysical L2B (GEODES ``THEIA_BIOPHY_SENTINEL2_L2B``; THEIA "VarBio" products of INRAE EMMAH,
+  M. Weiss and F. Baret, https://www.theia-land.fr/en/ceslist/vegetation-biophysics-variables-sec/;
+  algorithm of the SNAP biophysical processor, ATBD "S2ToolBox Level 2 products: LAI, FAPAR,
+  FCOVER" v1.1, http://step.esa.int/docs/extra/ATBD_S2ToolBox_L2B_V1.1.pdf, and its Sentinel-2
+  ATBD v3.0, https://hal.inrae.fr/hal-04884986v1): LAI (m2 m-2, strictly the green area index),
+  FAPAR and FCOVER (fractions 0-1).  LAI stored as integers x 1000 as in the Sen2-Agri L3B
+  products built on the same algorithm ("The LAI values are multiplied by 1000",
+  https://forum.esa-sen2agri.org/t/scale-of-lai-product/244).  **Not verified against a
+  delivered product**: the folder name ``SENTINEL2A_YYYYMMDD-HHMMSS-mmm_L2B-BIOPHY_TXXXXX_C_V1-0``,
+  files ``*_LAI_R2.tif``, ``*_FAPAR_R2.tif``, ``*_FCOVER_R2.tif`` (int16, value x 1000 for all
+  three, -10000 no data as MUSCATE, 20 m) and ``*_FLAGS_R2.tif`` (uint8 bits as the SNAP
+  processor's ``*_flags``: 0 input out of range, 1 output set to its minimum, 2 output set to its
+  maximum; 255 no data), stated in :data:`BIOPHY_L2B` only.
 * Copernicus DEM GLO-30 as Earth Search and Microsoft Planetary Computer publish it
   (collection ``cop-dem-glo-30``, one COG asset ``data``, float32 metres, EPSG:4326,
   1 arc-second grid).
@@ -34,11 +58,19 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from ._collections import COP_DEM_COLLECTION, OSO_COLLECTION, SNOW_L2B_COLLECTION, SNOW_L3B_COLLECTION
-from ._legends import OSO_2016_TO_2018, OSO_LEGEND, SNOW_L2B_LEGEND
+from ._collections import (
+    BIOPHY_L2B_COLLECTION,
+    COP_DEM_COLLECTION,
+    OSO_COLLECTION,
+    SNOW_L2B_COLLECTION,
+    SNOW_L3B_COLLECTION,
+    WATERQUAL_L2B_COLLECTION,
+)
+from ._legends import OSO_2016_TO_2018, OSO_LEGEND, SNOW_L2B_LEGEND, Legend, LegendClass
 from ._model import BandSpec, CollectionProfile, MaskRule
 
-__all__ = ["COP_DEM", "DEM", "OSO", "SNOW_FSC", "SNOW_L2B", "SNOW_L3B"]
+__all__ = ["BIOPHY_L2B", "COP_DEM", "DEM", "FSC_TO_SNOW", "OSO", "SNOW_FSC", "SNOW_L2B", "SNOW_L3B",
+           "WATERQUAL_FLAG_LEGEND", "WATERQUAL_L2B"]
 
 _NO = MappingProxyType({})
 
@@ -53,6 +85,13 @@ SNOW_L2B = CollectionProfile(
     description="snow / no snow / cloud at 20 m; 254 (and 255 from LIS 1.7) no data",
 )
 
+#: LIS 1.7+ FSC codes onto LIS' L2B legend: a fraction of 1-100 % is snow (100); 0 (no snow) and 205
+#: (cloud) keep their codes.  LIS computes the FSC on the pixels its snow test detects, so FSC > 0 is
+#: the SNW_R2 snow class of earlier versions (let-it-snow README, "FSC" products).
+FSC_TO_SNOW = MappingProxyType({k: 100 for k in range(1, 101)})
+#: ``recode_before`` applies its table to items dated before this date: every LIS 1.7+ item.
+_EVERY_ITEM = "2200-01-01"
+
 SNOW_FSC = CollectionProfile(
     name="THEIA Snow L2B FSC (let-it-snow 1.7 and later)",
     bands=MappingProxyType({
@@ -60,6 +99,10 @@ SNOW_FSC = CollectionProfile(
         "qcflags": BandSpec("QCFLAGS", 20.0, units="1",
                             long_name="LIS quality flags (bits: 0 sun too low, 1 sun tangent, 2 water, 3 tree cover "
                                       "> 90%, 4 snow under thin clouds, 5 tree cover unknown, 6 FSC of shaded slope set to 100)"),
+        # the same variable as SNOW_L2B's: a cube spans products of both LIS versions
+        "snow": BandSpec("FSC", 20.0, kind="categorical", nodata=(254, 255), legend=SNOW_L2B_LEGEND,
+                         long_name="LIS snow cover (0 no snow, 100 snow, 205 cloud)",
+                         recode_before=(_EVERY_ITEM, FSC_TO_SNOW)),
     }),
     masks=MappingProxyType({
         "cloud": (MaskRule("FSC", values=(205,)),),
@@ -69,6 +112,51 @@ SNOW_FSC = CollectionProfile(
     scale=1.0, offset=0.0, nodata=None, kind="continuous",
     marker_assets=("FSC",), collections=(SNOW_L2B_COLLECTION,),
     description="snow cover fraction (%) at 20 m; cloud (205) and no data (255) as mask layers",
+)
+
+#: Water-quality flags (codes of ``*_QUALITY_R2.tif``): 0 marks the usable water pixels (DestinE
+#: AQWAlytics: "mask==0").  The other codes and the colours are this module's choice (not verified).
+WATERQUAL_FLAG_LEGEND = Legend("THEIA water quality L2B flags", MappingProxyType({
+    0: LegendClass("#0000ff", "Eau, valeur valide", "Water, valid value"),
+    1: LegendClass("#8c6d31", "Terre", "Land"),
+    2: LegendClass("#ffffff", "Nuage ou ombre de nuage", "Cloud or cloud shadow"),
+    3: LegendClass("#ff0000", "Hors du domaine de l'algorithme", "Outside the algorithm's range"),
+}), "DestinE AQWAlytics product pages (mask==0 usable); other codes not verified against a delivered product")
+
+WATERQUAL_L2B = CollectionProfile(
+    name="THEIA water quality L2B (Sentinel-2)",
+    bands=MappingProxyType({
+        "turbidity": BandSpec("TUR_R2", 20.0, scale=0.01, nodata=(65535,), units="FNU",
+                              long_name="turbidity (Dogliotti et al. 2015)"),
+        "spm": BandSpec("SPM_R2", 20.0, scale=0.01, nodata=(65535,), units="g m-3",
+                        long_name="suspended particulate matter (Nechad et al. 2010)"),
+        "chla": BandSpec("CHL_R2", 20.0, scale=0.01, nodata=(65535,), units="mg m-3", long_name="chlorophyll-a"),
+        "quality": BandSpec("QUALITY_R2", 20.0, kind="categorical", nodata=(255,), legend=WATERQUAL_FLAG_LEGEND,
+                            long_name="water-quality flags (0 usable water)"),
+    }),
+    masks=MappingProxyType({
+        "water": (MaskRule("QUALITY_R2", values=(0, 3)),),
+        "cloud": (MaskRule("QUALITY_R2", values=(2,)),),
+        "edge": (MaskRule("QUALITY_R2", values=(255,)),),
+    }),
+    scale=1.0, offset=0.0, nodata=None, kind="continuous",
+    marker_assets=("TUR_R2",), collections=(WATERQUAL_L2B_COLLECTION,),
+    description="turbidity (FNU), SPM (g m-3), chlorophyll-a (mg m-3) at 20 m; use where quality == 0",
+)
+
+BIOPHY_L2B = CollectionProfile(
+    name="THEIA biophysical variables L2B (VarBio, Sentinel-2)",
+    bands=MappingProxyType({
+        "lai": BandSpec("LAI_R2", 20.0, units="m2 m-2", long_name="leaf area index (green area index)"),
+        "fapar": BandSpec("FAPAR_R2", 20.0, units="1", long_name="fraction of absorbed photosynthetically active radiation"),
+        "fcover": BandSpec("FCOVER_R2", 20.0, units="1", long_name="fraction of green vegetation cover"),
+        "flags": BandSpec("FLAGS_R2", 20.0, scale=1.0, nodata=(255,), units="1",
+                          long_name="retrieval flags (bits: 0 input out of range, 1 output set to its minimum, "
+                                    "2 output set to its maximum)"),
+    }),
+    masks=_NO, scale=0.001, offset=0.0, nodata=-10000, kind="continuous",
+    marker_assets=("LAI_R2",), collections=(BIOPHY_L2B_COLLECTION,),
+    description="LAI, FAPAR, FCOVER at 20 m, integers x 1000 with -10000 for no data (clouds, edges)",
 )
 
 SNOW_L3B = CollectionProfile(
