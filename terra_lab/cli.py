@@ -54,20 +54,48 @@ def _collections(args) -> int:
     return 0
 
 
+def _interrupt(*_) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one clean-up, even if signalled again
+    raise KeyboardInterrupt
+
+
 def _serve(args) -> int:
     from .catalog._server import PgStacServer
 
     cat = _open_local(args.catalog)
-    with PgStacServer(cat, port=args.port) as srv:
-        print(f"STAC API on {srv.url} (collections {cat.collection_ids()}); Ctrl-C to stop", flush=True)
-        stop = []
-        signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
-        try:
-            while not stop:
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            pass
+    signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM, in start-up too, stops what was started
+    try:
+        with PgStacServer(cat, port=args.port) as srv:
+            print(f"STAC API on {srv.url} (collections {cat.collection_ids()}); Ctrl-C to stop", flush=True)
+            while True:
+                time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
     return 0
+
+
+def _port(text: str, *, zero: bool = True) -> int:
+    """argparse type: a TCP port (0: the server chooses a free one and announces it, where ``zero``)."""
+    from .catalog._server import validate_port
+
+    try:
+        port = validate_port(int(text))
+        if port == 0 and not zero:
+            raise ValueError
+        return port
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port: give 1..65535"
+                                         + (", or 0 to let the server choose a free one" if zero else "")) from None
+
+
+def _collection_id(text: str) -> str:
+    """argparse type: a collection id that is safe as a file name."""
+    from .catalog._ids import validate_collection_id
+
+    try:
+        return validate_collection_id(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _workshop(args) -> int:
@@ -101,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     i = sub.add_parser("ingest", help="index THEIA L2A products (folder, .zip read in place, or .tgz) into a local catalogue")
     i.add_argument("path")
-    i.add_argument("--collection", default="SENTINEL2_L2A_THEIA")
+    i.add_argument("--collection", default="SENTINEL2_L2A_THEIA", type=_collection_id)
     i.add_argument("--catalog", help="catalogue folder (default: $TERRA_LAB_HOME/catalog)")
     i.set_defaults(func=_ingest)
 
@@ -119,13 +147,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=_collections)
     v = cat.add_parser("serve", help="serve a local catalogue as a STAC API on 127.0.0.1 (stac-fastapi-pgstac)")
     v.add_argument("--catalog", default="demo", help="demo, local or a catalogue folder")
-    v.add_argument("--port", type=int, default=8082)
+    v.add_argument("--port", type=_port, default=8082, help="1..65535, or 0 for a free one (default 8082)")
     v.set_defaults(func=_serve)
 
     ws = sub.add_parser("workshop", help="Panel dashboards of the THEIA workshops").add_subparsers(dest="action", required=True)
     wserve = ws.add_parser("serve", help="serve the dashboards with panel on 127.0.0.1")
     wserve.add_argument("themes", nargs="*", help="snow (default: all)")
-    wserve.add_argument("--port", type=int, default=5006)
+    wserve.add_argument("--port", type=lambda t: _port(t, zero=False), default=5006)
     wserve.add_argument("--address", default="127.0.0.1")
     wserve.add_argument("--prefix", default="", help="URL prefix (behind jupyter-server-proxy)")
     wserve.add_argument("--allow-any-origin", action="store_true", help="accept websocket connections from any origin (proxy)")
@@ -143,9 +171,19 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     try:
         return args.func(args)
-    except TerraLabError as e:
-        print(f"terra-lab: error: {e}", file=sys.stderr)
+    except (TerraLabError, OSError, ValueError, LookupError) as e:  # user input, files, network: one line, no traceback
+        if args.verbose:
+            logging.exception("terra-lab %s failed", args.command)
+        print(f"terra-lab: error: {_one_line(e)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("terra-lab: interrupted", file=sys.stderr)
+        return 130
+
+
+def _one_line(e: BaseException) -> str:
+    text = " ".join(str(e).split()) or type(e).__name__
+    return text if isinstance(e, TerraLabError) else f"{type(e).__name__}: {text}"
 
 
 if __name__ == "__main__":

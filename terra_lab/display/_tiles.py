@@ -17,7 +17,7 @@ import xarray as xr
 from pyproj import Transformer
 
 __all__ = ["TILE", "Style", "TileError", "colorize", "image_overlay", "lonlat_to_index", "render_bounds", "render_tile",
-           "tile_bounds"]
+           "tile_bounds", "tile_failure"]
 
 TILE = 256
 _HALF = 20037508.342789244  # half the Web-Mercator world width (m)
@@ -26,6 +26,20 @@ MAX_ZOOM = 24
 
 class TileError(ValueError):
     """A malformed tile request (answered with HTTP 400 / a comm error, never a traceback)."""
+
+
+def tile_failure(layer: object, error: BaseException) -> str:
+    """The one-line message a tile request gets when computing the tile failed (logged with its traceback).
+
+    A layer's file may have been moved or deleted since it was added, or its computation may
+    raise: the browser is told so (and stops waiting) instead of getting no reply.
+    """
+    import logging
+
+    logging.getLogger("terra_lab.display").warning("tile of layer %r failed", layer, exc_info=error)
+    text = " ".join(str(error).split())[:300] or type(error).__name__
+    return (f"could not compute this tile of layer {str(layer)[:64]!r}: {type(error).__name__}: {text} "
+            "(a file of the layer moved or deleted? re-run the cell that made the layer)")
 
 
 def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ._tiles import Style, TileError, lonlat_to_index, render_tile
+from ._tiles import Style, TileError, lonlat_to_index, render_tile, tile_failure
 
 try:
     import anywidget
@@ -190,6 +190,10 @@ class TerraMap(anywidget.AnyWidget):
             png = self.tile(content.get("layer"), content.get("z"), content.get("x"), content.get("y"), content.get("t", 0))
         except (TileError, KeyError, IndexError, ValueError, TypeError) as e:
             self.send({"type": "tile", "req": req, "ok": False, "error": str(e)})
+            return
+        except Exception as e:  # noqa: BLE001 - a vanished file, a failed compute: the browser still gets a reply
+            name = next((s["name"] for s in self.layers if s.get("id") == content.get("layer")), content.get("layer"))
+            self.send({"type": "tile", "req": req, "ok": False, "error": tile_failure(name, e)})
             return
         self.send({"type": "tile", "req": req, "ok": png is not None}, buffers=[png] if png else None)
 
