@@ -9,12 +9,13 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import shapely
 import shapely.geometry
 from shapely.geometry.base import BaseGeometry
 
-from ..errors import AOIError, DateRangeError
+from ..errors import AOIError, DateRangeError, UnknownCollectionError
 
 __all__ = ["DateRange", "SearchQuery", "parse_aoi", "parse_dates"]
 
@@ -55,7 +56,16 @@ def parse_aoi(aoi: Any, *, crs: Any = "EPSG:4326") -> BaseGeometry:
     if str(src_crs).upper() not in ("EPSG:4326", "OGC:CRS84", "4326"):
         import geopandas as gpd
 
-        geom = gpd.GeoSeries([geom], crs=src_crs).to_crs("EPSG:4326").iloc[0]
+        from pyproj.exceptions import CRSError
+
+        try:
+            geom = gpd.GeoSeries([geom], crs=src_crs).to_crs("EPSG:4326").iloc[0]
+        except (CRSError, ValueError, TypeError) as e:
+            raise AOIError(f"crs={src_crs!r} of the area of interest is not a CRS pyproj knows ({e}); give an "
+                           "EPSG code such as 'EPSG:2154'") from None
+        if not geom.is_empty and not all(math.isfinite(v) for v in shapely.get_coordinates(geom).ravel()):
+            raise AOIError(f"the area of interest {_short(aoi)} lies outside the area where crs={src_crs!r} is "
+                           "defined (its coordinates do not project to longitude/latitude); check the crs")
     else:
         minx, miny, maxx, maxy = geom.bounds
         if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= 90 and -90 <= maxy <= 90):
@@ -184,6 +194,11 @@ def _parse_one(value: Any, original: Any, *, end_of_period: bool) -> pd.Timestam
     if value is None or (isinstance(value, str) and value.strip() in ("", "..")):
         return None
     text = value.strip() if isinstance(value, str) else None
+    if text is None and not isinstance(value, (dt.date, pd.Timestamp, np.datetime64)):
+        raise DateRangeError(
+            f"the date {value!r} in {original!r} is a {type(value).__name__}; give dates as strings "
+            "('2024-05-12', '2024-05', '2024'), datetime.date/datetime or pandas Timestamps"
+        )
     try:
         if text is not None and _PERIOD.match(text):
             period = pd.Period(text, freq="Y" if len(text) == 4 else "M")
@@ -193,7 +208,7 @@ def _parse_one(value: Any, original: Any, *, end_of_period: bool) -> pd.Timestam
             if end_of_period and isinstance(value, (str, dt.date)) and not isinstance(value, dt.datetime):
                 if text is None or len(text) == 10:  # a whole day
                     ts = ts + pd.Timedelta(days=1) - pd.Timedelta(milliseconds=1)
-    except (ValueError, TypeError) as e:
+    except (ValueError, TypeError, OverflowError) as e:
         raise DateRangeError(
             f"could not read the date {value!r} in {original!r} ({e}); use ISO dates such as "
             "'2024-05-12', '2024-05', '2024' or a range '2023-09-01/2024-08-31'"
@@ -210,14 +225,42 @@ class SearchQuery:
                  limit: int | None = None, *, crs: Any = "EPSG:4326"):
         self.geom = parse_aoi(aoi, crs=crs) if aoi is not None else None
         self.start, self.end = parse_dates(dates)
-        self.collections = [collections] if isinstance(collections, str) else (list(collections) if collections else None)
-        if max_cloud is not None and not (0 <= float(max_cloud) <= 100):
-            raise ValueError(f"max_cloud={max_cloud!r} must be a percentage between 0 and 100")
-        if limit is not None and int(limit) < 1:
-            raise ValueError(f"limit={limit!r} must be a positive number of items")
-        self.max_cloud = float(max_cloud) if max_cloud is not None else None
-        self.limit = int(limit) if limit is not None else None
+        self.collections = _collection_list(collections)
+        self.max_cloud = _number(max_cloud, "max_cloud", "a percentage between 0 and 100", lambda v: 0 <= v <= 100)
+        self.limit = _number(limit, "limit", "a positive whole number of items", lambda v: v >= 1, integer=True)
 
     def as_dict(self) -> dict:
         return {"aoi": self.geom.wkt if self.geom is not None else None, "dates": (self.start, self.end),
                 "collections": self.collections, "max_cloud": self.max_cloud, "limit": self.limit}
+
+
+def _collection_list(collections: Any) -> list[str] | None:
+    """``collections=`` as a list of ids (None: every collection)."""
+    if collections is None:
+        return None
+    if isinstance(collections, str):
+        collections = [collections]
+    try:
+        ids = list(collections)
+    except TypeError:
+        ids = [None]
+    if not ids:  # as before: an empty selection means every collection
+        return None
+    if not all(isinstance(c, str) and c for c in ids):
+        raise UnknownCollectionError(
+            f"collections={collections!r}: give a collection id or a list of ids (strings), or None for every collection"
+        )
+    return ids
+
+
+def _number(value: Any, name: str, what: str, ok, *, integer: bool = False) -> float | int | None:
+    """``value`` as a float (or int), None kept; ValueError naming ``name`` unless it is ``what``."""
+    if value is None:
+        return None
+    try:
+        v = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError):
+        v = math.nan
+    if not (math.isfinite(v) and ok(v)) or (integer and v != int(v)):
+        raise ValueError(f"{name}={value!r} must be {what}")
+    return int(v) if integer else v

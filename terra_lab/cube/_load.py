@@ -280,6 +280,8 @@ def load(
 
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error={on_error!r}: use 'raise' or 'skip'")
+    if not isinstance(resampling, str) or resampling not in Resampling.__members__:
+        raise ValueError(f"resampling={resampling!r}: use one of rasterio's names, e.g. 'nearest', 'bilinear', 'average'")
     items = _prepared(_as_dicts(items))
     if not items:
         raise NoItemsFoundError(
@@ -316,9 +318,7 @@ def load(
         resolution = min(profile.bands[b].resolution for b in commons)
         if epsg == 4326:
             raise ValueError("resolution= is required when crs=4326 (degrees), e.g. resolution=0.0001")
-    resolution = float(resolution)
-    if resolution <= 0:
-        raise ValueError(f"resolution={resolution!r} must be a positive pixel size")
+    resolution = _pixel_size(resolution)
     bounds_latlon = None
     if bbox is not None:
         from ..catalog._query import parse_aoi
@@ -416,6 +416,17 @@ def load(
     return ds
 
 
+def _pixel_size(resolution: Any) -> float:
+    """``resolution=`` as a positive, finite float (ValueError naming it otherwise)."""
+    try:
+        res = float(resolution) if not isinstance(resolution, bool) else math.nan
+    except (TypeError, ValueError):
+        res = math.nan
+    if not (math.isfinite(res) and res > 0):
+        raise ValueError(f"resolution={resolution!r} must be a positive pixel size in units of crs= (e.g. 10 for 10 m)")
+    return res
+
+
 def _grid_of(like: xr.Dataset | xr.DataArray) -> tuple[int, float, tuple[float, float, float, float]]:
     """(EPSG, resolution, bounds) of a cube, from its coordinates and CRS."""
     crs = like.rio.crs
@@ -445,9 +456,19 @@ def _pick_bands(profile: CollectionProfile, item: dict, bands: Sequence[str] | N
         if not commons:
             raise MissingBandError(f"item {item['id']!r} carries none of the {profile.name} bands")
         return commons
-    if isinstance(bands, str):
-        bands = [bands]
-    return [profile.common_name(b) for b in bands]
+    return [profile.common_name(b) for b in _band_names(bands)]
+
+
+def _band_names(bands: Sequence[str] | str) -> list[str]:
+    """``bands=`` as a non-empty list of names (MissingBandError naming it otherwise)."""
+    names = [bands] if isinstance(bands, str) else bands
+    try:
+        names = list(names)
+    except TypeError:
+        names = [None]
+    if not names or not all(isinstance(b, str) and b for b in names):
+        raise MissingBandError(f"bands={bands!r}: give band names such as ['red', 'nir'] (or None for every band)")
+    return names
 
 
 def _check_assets(items: list[dict], assets: list[str], on_error: str) -> None:
@@ -473,9 +494,14 @@ def _check_assets(items: list[dict], assets: list[str], on_error: str) -> None:
 def _pick_epsg(items: list[dict], crs: int | str | None) -> int:
     if crs is not None:
         text = str(crs).upper().replace("EPSG:", "")
+        from pyproj import CRS
+        from pyproj.exceptions import CRSError
+
         try:
-            return int(text)
-        except ValueError:
+            epsg = int(text)
+            CRS.from_epsg(epsg)
+            return epsg
+        except (ValueError, CRSError):
             raise ValueError(f"crs={crs!r}: give an EPSG code such as 32631 or 'EPSG:32631'") from None
     epsgs = Counter(_item_epsg(it) for it in items)
     epsgs.pop(None, None)
@@ -496,12 +522,17 @@ def _chunks(chunks: Mapping[str, int] | int | str | None, n_time: int, n_bytes_p
             raise ValueError(f"chunks={chunks!r}: give an int, a dict of time/y/x sizes, or 'auto'")
         per_date = max(1, min(n_bytes_per_date, 1024 * 1024 * 4))
         return max(1, min(n_time, (32 * 2**20) // per_date)), 1024, 1024
-    if isinstance(chunks, int):
+    if isinstance(chunks, int) and not isinstance(chunks, bool) and chunks >= 1:
         return 1, chunks, chunks
+    if not isinstance(chunks, Mapping):
+        raise ValueError(f"chunks={chunks!r}: give a positive int, a dict of time/y/x sizes, or 'auto'")
     unknown = set(chunks) - {"time", "y", "x"}
     if unknown:
-        raise ValueError(f"chunks has unknown dimensions {sorted(unknown)}; use time, y and x")
-    sizes = [int(chunks.get(k, d)) for k, d in (("time", 1), ("y", 1024), ("x", 1024))]
+        raise ValueError(f"chunks has unknown dimensions {sorted(unknown, key=str)}; use time, y and x")
+    sizes = [chunks.get(k, d) for k, d in (("time", 1), ("y", 1024), ("x", 1024))]
+    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in sizes):
+        raise ValueError(f"chunks={dict(chunks)!r}: sizes must be whole numbers (or -1 for all dates)")
+    sizes = [int(v) for v in sizes]
     if sizes[0] == -1:
         sizes[0] = n_time
     if min(sizes) < 1:

@@ -52,9 +52,7 @@ def _variables(profile: CollectionProfile, item: dict, bands: Sequence[str] | st
                 f"{[s.asset for s in profile.bands.values()]} (its assets: {sorted(item['assets'])})"
             )
         return names
-    if isinstance(bands, str):
-        bands = [bands]
-    return [profile.common_name(b) for b in bands]
+    return [profile.common_name(b) for b in L._band_names(bands)]
 
 
 def _recode_block(x: np.ndarray, lut: np.ndarray) -> np.ndarray:
@@ -149,9 +147,7 @@ def load_thematic(items: list[dict], profile: CollectionProfile, *, bands=None, 
             raise ValueError(f"{profile.name} items are in EPSG:4326: pass crs= (e.g. a UTM EPSG code) and resolution= "
                              "in metres, or resolution= in degrees")
         resolution = min(profile.bands[n].resolution for n in names)
-    resolution = float(resolution)
-    if resolution <= 0:
-        raise ValueError(f"resolution={resolution!r} must be a positive pixel size")
+    resolution = L._pixel_size(resolution)
     bounds_latlon = None
     if bbox is not None:
         from ..catalog._query import parse_aoi
