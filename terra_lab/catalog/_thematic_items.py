@@ -8,13 +8,16 @@ Recognised folder names (as THEIA delivers them):
 * ``MULTISAT_YYYYMMDD-000000-000_L3B-SNOW_TXXXXX_C_V1-0`` (snow L3B: SCD, SOD, SMD, NOBS);
 * ``SENTINEL2X_YYYYMMDD-000000-000_L3A_TXXXXX_C_V1-1`` (WASP monthly synthesis);
 * ``LANDSAT8-OLITIRS-XS_..._L2A_...`` and ``VENUS-XS_..._L2A_SITE_C_V3-1`` (MUSCATE L2A, XS masks);
+* ``SENTINEL2A_YYYYMMDD-HHMMSS-mmm_L2B-WATERQUAL_TXXXXX_C_V1-0`` (water quality: ``TUR_R2``, ``SPM_R2``,
+  ``CHL_R2``, ``QUALITY_R2``) and ``..._L2B-BIOPHY_..._C_V1-0`` (``LAI_R2``, ``FAPAR_R2``, ``FCOVER_R2``,
+  ``FLAGS_R2``): names and files as :mod:`terra_lab.profiles._thematic` states them, not verified
+  against delivered products (no published description was found);
 * ``OSO_YYYY0101_RASTER_V1-0`` holding ``DATA/OCS_YYYY.tif`` (land cover) with
   ``OCS_YYYY_Confidence.tif`` and ``OCS_YYYY_Validity.tif``; the 2016 map's ``OCS_2016_CESBIO.tif``.
 
 Asset keys are the file names without the product name (``SNW_R2``, ``FRC_B2``, ``CLM_XS``...), as
 for the Sentinel-2 L2A items of :mod:`terra_lab.catalog._theia_items`; Sentinel-2 L2A folders are
-left to that module.  (THEIA's water-quality and biophysical L2B products are not recognised yet:
-their file formats could not be checked against a published description.)  Each item's collection is the GEODES id of its product type, and its
+left to that module.  Each item's collection is the GEODES id of its product type, and its
 profile (:mod:`terra_lab.profiles`) is found from that id.
 """
 
@@ -41,7 +44,7 @@ __all__ = ["FSC_RE", "THEMATIC_RE", "OSO_RE", "find_fsc_products", "find_themati
 
 THEMATIC_RE = re.compile(
     r"^(?P<platform>[A-Z0-9]+(?:-[A-Z0-9]+)*)_(?P<date>\d{8})-(?P<time>\d{6})-(?P<ms>\d{3})"
-    r"_(?P<level>L2A|L3A|L2B-SNOW|L3B-SNOW)_(?P<tile>[A-Za-z0-9-]+?)_(?P<kind>[A-Z])_V(?P<version>\d+-\d+)$"
+    r"_(?P<level>L2A|L3A|L2B-SNOW|L3B-SNOW|L2B-WATERQUAL|L2B-BIOPHY)_(?P<tile>[A-Za-z0-9-]+?)_(?P<kind>[A-Z])_V(?P<version>\d+-\d+)$"
 )
 OSO_RE = re.compile(r"^OSO_(?P<date>\d{8})_RASTER_V(?P<version>\d+-\d+)$")
 FSC_RE = re.compile(r"^LIS_S2-SNOW-FSC(?P<qc>-QCFLAGS)?_(?P<tile>T\w{5})_(?P<time>\d{8}T\d{6})_(?P<version>\d+-\d+)_(?P<n>\d+)\.tif$")
@@ -62,7 +65,8 @@ def _collection(level: str, platform: str, gsd: float) -> str | None:
         if platform.startswith("VENUS"):
             return C.VENUS_VM5_L2A_COLLECTION if gsd < 4.5 else C.VENUS_L2A_COLLECTION
         return None  # Sentinel-2 L2A: catalog._theia_items
-    return {"L2B-SNOW": C.SNOW_L2B_COLLECTION, "L3B-SNOW": C.SNOW_L3B_COLLECTION, "L3A": C.S2_L3A_COLLECTION}[level]
+    return {"L2B-SNOW": C.SNOW_L2B_COLLECTION, "L3B-SNOW": C.SNOW_L3B_COLLECTION, "L3A": C.S2_L3A_COLLECTION,
+            "L2B-WATERQUAL": C.WATERQUAL_L2B_COLLECTION, "L2B-BIOPHY": C.BIOPHY_L2B_COLLECTION}[level]
 
 
 def find_thematic_products(root: str | os.PathLike) -> list[Path]:

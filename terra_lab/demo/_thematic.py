@@ -13,6 +13,14 @@ into its GEODES collection of the demo catalogue:
   10 m, in Lambert-93 (EPSG:2154) as OSO is, with a confidence and a validity layer;
 * Sentinel-2 L3A monthly syntheses: cloud-free truth reflectance (``FRC_*``), WASP flags from the
   truth (cloud where every acquisition within WASP's 23-day half period is cloudy);
+* water quality L2B on a few summer dates over the lake (``TUR_R2``, ``SPM_R2``, ``CHL_R2`` uint16
+  x 100, ``QUALITY_R2`` flags): turbidity is the truth turbidity (FNU); SPM and chlorophyll-a are
+  what :mod:`terra_lab.products.water` (Nechad, NDCI) gives on the scene's noise-free water
+  reflectance for that turbidity; 65535 (no data) off the lake and under clouds, whose pixels the
+  flags mark 2 (land 1, usable water 0, outside the swath 255);
+* biophysical L2B on a few dates of the growing season (``LAI_R2``, ``FAPAR_R2``, ``FCOVER_R2``
+  int16 x 1000, ``FLAGS_R2``), a *simulated truth* from the scene's cloud-free NDVI with the
+  relation of :func:`simulated_biophysical`, -10000 under clouds and outside the swath;
 * a short Landsat 8 (30 m) and Venus VM5 (4 m, a 2 km site) L2A series in the MUSCATE layout,
   rendered by the scene like the Sentinel-2 products, with masks at one resolution (``XS``).
 
@@ -33,15 +41,19 @@ from ..catalog._thematic_items import thematic_items_from_folder, thematic_items
 from ..profiles import OSO_2016_TO_2018
 from ..profiles import _collections as C
 from ._muscate import Tile, _Grid, _masks, _mtd_xml, write_cog, zip_product
-from ._scene import BANDS, LANDCOVER_CLASSES, Acquisition, Scene
+from ._scene import BANDS, DOGLIOTTI_A, DOGLIOTTI_C, DOGLIOTTI_NIR_A, DOGLIOTTI_NIR_C, LANDCOVER_CLASSES, SPECTRA, \
+    Acquisition, Scene
 
-__all__ = ["add_thematic", "write_thematic"]
+__all__ = ["add_thematic", "simulated_biophysical", "write_thematic"]
 
 #: Snow L2B dates: every sixth acquisition of October - June, and those cut by the swath edge.
 _SNOW_MONTHS = (10, 11, 12, 1, 2, 3, 4, 5, 6)
 #: LIS 1.7 products (FSC, 255 for no data) from this date on.
 _LIS17 = dt.date(2024, 3, 1)
 _L3A_MONTHS = ((2024, 4), (2024, 7))
+#: Water-quality and biophysical L2B: the clearest acquisition of the main tile within a week of these days.
+_WATERQUAL_DAYS = (dt.date(2024, 5, 20), dt.date(2024, 6, 15), dt.date(2024, 7, 20))
+_BIOPHY_DAYS = (dt.date(2024, 4, 20), dt.date(2024, 6, 10), dt.date(2024, 8, 1))
 _LANDSAT_DAYS = (dt.date(2023, 12, 3), dt.date(2024, 3, 8), dt.date(2024, 6, 12))
 _VENUS_DAYS = (dt.date(2024, 4, 20), dt.date(2024, 6, 29))
 #: Landsat 8 OLI bands as rendered from the scene's Sentinel-2 bands (nearest in wavelength).
@@ -54,6 +66,8 @@ _TITLES = {
     C.SNOW_L3B_COLLECTION: "terra_lab demo: THEIA snow L3B annual synthesis (SCD, SOD, SMOD, NOBS)",
     C.OSO_COLLECTION: "terra_lab demo: OSO land cover (CES OSO), 10 m, Lambert-93",
     C.S2_L3A_COLLECTION: "terra_lab demo: Sentinel-2 L3A monthly syntheses (WASP)",
+    C.WATERQUAL_L2B_COLLECTION: "terra_lab demo: THEIA water quality L2B (turbidity, SPM, chlorophyll-a), 20 m",
+    C.BIOPHY_L2B_COLLECTION: "terra_lab demo: THEIA biophysical variables L2B (LAI, FAPAR, FCOVER), 20 m",
     C.LANDSAT8_L2A_COLLECTION: "terra_lab demo: Landsat 8 L2A (MUSCATE), 30 m",
     C.VENUS_VM5_L2A_COLLECTION: "terra_lab demo: Venus VM5 L2A (MUSCATE), 4 m",
 }
@@ -168,6 +182,82 @@ def _l3a(out: Path, scene: Scene, tile: Tile, truths: dict[int, dict]) -> None:
             write_cog(out / name / "MASKS" / f"{name}_FLG_{suffix}.tif", flg, tile, res)
 
 
+# ------------------------------------------------------- water quality and biophysical L2B
+def _pick(scene: Scene, truths: dict[int, dict], days: tuple[dt.date, ...]) -> list[Acquisition]:
+    """For each day, the least cloudy acquisition of the main tile within 7 days (deterministic)."""
+    out = []
+    for day in days:
+        near = [a for a in scene.acquisitions if a.index in truths and abs((a.day - day).days) <= 7]
+        out.append(min(near, key=lambda a: (a.cloud_fraction, abs((a.day - day).days), a.index)))
+    return out
+
+
+def _waterqual(out: Path, scene: Scene, tile: Tile, truths: dict[int, dict]) -> None:
+    import xarray as xr
+
+    from ..products.water import chlorophyll_a, suspended_matter
+
+    lake = _lake(scene, tile)
+    for acq in _pick(scene, truths, _WATERQUAL_DAYS):
+        t = truths[acq.index]
+        turb = np.where(lake, t["turbidity"], np.nan)
+        # the scene's water-leaving reflectance for this turbidity (Dogliotti's relations, _scene.reflectance)
+        rho_red = turb / (DOGLIOTTI_A + turb / DOGLIOTTI_C)
+        rho_nir = turb / (DOGLIOTTI_NIR_A + turb / DOGLIOTTI_NIR_C)
+        cube = xr.Dataset({"red": (("y", "x"), rho_red), "rededge1": (("y", "x"), SPECTRA["water"][3] + 0.5 * rho_red),
+                           "nir08": (("y", "x"), rho_nir)})
+        water = xr.DataArray(lake, dims=("y", "x"))
+        spm = suspended_matter(cube, water).values
+        chl = chlorophyll_a(cube, water).values
+        cloudy = t["cloud"] | t["thin_cloud"] | t["shadow"]
+        flags = np.where(lake, 0, 1).astype(np.uint8)
+        flags[cloudy] = 2
+        flags[t["edge"]] = 255
+        name = _name(acq.platform, acq.time, "L2B-WATERQUAL", tile.name, "1-0")
+        (out / name).mkdir(parents=True)
+        for key, val in (("TUR", turb), ("SPM", spm), ("CHL", chl)):
+            dn = np.round(np.nan_to_num(val, nan=0.0) * 100).clip(0, 65534).astype(np.uint16)
+            dn[(flags != 0) | ~np.isfinite(val)] = 65535
+            write_cog(out / name / f"{name}_{key}_R2.tif", dn, tile, 20.0)
+        write_cog(out / name / f"{name}_QUALITY_R2.tif", flags, tile, 20.0)
+
+
+#: Simulated-truth relation of the demo's biophysical products (not THEIA's neural network):
+#: NDVI = NDVI_inf - (NDVI_inf - NDVI_soil) exp(-K LAI) (Baret & Guyot 1991 form), inverted for LAI
+#: in [0, 8]; FCOVER = 1 - exp(-0.5 LAI); FAPAR = 0.95 (1 - exp(-0.6 LAI)).
+_NDVI_INF, _NDVI_SOIL, _K, _LAI_MAX = 0.92, 0.12, 0.6, 8.0
+
+
+def simulated_biophysical(ndvi: np.ndarray) -> dict[str, np.ndarray]:
+    """LAI, FAPAR, FCOVER (float) and the flags (bit 1 LAI set to 0, bit 2 set to its maximum) of ``ndvi``."""
+    gap = np.clip((_NDVI_INF - ndvi) / (_NDVI_INF - _NDVI_SOIL), 1e-6, None)
+    raw = -np.log(gap) / _K
+    lai = np.clip(raw, 0.0, _LAI_MAX)
+    flags = np.where(raw < 0, 2, 0) | np.where(raw > _LAI_MAX, 4, 0)
+    return {"LAI": lai, "FAPAR": 0.95 * (1 - np.exp(-0.6 * lai)), "FCOVER": 1 - np.exp(-0.5 * lai),
+            "FLAGS": flags.astype(np.uint8)}
+
+
+def _biophy(out: Path, scene: Scene, tile: Tile, truths: dict[int, dict]) -> None:
+    grid = _Grid(scene, tile, 20.0)
+    red, nir = BANDS.index("B4"), BANDS.index("B8")
+    for k, acq in enumerate(_pick(scene, truths, _BIOPHY_DAYS)):
+        r = scene.reflectance(grid.x, grid.y, _clear(scene, 95_000 + k, acq.time, acq.platform),
+                              np.random.default_rng([scene.seed, 11, k]), static=grid.static)["reflectance"]
+        ndvi = (r[..., nir] - r[..., red]) / (r[..., nir] + r[..., red])
+        t = truths[acq.index]
+        invalid = t["cloud"] | t["thin_cloud"] | t["shadow"] | t["edge"]
+        name = _name(acq.platform, acq.time, "L2B-BIOPHY", tile.name, "1-0")
+        (out / name).mkdir(parents=True)
+        for key, val in simulated_biophysical(ndvi).items():
+            if key == "FLAGS":
+                write_cog(out / name / f"{name}_FLAGS_R2.tif", np.where(invalid, 255, val).astype(np.uint8), tile, 20.0)
+                continue
+            dn = np.round(val * 1000).astype(np.int16)
+            dn[invalid] = -10000
+            write_cog(out / name / f"{name}_{key}_R2.tif", dn, tile, 20.0)
+
+
 # ------------------------------------------------------------------ Landsat and Venus L2A
 def _muscate_xs(out: Path, scene: Scene, tile: Tile, acq: Acquisition, platform: str, version: str, res: float,
                 from_s2: dict[str, str], seed: int) -> None:
@@ -212,6 +302,8 @@ def write_thematic(out: Path, scene: Scene, tile: Tile, truths: dict[int, dict],
     _snow_l3b(out, scene, tile, truths, snow_annual, snow_year)
     _oso(out, scene, tile)
     _l3a(out, scene, tile, truths)
+    _waterqual(out, scene, tile, truths)
+    _biophy(out, scene, tile, truths)
     _series(out, scene, tile)
     return out
 
