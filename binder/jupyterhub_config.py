@@ -22,5 +22,22 @@ c.Spawner.default_url = "/lab"
 # shared and read-only for users: the demo archive the admin built (terra-lab demo build);
 # a user ingests into a catalogue folder of their own (terra-lab ingest --catalog ~/catalog)
 c.Spawner.environment = {"TERRA_LAB_HOME": os.environ.get("TERRA_LAB_HOME", "/opt/terra_lab_data")}
+
+
+def _private_runtime_dir(spawner):
+    """A private ``XDG_RUNTIME_DIR`` for each user, as pam_systemd gives a login session (a hub's
+    servers get none): terra_lab's catalogue servers keep their database socket and secret there."""
+    import pwd
+
+    user = pwd.getpwnam(spawner.user.name)
+    path = Path("/run/user") / str(user.pw_uid)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_uid != user.pw_uid:
+        os.chown(path, user.pw_uid, user.pw_gid)
+    path.chmod(0o700)
+    spawner.environment = {**spawner.environment, "XDG_RUNTIME_DIR": str(path)}
+
+
+c.Spawner.pre_spawn_hook = _private_runtime_dir
 c.JupyterHub.bind_url = "http://127.0.0.1:8000"
 c.JupyterHub.cleanup_servers = True  # stopping the hub stops every user's server

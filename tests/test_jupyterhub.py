@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ARTIFACTS, free_port
+from test_dashboard_access import _socket_inodes, _tcp_listening_inodes
 
 ROOT = Path(__file__).resolve().parents[1]
 # npm's (make env), else one on PATH (conda-forge's, environment.yml)
@@ -97,6 +98,7 @@ def users():
             for folder in Path(tempfile.gettempdir()).glob("jupyter-server-proxy-*"):  # the proxy leaves them
                 if folder.stat().st_uid == uid:
                     shutil.rmtree(folder, ignore_errors=True)
+            shutil.rmtree(Path("/run/user") / str(uid), ignore_errors=True)  # the config's XDG_RUNTIME_DIR
             subprocess.run(["userdel", "--remove", name], capture_output=True, timeout=30)
 
 
@@ -221,6 +223,32 @@ def _as_user(name: str, code: str) -> subprocess.CompletedProcess:
     return subprocess.run(["runuser", "-u", name, "--", PROBE, "-c", code], capture_output=True, text=True, timeout=30)
 
 
+def _run_in_terminal(hub, name: str, token: str, command: str) -> str:
+    """Type ``command`` in a new terminal of the user's server (Jupyter's terminal websocket); its name."""
+    import asyncio
+
+    from tornado.httpclient import HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    status, term = _api(hub, f"/user/{name}/api/terminals", token, "POST", {})
+    assert status == 200, term
+    url = f"{hub['url'].replace('http://', 'ws://')}/user/{name}/terminals/websocket/{term['name']}"
+
+    async def type_it():
+        conn = await websocket_connect(HTTPRequest(url, headers={"Authorization": f"token {token}"},
+                                                   connect_timeout=30))
+        try:
+            await asyncio.wait_for(conn.read_message(), 30)  # the shell is up (its first output)
+            await conn.write_message(json.dumps(["stdin", command + "\r"]))
+            await asyncio.sleep(1)
+        finally:
+            conn.close()
+
+    with ThreadPoolExecutor(1) as pool:  # Playwright's loop runs in this thread
+        pool.submit(asyncio.run, type_it()).result(60)
+    return term["name"]
+
+
 def _wait_ready(hub, name: str, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while True:
@@ -236,7 +264,7 @@ def _wait_ready(hub, name: str, timeout: float = 90) -> None:
 
 
 @pytest.fixture(scope="module")
-def sessions(hub, users, browser_module):
+def sessions(hub, users, users_python, browser_module):
     """Each user logged in (their own browser context), with a token of theirs and their server
     started; both servers, then both dashboards, start at once."""
     out = {}
@@ -258,6 +286,12 @@ def sessions(hub, users, browser_module):
         assert status in (201, 202), answer
     for name in out:
         _wait_ready(hub, name)
+    # A starts a catalogue server from a terminal of their JupyterLab (it runs while the dashboards start)
+    a = USERS[0]
+    out[a]["catalog_port"] = port = free_port()
+    out[a]["terminal"] = _run_in_terminal(hub, a, out[a]["token"],
+                                          f"exec {users_python[0]} -m terra_lab.cli catalog serve --catalog demo "
+                                          f"--port {port} > ~/catalog-serve.log 2>&1")
     # jupyter-server-proxy starts a user's Panel server at its first request: both at once
     with ThreadPoolExecutor(len(out)) as pool:
         warm = [pool.submit(_api, hub, f"/user/{n}/terra-lab-workshops/snow", out[n]["token"]) for n in out]
@@ -323,16 +357,21 @@ def test_another_user_cannot_open_the_dashboard_through_the_hub(hub, sessions):
     assert status in (302, 403), status
 
 
-def _dashboard_socket(uid: int) -> Path:
-    """The socket the user's Panel server (started by jupyter-server-proxy) listens on, from its command line."""
-    found = []
+def _user_commands(uid: int) -> list[tuple[int, list[str]]]:
+    """(pid, argv) of the user's processes."""
+    out = []
     for pid in _user_pids(uid):
         try:
-            argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
-        except OSError:
+            out.append((pid, Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")))
+        except OSError:  # gone meanwhile
             continue
-        if "workshop" in argv and "--unix-socket" in argv:
-            found.append(Path(argv[argv.index("--unix-socket") + 1]))
+    return out
+
+
+def _dashboard_socket(uid: int) -> Path:
+    """The socket the user's Panel server (started by jupyter-server-proxy) listens on, from its command line."""
+    found = [Path(argv[argv.index("--unix-socket") + 1]) for _, argv in _user_commands(uid)
+             if "workshop" in argv and "--unix-socket" in argv]
     assert len(found) == 1, found
     return found[0]
 
@@ -406,3 +445,57 @@ def test_catalogue_files_follow_the_umask(tmp_path, demo_catalog):
     written = [p for p in (tmp_path / "cat").rglob("*") if p.is_file() and not p.name.endswith(".lock")]
     assert written and all(p.stat().st_mode & 0o777 == 0o644 for p in written), \
         {p.name: oct(p.stat().st_mode & 0o777) for p in written}
+
+
+# ------------------------------------------------------------------ the catalogue server of a user
+def _wait_catalog(hub, s, name: str, timeout: float = 150) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        status, body = _api(hub, f"/user/{name}/proxy/{s['catalog_port']}/collections", s["token"])
+        if status == 200:
+            return body
+        if time.monotonic() > deadline:
+            log = s["home"] / "catalog-serve.log"
+            pytest.fail(f"{name}'s catalogue server did not answer ({status}): "
+                        f"{log.read_text()[-3000:] if log.exists() else 'no log'}")
+        time.sleep(1)
+
+
+def _postmasters(uid: int) -> list[tuple[int, list[str]]]:
+    return [(pid, argv) for pid, argv in _user_commands(uid) if Path(argv[0]).name == "postgres" and "-D" in argv]
+
+
+def test_a_user_serves_their_catalogue_through_the_hub(hub, sessions):
+    a, b = USERS
+    s = sessions[a]
+    body = _wait_catalog(hub, s, a)
+    assert {c["id"] for c in body["collections"]} >= {"THEIA_REFLECTANCE_SENTINEL2_L2A"}
+    # B's token does not pass the hub to A's catalogue
+    status, _ = _api(hub, f"/user/{a}/proxy/{s['catalog_port']}/collections", sessions[b]["token"])
+    assert status == 403
+
+
+def test_another_user_cannot_reach_the_catalogue_database(hub, sessions):
+    a, b = USERS
+    s = sessions[a]
+    _wait_catalog(hub, s, a)
+    found = _postmasters(s["uid"])
+    assert len(found) == 1, found  # A's own PostgreSQL, run as A
+    pid, argv = found[0]
+    # no TCP listener: the database is reachable only through its socket folder
+    assert not _socket_inodes(pid) & _tcp_listening_inodes(), "A's PostgreSQL listens on TCP"
+    data = Path(argv[argv.index("-D") + 1])
+    workdir = data.parent
+    assert workdir.stat().st_uid == s["uid"] and workdir.stat().st_mode & 0o077 == 0, oct(workdir.stat().st_mode)
+    sockets = list(workdir.rglob(".s.PGSQL.*"))
+    sockets = [p for p in sockets if not p.name.endswith(".lock")]
+    assert sockets, sorted(str(p) for p in workdir.rglob("*"))[:20]
+    probe = ("import socket, sys\n"
+             "s = socket.socket(socket.AF_UNIX)\n"
+             f"try:\n    s.connect({str(sockets[0])!r})\nexcept PermissionError:\n    sys.exit(13)\n")
+    assert _as_user(b, probe).returncode == 13, "B connected to A's database socket"
+    assert _as_user(a, probe).returncode == 0
+    secret = workdir / "secret"
+    if secret.exists():
+        read = f"import sys\ntry:\n    open({str(secret)!r}).read()\nexcept PermissionError:\n    sys.exit(13)\n"
+        assert _as_user(b, read).returncode == 13, "B read A's database password"
