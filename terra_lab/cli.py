@@ -26,9 +26,15 @@ def _ingest(args) -> int:
     from .catalog import LocalCatalog
     from .catalog._ingest import ingest
 
-    cat = LocalCatalog(args.catalog) if args.catalog else None
-    n = ingest(args.path, collection=args.collection, catalog=cat)
-    print(f"collection {args.collection!r} now holds {n} items")
+    from .catalog._ingest import local_catalog
+
+    cat = LocalCatalog(args.catalog) if args.catalog else local_catalog()
+    count = lambda: {c: len(cat.search(collections=c).items) for c in cat.collection_ids()}  # noqa: E731
+    before = count()
+    ingest(args.path, collection=args.collection, catalog=cat)
+    for coll, n in sorted(count().items()):  # thematic products go to their own collections
+        if n != before.get(coll, 0) or coll == args.collection:
+            print(f"collection {coll!r} now holds {n} items ({n - before.get(coll, 0):+d})")
     return 0
 
 
