@@ -50,3 +50,18 @@ def test_ingest_real_theia_sample(zonetest_dir, tmp_path):
     assert "collection 'ZT' now holds 97 items" in out.stdout
     out = _run("catalog", "search", "--catalog", "local", "--dates", "2019-06", env=env)
     assert "T31UFQ" in out.stdout
+
+
+def test_ingest_says_per_collection_what_thematic_products_added(demo_root, tmp_path):
+    import shutil
+
+    src = tmp_path / "products"
+    for pattern in ("*_L2B-WATERQUAL_*", "*_L2B-BIOPHY_*"):
+        folder = sorted((demo_root / "thematic").glob(pattern))[0]
+        shutil.copytree(folder, src / folder.name)
+    env = dict(os.environ, TERRA_LAB_HOME=str(tmp_path / "home"))
+    out = _run("ingest", str(src), env=env)
+    assert out.returncode == 0, out.stderr
+    assert "collection 'THEIA_WATERQUAL_SENTINEL2_L2B' now holds 1 items (+1)" in out.stdout
+    assert "collection 'THEIA_BIOPHY_SENTINEL2_L2B' now holds 1 items (+1)" in out.stdout
+    assert "SENTINEL2_L2A_THEIA" not in out.stdout  # no Sentinel-2 L2A product was ingested

@@ -56,7 +56,8 @@ def _path(demo_root, item, key):
 def test_every_thematic_collection_is_in_the_demo(demo_catalog):
     ids = set(demo_catalog.collection_ids())
     for cid in (C.SNOW_L2B_COLLECTION, C.SNOW_L3B_COLLECTION, C.OSO_COLLECTION, C.S2_L3A_COLLECTION,
-                C.LANDSAT8_L2A_COLLECTION, C.VENUS_VM5_L2A_COLLECTION):
+                C.LANDSAT8_L2A_COLLECTION, C.VENUS_VM5_L2A_COLLECTION, C.WATERQUAL_L2B_COLLECTION,
+                C.BIOPHY_L2B_COLLECTION):
         assert cid in ids
 
 
@@ -380,7 +381,8 @@ def test_thematic_items_from_the_demo_folders(demo_root):
     products = find_thematic_products(demo_root / "thematic")
     colls = {thematic_item(p)["collection"] for p in products}
     assert colls == {C.SNOW_L2B_COLLECTION, C.SNOW_L3B_COLLECTION, C.OSO_COLLECTION, C.S2_L3A_COLLECTION,
-                     C.LANDSAT8_L2A_COLLECTION, C.VENUS_VM5_L2A_COLLECTION}
+                     C.LANDSAT8_L2A_COLLECTION, C.VENUS_VM5_L2A_COLLECTION, C.WATERQUAL_L2B_COLLECTION,
+                     C.BIOPHY_L2B_COLLECTION}
 
 
 def test_ingest_puts_each_product_type_in_its_collection(demo_root, tmp_path):

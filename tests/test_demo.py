@@ -151,6 +151,8 @@ def test_build_is_deterministic(demo_root, tmp_path):
     def digest(root):
         h = hashlib.sha256()
         thematic = sorted((root / "thematic").rglob("*.tif"))[::3]  # snow, OSO, L3A, Landsat, Venus products
+        thematic += sorted((root / "thematic").glob("*_L2B-WATERQUAL_*/*.tif"))  # water quality, biophysical: all
+        thematic += sorted((root / "thematic").glob("*_L2B-BIOPHY_*/*.tif"))
         for f in sorted((root / "archive").rglob("*.tif"))[::37] + sorted((root / "truth").glob("*.tif")) + thematic:
             with rasterio.open(f) as ds:
                 h.update(ds.read().tobytes())
