@@ -235,3 +235,11 @@ def test_dashboards_show_their_workflow_result(theme, cat, snow, water, forest, 
     assert set(layer.dims) == {"y", "x"} and np.isfinite(layer.values.astype(float)).any()
     assert board._cog_bytes().getbuffer().nbytes > 1000 and board._nc_bytes().getbuffer().nbytes > 1000
     assert board._statistics(board.result) is not None
+    # the expert mode names the auxiliary collection explicitly
+    aux = {"snow": "dem_collection", "forest": "landcover_collection", "biodiversity": "landcover_collection"}.get(theme)
+    if aux:
+        assert calls[0][aux] is None                                  # found by kind by default
+        board = getattr(module, cls_name)(catalog=str(cat.root), mode="expert", **{aux: " MY_AUX "})
+        assert aux in board._visible_params()
+        board._on_compute()
+        assert calls[-1][aux] == "MY_AUX"

@@ -50,6 +50,8 @@ PARAM_LABELS = {
     "max_cloud": {"fr": "Nébulosité maximale (%)", "en": "Maximum cloud cover (%)"},
     "catalog": {"fr": "Catalogue", "en": "Catalogue"},
     "collection": {"fr": "Collection", "en": "Collection"},
+    "dem_collection": {"fr": "Collection MNT", "en": "DEM collection"},
+    "landcover_collection": {"fr": "Collection d'occupation du sol (OSO)", "en": "Land-cover collection (OSO)"},
     "preset": {"fr": "Préréglage (type de paysage)", "en": "Preset (landscape type)"},
     "product": {"fr": "Produit affiché", "en": "Product shown"},
     "year": {"fr": "Année hydrologique", "en": "Hydrological year"},

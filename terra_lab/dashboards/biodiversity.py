@@ -47,6 +47,7 @@ class BiodiversityDashboard(DashboardBase):
     window = param.Integer(default=10, bounds=(3, 100), doc="diversity window (pixels)")
     clusters = param.Integer(default=10, bounds=(2, 100), doc="spectral species (k-means clusters)")
     cell_km = param.Number(default=1.0, bounds=(0.1, 50.0), doc="reporting cell of the mesh size (km)")
+    landcover_collection = param.String(default="", doc="OSO land-cover collection id (empty: found in the catalogue)")
     theme = "biodiversity"
 
     def _preset_params(self) -> list[str]:
@@ -56,7 +57,7 @@ class BiodiversityDashboard(DashboardBase):
         return ["start", "end", "product", "habitat", "dispersal", "cell_km"]
 
     def _expert_params(self) -> list[str]:
-        return ["window", "clusters"]
+        return ["window", "clusters", "landcover_collection"]
 
     def _settings(self) -> BiodiversitySettings:
         if self.mode == "preset":
@@ -68,7 +69,8 @@ class BiodiversityDashboard(DashboardBase):
         self._check_period(self.start, self.end)
         # a catalogue without OSO land cover: spectral diversity only, and the page says so
         return biodiversity_workflow(aoi=self.aoi(), start=self.start, end=self.end, settings=self._settings(),
-                                     require_landcover=False, **self._sources())
+                                     require_landcover=False,
+                                     landcover_collection=self.landcover_collection.strip() or None, **self._sources())
 
     def _layer(self, result):
         if self.product in LANDCOVER_PRODUCTS and self.product not in result.layers:

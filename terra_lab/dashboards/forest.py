@@ -37,6 +37,7 @@ class ForestDashboard(DashboardBase):
     threshold_anomaly = param.Number(default=0.16, bounds=(0.02, 1.0))
     soil_detection = param.Boolean(default=False)
     cell_km = param.Number(default=0.25, bounds=(0.05, 10.0), doc="hexagon side (km) of the forest-loss summary")
+    landcover_collection = param.String(default="", doc="OSO land-cover collection id (empty: found in the catalogue)")
     theme = "forest"
 
     def _preset_params(self) -> list[str]:
@@ -46,7 +47,7 @@ class ForestDashboard(DashboardBase):
         return ["training_end", "end", "product", "cell_km"]
 
     def _expert_params(self) -> list[str]:
-        return ["threshold_anomaly", "soil_detection"]
+        return ["threshold_anomaly", "soil_detection", "landcover_collection"]
 
     def _settings(self) -> ForestSettings:
         if self.mode == "preset":
@@ -59,7 +60,8 @@ class ForestDashboard(DashboardBase):
             raise ValueError(tr("bad_period", self.language).format(start=self.training_end, end=self.end))
         # a catalogue without OSO land cover: every pixel is examined, and the page says so
         return forest_workflow(aoi=self.aoi(), training_end=self.training_end, end=self.end,
-                               settings=self._settings(), require_landcover=False, **self._sources())
+                               settings=self._settings(), require_landcover=False,
+                               landcover_collection=self.landcover_collection.strip() or None, **self._sources())
 
     def _layer(self, result):
         ds = result.dieback

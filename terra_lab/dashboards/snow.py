@@ -31,10 +31,11 @@ class SnowDashboard(DashboardBase):
     red_pass1 = param.Number(default=0.20, bounds=(0.0, 1.0))
     ndsi_pass2 = param.Number(default=0.15, bounds=(0.0, 1.0))
     red_pass2 = param.Number(default=0.04, bounds=(0.0, 1.0))
+    dem_collection = param.String(default="", doc="DEM collection id (empty: found in the catalogue)")
     theme = "snow"
 
     def _expert_params(self) -> list[str]:
-        return ["ndsi_pass1", "red_pass1", "ndsi_pass2", "red_pass2"]
+        return ["ndsi_pass1", "red_pass1", "ndsi_pass2", "red_pass2", "dem_collection"]
 
     def _standard_params(self) -> list[str]:
         return ["year", "product"]
@@ -45,10 +46,11 @@ class SnowDashboard(DashboardBase):
     def _settings(self) -> SnowSettings:
         if self.mode == "preset":
             return PRESETS[self.preset]
-        return SnowSettings(**{k: getattr(self, k) for k in self._expert_params()})
+        return SnowSettings(self.ndsi_pass1, self.red_pass1, self.ndsi_pass2, self.red_pass2)
 
     def _compute(self):
-        return snow_workflow(aoi=self.aoi(), year=self.year, settings=self._settings(), **self._sources())
+        return snow_workflow(aoi=self.aoi(), year=self.year, settings=self._settings(),
+                             dem_collection=self.dem_collection.strip() or None, **self._sources())
 
     def _statistics(self, result) -> "pn.pane.DataFrame":
         return pn.pane.DataFrame(result.elevation_bands, sizing_mode="stretch_width", name="stats")
