@@ -90,6 +90,7 @@ def users():
             password = secrets.token_urlsafe(12)
             subprocess.run(["chpasswd"], input=f"{name}:{password}\n", text=True, check=True, timeout=30)
             made[name] = password
+        _mark('users created')
         yield made
     finally:
         for name in made:
@@ -125,11 +126,12 @@ def users_python(users):
         site = next(bridge.glob("lib/python*/site-packages"))
         (site / "terra_lab_env.pth").write_text(f"import site; site.addsitedir({sysconfig.get_path('purelib')!r})\n")
         python = str(bridge / "bin" / "python")
-        _require(_runs_as(name, python, "import terra_lab, jupyterhub.singleuser"), f"the users cannot run {python} with this environment's packages")
+        _require(_runs_as(name, python, "import jupyterhub"), f"the users cannot run {python} with this environment's packages")
         # Jupyter's config and data of this environment (server extensions such as jupyter-server-proxy,
         # lab extensions) are found from sys.prefix, which is the bridge's: name them
         env = {"JUPYTER_CONFIG_PATH": str(Path(sys.prefix) / "etc" / "jupyter"),
                "JUPYTER_PATH": str(Path(sys.prefix) / "share" / "jupyter")}
+        _mark("users' Python ready")
         yield python, env
     finally:
         shutil.rmtree(bridge, ignore_errors=True)
@@ -160,6 +162,9 @@ def hub(users, users_python, demo_root, tmp_path_factory):
         f"c.Authenticator.allowed_users = {set(users)!r}\n"
         f"c.Spawner.cmd = [{python!r}, '-m', 'jupyterhub.singleuser']\n"
         f"c.Spawner.start_timeout = 60\n"
+        f"c.JupyterHub.tornado_settings = {{'slow_spawn_timeout': 0}}\n"  # spawn requests return at once
+        f"c.LocalProcessSpawner.interrupt_timeout = 3\n"  # a quick stop at the end
+        f"c.LocalProcessSpawner.term_timeout = 3\n"
         f"c.Spawner.http_timeout = 60\n"
         f"c.Spawner.environment = {env!r}\n"
         # a test-only service that creates a token for each user (as a user would on the token page)
@@ -181,6 +186,7 @@ def hub(users, users_python, demo_root, tmp_path_factory):
                 if proc.poll() is not None or time.monotonic() > deadline:
                     pytest.fail(f"jupyterhub did not start; see {log}:\n{log.read_text()[-3000:]}")
                 time.sleep(0.5)
+        _mark('hub up')
         yield {"url": url, "admin": admin_token, "log": log, "proc": proc}
     finally:
         if proc.poll() is None:
@@ -217,6 +223,17 @@ def _api(hub, path: str, token: str, method: str = "GET", body: dict | None = No
             return r.status, (json.loads(text) if text.strip().startswith(("{", "[")) else text)
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode(errors="replace")
+
+
+_T0 = time.monotonic()
+TIMINGS: list[str] = []
+
+
+def _mark(what: str) -> None:
+    """Phase times, written to test-artifacts/jupyterhub_timings.txt."""
+    TIMINGS.append(f"{time.monotonic() - _T0:6.1f} s  {what}")
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "jupyterhub_timings.txt").write_text("\n".join(TIMINGS) + "\n")
 
 
 def _as_user(name: str, code: str) -> subprocess.CompletedProcess:
@@ -281,23 +298,26 @@ def sessions(hub, users, users_python, browser_module):
         assert status == 201, token
         out[name] = {"context": ctx, "page": page, "token": token["token"], "uid": pwd.getpwnam(name).pw_uid,
                      "home": Path(pwd.getpwnam(name).pw_dir)}
-    for name in out:
-        status, answer = _api(hub, f"/hub/api/users/{name}/server", hub["admin"], "POST")
+        status, answer = _api(hub, f"/hub/api/users/{name}/server", hub["admin"], "POST")  # starts while B logs in
         assert status in (201, 202), answer
-    for name in out:
-        _wait_ready(hub, name)
-    # A starts a catalogue server from a terminal of their JupyterLab (it runs while the dashboards start)
+    _mark("both logged in")
     a = USERS[0]
+    _wait_ready(hub, a)
+    # A starts a catalogue server from a terminal of their JupyterLab (it runs while the dashboards start)
     out[a]["catalog_port"] = port = free_port()
     out[a]["terminal"] = _run_in_terminal(hub, a, out[a]["token"],
                                           f"exec {users_python[0]} -m terra_lab.cli catalog serve --catalog demo "
                                           f"--port {port} > ~/catalog-serve.log 2>&1")
+    for name in out:
+        _wait_ready(hub, name)
+    _mark("both servers ready")
     # jupyter-server-proxy starts a user's Panel server at its first request: both at once
     with ThreadPoolExecutor(len(out)) as pool:
         warm = [pool.submit(_api, hub, f"/user/{n}/terra-lab-workshops/snow", out[n]["token"]) for n in out]
         for name, future in zip(out, warm):
             status, body = future.result()
             assert status == 200, (name, status, str(body)[:500])
+    _mark("both dashboards served")
     yield out
     for s in out.values():
         s["context"].close()
@@ -469,6 +489,7 @@ def test_a_user_serves_their_catalogue_through_the_hub(hub, sessions):
     a, b = USERS
     s = sessions[a]
     body = _wait_catalog(hub, s, a)
+    _mark("A's catalogue served")
     assert {c["id"] for c in body["collections"]} >= {"THEIA_REFLECTANCE_SENTINEL2_L2A"}
     # B's token does not pass the hub to A's catalogue
     status, _ = _api(hub, f"/user/{a}/proxy/{s['catalog_port']}/collections", sessions[b]["token"])
