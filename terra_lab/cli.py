@@ -24,12 +24,13 @@ def _demo_build(args) -> int:
 
 def _ingest(args) -> int:
     from .catalog import LocalCatalog
-    from .catalog._ingest import ingest
-
-    from .catalog._ingest import local_catalog
+    from .catalog._ingest import ingest, local_catalog
 
     cat = LocalCatalog(args.catalog) if args.catalog else local_catalog()
-    count = lambda: {c: len(cat.search(collections=c).items) for c in cat.collection_ids()}  # noqa: E731
+
+    def count() -> dict[str, int]:
+        return {c: len(cat.search(collections=c).items) for c in cat.collection_ids()}
+
     before = count()
     ingest(args.path, collection=args.collection, catalog=cat)
     for coll, n in sorted(count().items()):  # thematic products go to their own collections
