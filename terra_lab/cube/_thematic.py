@@ -247,15 +247,16 @@ def load_thematic_sources(groups: Sequence[tuple[CollectionProfile, list[dict]]]
     The first group (the one with the most items) sets the grid unless ``like=`` is given; the
     others are read on it.  ``bands``: variables to load (default: every variable of every
     format); each format reads those it has, the others are NaN on its dates.  Raises
-    :class:`MissingBandError` when the formats share no variable.
+    :class:`MissingBandError` when the formats share no variable or come from several collections.
     """
     groups = sorted(groups, key=lambda g: -len(g[1]))
     have = [[n for n, s in p.bands.items() if any(s.asset in it["assets"] for it in items)] for p, items in groups]
     shared = set(have[0]).intersection(*have[1:])
-    if not shared:
+    collections = {str(it.get("collection")) for _, items in groups for it in items}
+    if not shared or len(collections) > 1:  # formats of one collection only (not a DEM with another DEM)
         raise MissingBandError(
-            f"the items come from several sources ({sorted(p.name for p, _ in groups)}) with no variable in common "
-            f"(they have {have}); load each source separately"
+            f"the items come from several sources ({sorted(p.name for p, _ in groups)}; collections "
+            f"{sorted(collections)}; variables {have}); load each source separately"
         )
     wanted = ([bands] if isinstance(bands, str) else list(bands)) if bands is not None else \
         list(dict.fromkeys(n for names in have for n in names))
