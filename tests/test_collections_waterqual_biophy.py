@@ -162,3 +162,10 @@ def test_snow_across_versions_bands_and_masks(demo_catalog):
     assert set(terra_lab.load(items, bands="snow", group_by=None).data_vars) == {"snow"}
     with pytest.raises(MissingBandError, match="cloud"):  # SNW_R2 products carry cloud in their codes
         terra_lab.load(items, masks="cloud")
+
+
+def test_sources_of_different_collections_are_not_stacked(demo_catalog):
+    snow = _items(demo_catalog, C.SNOW_L2B_COLLECTION)[:1]
+    oso = _items(demo_catalog, C.OSO_COLLECTION)[:1]
+    with pytest.raises(MissingBandError, match="several sources"):
+        terra_lab.load(snow + oso)
