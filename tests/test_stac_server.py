@@ -112,3 +112,22 @@ def test_cli_serve_answers_then_stops_on_sigterm(demo_root):
     time.sleep(0.5)
     with pytest.raises(OSError):
         urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
+
+
+def test_mixed_load_no_server_error_and_same_items(server):
+    """A short run of benchmarks/bench_stac_load.py's load (that script sends 3,000): 240 mixed requests
+    from 8 clients: no 5xx, malformed ones 4xx, valid ones 2xx, every item and collection unchanged."""
+    from _stac_load import plan, run, snapshot
+
+    items = [(it["collection"], it["id"], it["bbox"], it["properties"]["datetime"])
+             for cid in server.catalog.collection_ids() for it in server.catalog.search(collections=cid).items]
+    before = snapshot(server.url)
+    assert len(before) == len(items) + len(server.catalog.collection_ids())
+    result = run(server.url, plan(items, 240, seed=2), workers=8)
+    rows = {r["kind"]: r for r in result["rows"]}
+    assert rows["malformed"]["requests"] > 0 and rows["malformed"]["4xx"] == rows["malformed"]["requests"]
+    for kind, row in rows.items():
+        assert row["5xx"] == 0 and row["other"] == 0, row
+        if kind != "malformed":
+            assert row["2xx"] == row["requests"], row
+    assert snapshot(server.url) == before
