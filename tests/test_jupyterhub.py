@@ -351,10 +351,21 @@ def test_servers_run_as_their_users(hub, sessions):
 def test_each_user_opens_their_workshop_dashboard(hub, sessions):
     for name, s in sessions.items():
         page = s["page"]
+        frames = []  # what the Panel server sends over its websocket, through the hub and the user's proxy
+
+        def watch(ws, frames=frames):
+            if "/terra-lab-workshops/snow/ws" in ws.url:
+                ws.on("framereceived", lambda payload: frames.append(payload))
+
+        page.on("websocket", watch)
         try:
             page.goto(f"{hub['url']}/user/{name}/terra-lab-workshops/snow", wait_until="domcontentloaded",
                       timeout=120_000)
-            page.wait_for_selector("text=Calculer", timeout=120_000)  # the Panel app runs (websocket up)
+            page.wait_for_selector("text=Calculer", timeout=120_000)  # the Panel app runs
+            deadline = time.monotonic() + 60
+            while not frames and time.monotonic() < deadline:
+                page.wait_for_timeout(200)
+            assert frames, "no websocket message from the dashboard through the hub"
             page.screenshot(path=str(ARTIFACTS / f"hub_dashboard_{name}.png"))
         except Exception:
             page.screenshot(path=str(ARTIFACTS / f"hub_dashboard_{name}_failure.png"), full_page=True)
@@ -442,10 +453,14 @@ def test_users_read_the_shared_demo_archive(hub, users_python, sessions, demo_ro
             "href = next(iter(items[0]['assets'].values()))['href']\n"
             "with rasterio.open(href) as ds:\n"
             "    print(len(ids), len(items), ds.width)\n")
-    for name in sessions:
-        out = subprocess.run(["runuser", "-u", name, "--", "env", f"TERRA_LAB_HOME={demo_root.parent}",
-                              *(f"{k}={v}" for k, v in env.items()), python, "-c", code],
-                             capture_output=True, text=True, timeout=120, cwd="/")
+    def read_as(name):
+        return subprocess.run(["runuser", "-u", name, "--", "env", f"TERRA_LAB_HOME={demo_root.parent}",
+                               *(f"{k}={v}" for k, v in env.items()), python, "-c", code],
+                              capture_output=True, text=True, timeout=120, cwd="/")
+
+    with ThreadPoolExecutor(len(sessions)) as pool:
+        results = dict(zip(sessions, pool.map(read_as, sessions)))
+    for name, out in results.items():
         assert out.returncode == 0, f"{name} cannot read the demo archive:\n{out.stderr[-2000:]}"
         n_collections, n_items, width = map(int, out.stdout.split())
         assert n_collections >= 2 and n_items >= 1 and width > 0
