@@ -119,30 +119,39 @@ def _terminate(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float
 
 
 # ------------------------------------------------------------------ private run folders
-def _private_dir(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    st = path.stat()
-    if st.st_uid != os.geteuid():
-        raise TerraLabError(f"{str(path)!r} belongs to another user: set TERRA_LAB_HOME to a folder of yours")
-    if st.st_mode & 0o077:
-        path.chmod(0o700)
+def _private_dir(path: Path) -> Path | None:
+    """``path``, created ``0700`` if needed, if it is ours; None if we may not have it."""
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        st = path.stat()
+        if st.st_uid != os.geteuid() or not os.access(path, os.W_OK | os.X_OK):
+            return None
+        if st.st_mode & 0o077:
+            path.chmod(0o700)
+    except OSError:
+        return None
     return path
 
 
 def run_root() -> Path:
     """Where catalogue servers keep their run folders (database, socket, secret, logs), private to the user.
 
-    ``$XDG_RUNTIME_DIR/terra_lab`` when the session has one (JupyterHub single-user servers
-    started by systemd do), else ``$TERRA_LAB_HOME/run``.  Root's servers run PostgreSQL as
-    the ``postgres`` user, which cannot enter root's folders: they use the system's temporary
-    folder (each run folder has a random name and is ``0700``, owned by ``postgres``).
+    The first folder of the user's own among ``$XDG_RUNTIME_DIR/terra_lab`` (JupyterHub
+    single-user servers started by systemd have one), ``$TERRA_LAB_HOME/run`` and
+    ``~/.cache/terra_lab/run`` (when ``TERRA_LAB_HOME`` is shared, e.g. an admin's demo
+    archive), else the system's temporary folder.  Root's servers run PostgreSQL as the
+    ``postgres`` user, which cannot enter root's folders: they use the temporary folder.  In
+    every case each run folder has a random name and is ``0700``.
     """
     if os.geteuid() == 0:
         return Path(tempfile.gettempdir())
     xdg = os.environ.get("XDG_RUNTIME_DIR")
-    if xdg and Path(xdg).is_dir() and Path(xdg).stat().st_uid == os.geteuid():
-        return _private_dir(Path(xdg) / "terra_lab")
-    return _private_dir(data_home() / "run")
+    candidates = [Path(xdg) / "terra_lab"] if xdg and Path(xdg).is_dir() and Path(xdg).stat().st_uid == os.geteuid() else []
+    candidates += [data_home() / "run", Path.home() / ".cache" / "terra_lab" / "run"]
+    for c in candidates:
+        if _private_dir(c) is not None:
+            return c
+    return Path(tempfile.gettempdir())
 
 
 def _alive(pid: int) -> bool:
