@@ -176,3 +176,42 @@ def stac_server(demo_catalog):
     with PgStacServer(demo_catalog) as srv:
         yield srv
 
+
+
+# ------------------------------------------------------------------ a Python another local user may run
+@contextlib.contextmanager
+def python_for_user(user: str):
+    """``(python, env)``: a Python that the local ``user`` may run with this environment's packages.
+
+    This environment's own when they may run it; else (pyenv's interpreter lives in root's 0700
+    home) a venv of the system's Python of the same minor version (same ABI) whose ``.pth`` loads
+    this environment's site-packages, in a folder they can read, removed on exit.  ``env`` then
+    names this environment's Jupyter config and data folders (server and lab extensions), which
+    Jupyter would otherwise look for under the venv's own prefix."""
+    import sys
+    import sysconfig
+    import tempfile
+
+    def runs(python: str, code: str) -> bool:
+        return subprocess.run(["runuser", "-u", user, "--", python, "-c", code], capture_output=True,
+                              timeout=60).returncode == 0
+
+    if runs(sys.executable, "pass"):
+        yield sys.executable, {}
+        return
+    system = Path(f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}")
+    if not system.exists():
+        pytest.skip(f"{user} cannot run {sys.executable} and there is no {system} to bridge to")
+    bridge = Path(tempfile.mkdtemp(prefix="terra-lab-user-venv-"))
+    try:
+        bridge.chmod(0o755)
+        subprocess.run([str(system), "-m", "venv", "--without-pip", str(bridge)], check=True, timeout=120)
+        site = next(bridge.glob("lib/python*/site-packages"))
+        (site / "terra_lab_env.pth").write_text(f"import site; site.addsitedir({sysconfig.get_path('purelib')!r})\n")
+        python = str(bridge / "bin" / "python")
+        if not runs(python, "import terra_lab"):
+            pytest.fail(f"{user} cannot import this environment's packages with {python}")
+        yield python, {"JUPYTER_CONFIG_PATH": str(Path(sys.prefix) / "etc" / "jupyter"),
+                       "JUPYTER_PATH": str(Path(sys.prefix) / "share" / "jupyter")}
+    finally:
+        shutil.rmtree(bridge, ignore_errors=True)

@@ -19,7 +19,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import time
 import urllib.error
@@ -28,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import ARTIFACTS, free_port
+from conftest import ARTIFACTS, free_port, python_for_user
 from test_dashboard_access import _socket_inodes, _tcp_listening_inodes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,38 +102,12 @@ def users():
             subprocess.run(["userdel", "--remove", name], capture_output=True, timeout=30)
 
 
-def _runs_as(name: str, python: str, code: str = "pass") -> bool:
-    return subprocess.run(["runuser", "-u", name, "--", python, "-c", code], capture_output=True,
-                          timeout=60).returncode == 0
-
-
 @pytest.fixture(scope="module")
 def users_python(users):
-    """The Python the users' servers run: this environment's, if they may run it; else (an
-    interpreter under root's 0700 home, like pyenv's) a venv made from the system's Python of the
-    same minor version that loads this environment's site-packages (same ABI), in a folder they can read."""
-    name = next(iter(users))
-    if _runs_as(name, sys.executable):
-        yield sys.executable, {}
-        return
-    system = Path(f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}")
-    _require(system.exists(), f"the users cannot run {sys.executable} and there is no {system} to bridge to")
-    bridge = Path(tempfile.mkdtemp(prefix="terra-lab-hub-venv-"))
-    try:
-        bridge.chmod(0o755)
-        subprocess.run([str(system), "-m", "venv", "--without-pip", str(bridge)], check=True, timeout=120)
-        site = next(bridge.glob("lib/python*/site-packages"))
-        (site / "terra_lab_env.pth").write_text(f"import site; site.addsitedir({sysconfig.get_path('purelib')!r})\n")
-        python = str(bridge / "bin" / "python")
-        _require(_runs_as(name, python, "import jupyterhub"), f"the users cannot run {python} with this environment's packages")
-        # Jupyter's config and data of this environment (server extensions such as jupyter-server-proxy,
-        # lab extensions) are found from sys.prefix, which is the bridge's: name them
-        env = {"JUPYTER_CONFIG_PATH": str(Path(sys.prefix) / "etc" / "jupyter"),
-               "JUPYTER_PATH": str(Path(sys.prefix) / "share" / "jupyter")}
+    """The Python the users' servers run, and the environment it needs (see conftest's python_for_user)."""
+    with python_for_user(next(iter(users))) as found:
         _mark("users' Python ready")
-        yield python, env
-    finally:
-        shutil.rmtree(bridge, ignore_errors=True)
+        yield found
 
 
 @pytest.fixture(scope="module")
