@@ -15,7 +15,7 @@ import param
 
 from ..errors import NoItemsFoundError
 
-__all__ = ["DashboardBase", "LABELS", "PARAM_LABELS", "param_label", "tr"]
+__all__ = ["DashboardBase", "LABELS", "PARAM_LABELS", "page_text", "param_label", "tr"]
 
 log = logging.getLogger("terra_lab.dashboards")
 
@@ -72,6 +72,22 @@ PARAM_LABELS = {
     "dispersal": {"fr": "Capacité de dispersion", "en": "Dispersal capacity"},
     "cell_km": {"fr": "Maille de rapportage (km)", "en": "Reporting cell (km)"},
 }
+
+
+#: characters that HTML or Markdown would read as markup (tags, entities, emphasis, links, tables, math, lists)
+_MARKUP = frozenset("&<>\"'\\`*_[](){}#!|~$+-=^.:")
+
+
+def page_text(text: object) -> str:
+    """``text`` as Markdown that shows exactly these characters: every markup character becomes a
+    numeric character reference, which Markdown and HTML show as literal text, never as a tag,
+    an entity, emphasis or a link.
+
+    Every text that reaches a page pane (alerts, Markdown, tables) and may carry user input or
+    catalogue data (error messages, collection ids, URLs, workflow notes) goes through here:
+    ``pn.pane.Alert`` and ``pn.pane.Markdown`` render Markdown to HTML and pass raw HTML through.
+    """
+    return "".join(f"&#{ord(c)};" if c in _MARKUP else c for c in str(text))
 
 
 def tr(key: str, lang: str) -> str:
@@ -176,7 +192,8 @@ class DashboardBase(pn.viewable.Viewer):
         self._downloads[1].label = tr("download_nc", self.language)
 
     def _say(self, text: str, kind: str = "info"):
-        self._message.object = text
+        """Show ``text`` (plain text: escaped, never read as Markdown or HTML) in the page's alert."""
+        self._message.object = page_text(text)
         self._message.alert_type = kind
         self._message.visible = bool(text)
 

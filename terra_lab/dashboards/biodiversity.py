@@ -27,7 +27,7 @@ from ..workflows.biodiversity import (
     BiodiversitySettings,
     biodiversity_workflow,
 )
-from ._common import DashboardBase
+from ._common import DashboardBase, page_text
 
 __all__ = ["BiodiversityDashboard"]
 
@@ -90,5 +90,5 @@ class BiodiversityDashboard(DashboardBase):
                  "effective mesh size (ha)": "maille effective (ha)", "habitat patches": "taches d'habitat",
                  "potential dispersal area (ha)": "aire de dispersion potentielle (ha)"}
         rows = [(names.get(k, k) if fr else k, v) for k, v in result.summary()]
-        table = "\n".join(["| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows])
+        table = "\n".join(["| | |", "|---|---|"] + [f"| {page_text(k)} | {page_text(v)} |" for k, v in rows])
         return pn.pane.Markdown(table, name="stats")

@@ -104,7 +104,7 @@ class ForestDashboard(DashboardBase):
         """Forest loss per hexagon: dieback area (ha) and share of the examined forest, largest first."""
         title = (f"Dépérissement détecté : {result.dieback_ha:.1f} ha" if self.language == "fr"
                  else f"Dieback detected: {result.dieback_ha:.1f} ha")
-        return pn.Column(pn.pane.Markdown(f"**{title}**"), pn.pane.DataFrame(result.hexagons, sizing_mode="stretch_width"),
+        return pn.Column(pn.pane.Markdown(f"**{title}**"), pn.pane.DataFrame(result.hexagons, sizing_mode="stretch_width", escape=True),
                          name="stats")
 
     def _point_series(self, x: float, y: float):

@@ -53,7 +53,7 @@ class SnowDashboard(DashboardBase):
                              dem_collection=self.dem_collection.strip() or None, **self._sources())
 
     def _statistics(self, result) -> "pn.pane.DataFrame":
-        return pn.pane.DataFrame(result.elevation_bands, sizing_mode="stretch_width", name="stats")
+        return pn.pane.DataFrame(result.elevation_bands, sizing_mode="stretch_width", name="stats", escape=True)
 
     def _result_attrs(self) -> dict:
         return dict(self.result.annual.attrs)

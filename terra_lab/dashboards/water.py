@@ -66,7 +66,7 @@ class WaterDashboard(DashboardBase):
 
     def _statistics(self, result):
         frame = result.monthly[[self.product]].rename(columns={self.product: f"{self.product} (median)"})
-        return pn.pane.DataFrame(frame, sizing_mode="stretch_width", name="stats")
+        return pn.pane.DataFrame(frame, sizing_mode="stretch_width", name="stats", escape=True)
 
     def _point_series(self, x: float, y: float):
         """The shown product through the period at the clicked pixel (water: 1 on water dates)."""
