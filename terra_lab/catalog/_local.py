@@ -217,7 +217,7 @@ class LocalCatalog:
         cond = (" WHERE " + " AND ".join(where)) if where else ""
         # one pass: bbox/date/cloud filters pushed down to the parquet reader, then the exact
         # geometry test on the (few) candidates, then the limit
-        sql_limit = f" LIMIT {int(limit)}" if (limit is not None and geom is None) else ""
+        sql_limit = f" LIMIT {min(int(limit), 2**62)}" if (limit is not None and geom is None) else ""
         table = self._con.sql(f'SELECT * FROM {src}{cond} ORDER BY "datetime", id{sql_limit}', params=params).to_arrow_table()
         if geom is not None and table.num_rows:
             shapes = shapely.from_wkb(np.asarray(table.column("geometry").to_pylist(), dtype=object))
@@ -227,7 +227,7 @@ class LocalCatalog:
         else:
             matched = table.num_rows
         if limit is not None:
-            table = table.slice(0, int(limit))
+            table = table.slice(0, min(int(limit), table.num_rows))
         if table.num_rows == 0:
             return SearchResults([], query=query, source=self.name, matched=matched)
         if max_cloud is not None:

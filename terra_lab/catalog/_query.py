@@ -98,7 +98,11 @@ def _to_geometry(aoi: Any) -> tuple[BaseGeometry, Any]:
     if isinstance(aoi, (str, Path)):
         text = str(aoi).strip()
         if text.startswith("{"):
-            return _from_geojson(json.loads(text)), None
+            try:
+                obj = json.loads(text)
+            except ValueError as e:
+                raise AOIError(f"the GeoJSON area of interest could not be parsed ({e}); {_AOI_HELP}") from None
+            return _from_geojson(obj), None
         if re.match(r"^(MULTI)?(POINT|LINESTRING|POLYGON)|^GEOMETRYCOLLECTION", text, re.I):
             try:
                 return shapely.from_wkt(text), None

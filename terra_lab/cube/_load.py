@@ -19,7 +19,7 @@ from rasterio.enums import Resampling
 
 from .._version import __version__
 from ..catalog._zip import gdal_path, split_vsizip, zip_member_exists
-from ..errors import AssetReadError, MissingBandError, NoItemsFoundError, RequestTooLargeError, TerraLabWarning
+from ..errors import AOIError, AssetReadError, MissingBandError, NoItemsFoundError, RequestTooLargeError, TerraLabWarning
 from ..profiles import MASK_LAYERS, CollectionProfile, profile_for_item
 from ._masks import decode_layer
 from ._reader import TerraLabReader
@@ -319,11 +319,7 @@ def load(
         if epsg == 4326:
             raise ValueError("resolution= is required when crs=4326 (degrees), e.g. resolution=0.0001")
     resolution = _pixel_size(resolution)
-    bounds_latlon = None
-    if bbox is not None:
-        from ..catalog._query import parse_aoi
-
-        bounds_latlon = parse_aoi(bbox).bounds
+    bounds_latlon = _bbox_bounds(bbox, items)
     snap_bounds = bounds is None
     if bounds is None:  # the items' own pixel grid when they share one (no resampling, no half-pixel shift)
         bounds = _native_bounds(items, band_assets, epsg, resolution, bounds_latlon)
@@ -416,14 +412,33 @@ def load(
     return ds
 
 
+def _bbox_bounds(bbox: Any, items: list[dict]) -> tuple[float, float, float, float] | None:
+    """Lon/lat bounds of ``bbox=`` (None: the items' union); it must be an area that meets the items."""
+    if bbox is None:
+        return None
+    import shapely
+    import shapely.geometry
+
+    from ..catalog._query import parse_aoi
+
+    w, s, e, n = parse_aoi(bbox).bounds
+    if w >= e or s >= n:
+        raise AOIError(f"bbox={bbox!r} has no area (bounds {(w, s, e, n)}); give an area, e.g. buffer a point")
+    footprints = [shapely.geometry.box(*it["bbox"]) for it in items if len(it.get("bbox") or ()) == 4]
+    if footprints and not shapely.union_all(footprints).intersects(shapely.geometry.box(w, s, e, n)):
+        raise NoItemsFoundError(f"bbox={bbox!r} does not overlap any of the {len(items)} items; search this area first")
+    return w, s, e, n
+
+
 def _pixel_size(resolution: Any) -> float:
     """``resolution=`` as a positive, finite float (ValueError naming it otherwise)."""
     try:
         res = float(resolution) if not isinstance(resolution, bool) else math.nan
     except (TypeError, ValueError):
         res = math.nan
-    if not (math.isfinite(res) and res > 0):
-        raise ValueError(f"resolution={resolution!r} must be a positive pixel size in units of crs= (e.g. 10 for 10 m)")
+    if not (math.isfinite(res) and res >= 1e-6):
+        raise ValueError(f"resolution={resolution!r} must be a positive pixel size in units of crs=, at least 1e-06 "
+                         "(e.g. 10 for 10 m)")
     return res
 
 
@@ -499,10 +514,13 @@ def _pick_epsg(items: list[dict], crs: int | str | None) -> int:
 
         try:
             epsg = int(text)
-            CRS.from_epsg(epsg)
-            return epsg
+            kind = CRS.from_epsg(epsg)
         except (ValueError, CRSError):
             raise ValueError(f"crs={crs!r}: give an EPSG code such as 32631 or 'EPSG:32631'") from None
+        if not (kind.is_projected or kind.is_geographic) or kind.is_geocentric or len(kind.axis_info) != 2:
+            raise ValueError(f"crs={crs!r} is not a 2D map projection or lon/lat CRS; give one such as 32631 (UTM 31N)")
+        _check_items_project(items, epsg, crs)
+        return epsg
     epsgs = Counter(_item_epsg(it) for it in items)
     epsgs.pop(None, None)
     if not epsgs:
@@ -511,6 +529,24 @@ def _pick_epsg(items: list[dict], crs: int | str | None) -> int:
             "or their assets); pass crs= (an EPSG code) and resolution="
         )
     return epsgs.most_common(1)[0][0]
+
+
+def _check_items_project(items: list[dict], epsg: int, crs: Any) -> None:
+    """The items' extent must project to a finite area in ``epsg`` (ValueError naming ``crs`` otherwise)."""
+    from pyproj import Transformer
+    from pyproj.exceptions import ProjError
+
+    boxes = [it["bbox"] for it in items if len(it.get("bbox") or ()) == 4]
+    if not boxes:
+        return
+    box = (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+    try:
+        w, s, e, n = Transformer.from_crs(4326, epsg, always_xy=True).transform_bounds(*box)
+    except ProjError:
+        w = s = e = n = math.nan
+    if not (all(map(math.isfinite, (w, s, e, n))) and w < e and s < n):
+        raise ValueError(f"crs={crs!r}: the items (lon/lat {tuple(round(v, 3) for v in box)}) do not project to an "
+                         "area in this CRS (outside its area of use); give a CRS that covers them, e.g. their UTM zone")
 
 
 def _chunks(chunks: Mapping[str, int] | int | str | None, n_time: int, n_bytes_per_date: int) -> tuple[int, int, int]:
@@ -543,7 +579,7 @@ def _chunks(chunks: Mapping[str, int] | int | str | None, n_time: int, n_bytes_p
 def _pick_layers(profile: CollectionProfile, items: list[dict], masks: bool | Sequence[str], resolution: float) -> dict:
     if masks is False or masks is None:
         return {}
-    wanted = list(MASK_LAYERS) if masks is True else [masks] if isinstance(masks, str) else list(masks)
+    wanted = list(MASK_LAYERS) if masks is True else _layer_names(masks, "masks")
     out = {}
     for name in wanted:
         if masks is True and name not in profile.masks:  # e.g. L3A syntheses: no shadow or saturation layer
@@ -570,11 +606,22 @@ def _pick_layers(profile: CollectionProfile, items: list[dict], masks: bool | Se
     return out
 
 
+def _layer_names(value: Any, arg: str) -> list[str]:
+    """A ``masks=``/``apply_masks=`` value (a name or a list of names) as a list (MissingBandError naming ``arg``)."""
+    names = [value] if isinstance(value, str) else value
+    try:
+        names = list(names)
+    except TypeError:
+        names = [None]
+    if not all(isinstance(n, str) for n in names):
+        raise MissingBandError(f"{arg}={value!r}: give True, False, a mask layer name or a list of names (e.g. ['cloud'])")
+    return names
+
+
 def _apply_list(apply_masks: bool | Sequence[str], layers: dict) -> list[str]:
     if not apply_masks:
         return []
-    wanted = ["cloud", "shadow", "edge", "saturated"] if apply_masks is True else (
-        [apply_masks] if isinstance(apply_masks, str) else list(apply_masks))
+    wanted = ["cloud", "shadow", "edge", "saturated"] if apply_masks is True else _layer_names(apply_masks, "apply_masks")
     missing = [w for w in wanted if w not in layers]
     if missing and apply_masks is not True:
         raise MissingBandError(f"cannot apply mask layer(s) {missing}: the cube has {sorted(layers)}; load them with masks=")

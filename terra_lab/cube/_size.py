@@ -14,6 +14,7 @@ from typing import Any
 
 __all__ = ["MAX_CHUNKS", "check_request", "grid_shape"]
 
+_MAX_SIDE = 1e9  # px along one side
 MAX_CHUNKS = 1_000_000  # a Dask graph of more chunks takes GBs and minutes before any pixel is read
 
 
@@ -33,7 +34,16 @@ def grid_shape(items: list[dict], epsg: int, resolution: float, bounds: tuple | 
     w, h = bounds[2] - bounds[0], bounds[3] - bounds[1]
     if not (math.isfinite(w) and math.isfinite(h)):
         return None
-    return max(1, math.ceil(h / resolution) + 1), max(1, math.ceil(w / resolution) + 1)  # +1: snapping
+    if resolution > 2 * max(w, h):
+        raise ValueError(f"resolution={resolution:g} is larger than the whole area to load ({w:g} x {h:g} in units "
+                         "of crs=): the cube would be a single pixel wider than the area; give a smaller resolution")
+    fy, fx = h / resolution, w / resolution
+    if not (fy < _MAX_SIDE and fx < _MAX_SIDE):  # (also NaN/inf) beyond any size check's arithmetic
+        from ..errors import RequestTooLargeError
+
+        raise RequestTooLargeError(f"resolution={resolution:g} would make a grid of {fy:.3g} x {fx:.3g} px; coarsen "
+                                   "resolution= or narrow bbox=")
+    return max(1, math.ceil(fy) + 1), max(1, math.ceil(fx) + 1)  # +1: snapping
 
 
 def check_request(items: list[dict], *, epsg: int, resolution: float, bounds: tuple | None,

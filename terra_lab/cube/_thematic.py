@@ -108,7 +108,7 @@ def _layers(profile: CollectionProfile, items: list[dict], masks, resolution: fl
     or the named ones (which must exist)."""
     if masks is False or masks is None:
         return {}
-    wanted = list(profile.masks) if masks is True else [masks] if isinstance(masks, str) else list(masks)
+    wanted = list(profile.masks) if masks is True else L._layer_names(masks, "masks")
     unknown = [w for w in wanted if w not in profile.masks]
     if unknown:
         raise MissingBandError(
@@ -148,11 +148,7 @@ def load_thematic(items: list[dict], profile: CollectionProfile, *, bands=None, 
                              "in metres, or resolution= in degrees")
         resolution = min(profile.bands[n].resolution for n in names)
     resolution = L._pixel_size(resolution)
-    bounds_latlon = None
-    if bbox is not None:
-        from ..catalog._query import parse_aoi
-
-        bounds_latlon = parse_aoi(bbox).bounds
+    bounds_latlon = L._bbox_bounds(bbox, items)
     snap = bounds is None
     native = getattr(L, "_native_bounds", None)
     if bounds is None and native is not None:

@@ -23,6 +23,8 @@ References
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import xarray as xr
 
@@ -80,6 +82,15 @@ def water_mask(cube: xr.Dataset, *, index: str = "MNDWI", threshold: float | str
         bool (time, y, x): True for water; False for land and for cloudy/no-data pixels
         (the ``clear`` coordinate-free companion is the cube's mask layers).
     """
+    if index not in ("MNDWI", "NDWI"):
+        raise ValueError(f"index={index!r}: water_mask uses 'MNDWI' (green, swir16) or 'NDWI' (green, nir)")
+    if not (isinstance(threshold, str) and threshold == "otsu"):
+        try:
+            ok = not isinstance(threshold, bool) and math.isfinite(float(threshold))
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ValueError(f"threshold={threshold!r}: give a finite number (e.g. 0.0) or 'otsu'")
     idx = spectral_index(cube, index)
     clear = _clear(cube) & idx.notnull()
     if threshold == "otsu":
@@ -107,7 +118,9 @@ def _erode_block(block: np.ndarray, iterations: int) -> np.ndarray:
 def pure_water(water: xr.DataArray, erode: int = 1) -> xr.DataArray:
     """The water mask eroded by ``erode`` pixels: shore pixels mix land and water reflectance,
     so water-quality retrievals keep to the water bodies' interior (as OBS2CO does)."""
-    if erode <= 0:
+    if not isinstance(erode, (int, np.integer)) or isinstance(erode, bool) or erode < 0:
+        raise ValueError(f"erode={erode!r}: give a whole number of pixels >= 0 (0: no erosion)")
+    if erode == 0:
         return water
     water = water.transpose(..., "y", "x")
     if water.chunks is None:
