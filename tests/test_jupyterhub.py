@@ -345,14 +345,14 @@ def test_each_user_opens_their_workshop_dashboard(hub, sessions):
             raise
 
 
-def test_another_user_cannot_open_the_dashboard_through_the_hub(hub, sessions):
-    a, b = USERS
+@pytest.mark.parametrize("a, b", [USERS, USERS[::-1]], ids=["B-to-A", "A-to-B"])
+def test_another_user_cannot_open_the_dashboard_through_the_hub(hub, sessions, a, b):
     page = sessions[b]["page"]
     resp = page.goto(f"{hub['url']}/user/{a}/terra-lab-workshops/snow", wait_until="domcontentloaded",
                      timeout=60_000)
     assert resp.status == 403, (resp.status, page.url)
     assert page.locator("text=Calculer").count() == 0
-    # B's own token against A's server, A's dashboard and A's kernels API
+    # B's own token against A's server: A's dashboard, kernels and files
     for path in (f"/user/{a}/terra-lab-workshops/snow", f"/user/{a}/api/kernels", f"/user/{a}/api/contents"):
         status, _ = _api(hub, path, sessions[b]["token"])
         assert status == 403, (path, status)
@@ -380,8 +380,8 @@ def _dashboard_socket(uid: int) -> Path:
     return found[0]
 
 
-def test_another_user_cannot_connect_to_the_dashboard_socket(hub, sessions):
-    a, b = USERS
+@pytest.mark.parametrize("a, b", [USERS, USERS[::-1]], ids=["B-to-A", "A-to-B"])
+def test_another_user_cannot_connect_to_the_dashboard_socket(hub, sessions, a, b):
     sock = _dashboard_socket(sessions[a]["uid"])
     assert sock.parent.stat().st_mode & 0o777 == 0o700 and sock.parent.stat().st_uid == sessions[a]["uid"]
     probe = ("import socket, sys\n"
