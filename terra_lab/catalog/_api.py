@@ -11,6 +11,7 @@ import shapely.geometry
 
 from ..errors import CatalogUnreachableError, UnknownCollectionError
 from . import _access
+from ._local import _warn_unknown_cloud
 from ._query import SearchQuery
 from ._results import SearchResults
 
@@ -181,7 +182,10 @@ class ApiCatalog:
         client_side_cloud = False
         if max_cloud is not None:
             if self.client.conforms_to(ConformanceClasses.FILTER):
-                kwargs["filter"] = {"op": "<=", "args": [{"property": "eo:cloud_cover"}, float(max_cloud)]}
+                # items without a cloud cover are kept (and counted below), as in a local catalogue
+                cloud = {"property": "eo:cloud_cover"}
+                kwargs["filter"] = {"op": "or", "args": [{"op": "<=", "args": [cloud, float(max_cloud)]},
+                                                         {"op": "isNull", "args": [cloud]}]}
                 kwargs["filter_lang"] = "cql2-json"
             elif self.client.conforms_to(ConformanceClasses.QUERY):
                 kwargs["query"] = {"eo:cloud_cover": {"lte": float(max_cloud)}}
@@ -195,7 +199,10 @@ class ApiCatalog:
                 items = list(pool.map(self.item_hook, items))
         self._register_hosts(items)
         if client_side_cloud:
-            items = [it for it in items if it["properties"].get("eo:cloud_cover", 100) <= max_cloud][:limit]
+            items = [it for it in items if it["properties"].get("eo:cloud_cover", 0) <= max_cloud][:limit]
+        if max_cloud is not None:
+            unknown = sum(it["properties"].get("eo:cloud_cover") is None for it in items)
+            _warn_unknown_cloud(unknown, len(items), max_cloud)
         items.sort(key=lambda it: (it["properties"].get("datetime") or it["properties"].get("start_datetime", ""), it["id"]))
         query = q.as_dict()
         return SearchResults(items, query=query, source=self.name, matched=len(items))
