@@ -13,6 +13,7 @@ import base64
 import http.client
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -23,8 +24,7 @@ from pathlib import Path
 import pytest
 from conftest import free_port, service
 
-from terra_lab.dashboards import _check_private_folder
-from terra_lab.dashboards._proxy import setup
+from terra_lab.dashboards._proxy import check_private_folder, setup
 
 pytestmark = pytest.mark.slow
 
@@ -76,7 +76,7 @@ def _socket_inodes(pid: int) -> set[str]:
 
 @pytest.fixture(scope="module")
 def socket_server(tmp_path_factory):
-    folder = Path(tempfile.mkdtemp(prefix="terra-lab-dash-"))  # 0700, as jupyter-server-proxy makes it
+    folder = Path(tempfile.mkdtemp(prefix="jupyter-server-proxy-"))  # 0700, as jupyter-server-proxy makes it
     sock = folder / "socket"
     log = tmp_path_factory.mktemp("dash") / "serve.log"
     cmd = [sys.executable, "-m", "terra_lab.cli", "workshop", "serve", "snow", "--unix-socket", str(sock),
@@ -91,14 +91,15 @@ def socket_server(tmp_path_factory):
                 time.sleep(0.3)
             yield proc, sock
         finally:
-            proc.terminate()
+            proc.terminate()  # SIGTERM, as jupyter-server-proxy stops it
             try:
                 proc.wait(30)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(30)
-            sock.unlink(missing_ok=True)
-            folder.rmdir()
+            left = folder.exists()
+            shutil.rmtree(folder, ignore_errors=True)
+    assert proc.returncode == 0 and not left, f"rc {proc.returncode}; socket folder left behind: {left}"
 
 
 def test_the_proxy_entry_runs_panel_on_a_private_unix_socket():
@@ -148,10 +149,10 @@ def test_a_socket_in_a_shared_folder_is_refused(tmp_path):
     shared.mkdir(mode=0o755)
     shared.chmod(0o755)
     with pytest.raises(PermissionError, match="0700"):
-        _check_private_folder(str(shared / "socket"))
+        check_private_folder(str(shared / "socket"))
     private = tmp_path / "private"
     private.mkdir(mode=0o700)
-    _check_private_folder(str(private / "socket"))  # accepted
+    check_private_folder(str(private / "socket"))  # accepted
 
 
 # ------------------------------------------------------------------ standalone on TCP: own origin only

@@ -23,19 +23,6 @@ def _app(theme: str):
     return lambda: getattr(importlib.import_module(module), cls)().template()
 
 
-def _check_private_folder(unix_socket: str) -> None:
-    """A socket is only as private as its folder: refuse one other users can enter."""
-    import os
-    import stat
-
-    folder = os.path.dirname(os.path.abspath(unix_socket))
-    st = os.stat(folder)
-    if st.st_uid != os.geteuid() or stat.S_IMODE(st.st_mode) & 0o077:
-        raise PermissionError(f"unix socket {unix_socket!r}: its folder {folder!r} is open to other users "
-                              f"(mode {stat.S_IMODE(st.st_mode):o}, owner uid {st.st_uid}); use a folder of yours "
-                              "with mode 0700 (mkdir -m 700 ...)")
-
-
 def serve(themes: list[str] | None = None, *, port: int = 5006, address: str = "127.0.0.1", show: bool = False,
           prefix: str = "", allow_any_origin: bool = False, unix_socket: str | None = None):
     """Serve the dashboards (blocking) at ``http://address:port/<prefix>/<theme>``.
@@ -55,9 +42,12 @@ def serve(themes: list[str] | None = None, *, port: int = 5006, address: str = "
     pn.extension(sizing_mode="stretch_width")
     apps = {t: _app(t) for t in themes}
     if unix_socket:
-        _check_private_folder(unix_socket)
-        return pn.serve(apps, unix_socket=unix_socket, show=False, prefix=prefix, websocket_origin=["*"],
-                        title="terra_lab workshops")
+        from ._proxy import check_private_folder, removed_on_exit
+
+        check_private_folder(unix_socket)
+        with removed_on_exit(unix_socket):
+            return pn.serve(apps, unix_socket=unix_socket, show=False, prefix=prefix, websocket_origin=["*"],
+                            title="terra_lab workshops")
     origins = ["*"] if allow_any_origin else [f"{address}:{port}", f"localhost:{port}"]
     return pn.serve(apps, port=port, address=address, show=show, prefix=prefix,
                     websocket_origin=origins, title="terra_lab workshops")

@@ -8,9 +8,16 @@ origin checks first.  Other local users, and pages that scan loopback ports, fin
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import stat
 import sys
+from pathlib import Path
 
-__all__ = ["setup"]
+__all__ = ["check_private_folder", "removed_on_exit", "setup"]
+
+_PROXY_FOLDER = "jupyter-server-proxy-"  # the prefix of the folders jupyter-server-proxy makes for sockets
 
 
 def setup() -> dict:
@@ -22,3 +29,29 @@ def setup() -> dict:
         "timeout": 120,
         "launcher_entry": {"title": "THEIA workshops (dashboards)", "path_info": "terra-lab-workshops/snow"},
     }
+
+
+def check_private_folder(unix_socket: str) -> None:
+    """A socket is only as private as its folder: refuse one that other users can enter."""
+    folder = Path(unix_socket).absolute().parent
+    st = folder.stat()
+    if st.st_uid != os.geteuid() or stat.S_IMODE(st.st_mode) & 0o077:
+        raise PermissionError(f"unix socket {unix_socket!r}: its folder {str(folder)!r} is open to other users "
+                              f"(mode {stat.S_IMODE(st.st_mode):o}, owner uid {st.st_uid}); use a folder of yours "
+                              "with mode 0700 (mkdir -m 700 ...)")
+
+
+@contextlib.contextmanager
+def removed_on_exit(unix_socket: str):
+    """Remove the socket when the server stops, on SIGTERM too (how jupyter-server-proxy stops it),
+    and the folder jupyter-server-proxy made for it: each dashboard start would leave one in /tmp."""
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        path = Path(unix_socket)
+        path.unlink(missing_ok=True)
+        if path.parent.name.startswith(_PROXY_FOLDER):
+            with contextlib.suppress(OSError):  # not empty: not only ours
+                path.parent.rmdir()
