@@ -1,0 +1,179 @@
+"""No script injection: text from users and catalogues is shown as text, never run as HTML.
+
+Real browser: `terra-lab workshop serve snow forest` on 127.0.0.1, driven by Playwright on
+Debian's Chromium.  HTML goes in a typed collection id, a DEM and an OSO collection id, a
+catalogue URL and a catalogue's own collection id (listed in the error message); after
+"Calculer" the message must show the literal ``<img src=x`` text while no ``<img src=x>``
+element exists anywhere in the page (shadow roots included: Panel and Bokeh render there)
+and no ``onerror`` handler ran.  Unit tests cover the escaping helper, the dashboards'
+tables, TerraMap's layer names and legend, and SearchMap's messages and results table.
+"""
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ARTIFACTS, free_port, service
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: every element of the page, through open shadow roots: <img src=x> elements, onerror attributes, the flag
+_PROBE = """() => {
+  const imgs = [], handlers = [];
+  const walk = (root) => {
+    for (const el of root.querySelectorAll('*')) {
+      if (el.tagName === 'IMG' && el.getAttribute('src') === 'x') imgs.push(el.outerHTML);
+      if (el.hasAttribute('onerror')) handlers.push(el.outerHTML);
+      if (el.shadowRoot) walk(el.shadowRoot);
+    }
+  };
+  walk(document);
+  return {xss: window.__xss === undefined ? null : window.__xss, imgs, handlers};
+}"""
+
+
+def _payload(n: int) -> str:
+    return f'<img src=x onerror="window.__xss={n}">'
+
+
+# ------------------------------------------------------------------------------- unit tests
+def test_page_text_shows_markup_as_text():
+    import panel as pn
+
+    from terra_lab.dashboards._common import page_text
+
+    raw = "Erreur : <img src=x onerror=\"a()\"> <script>b()</script> *em* [l](javascript:c()) $x$ | &amp; `c`"
+    import html as _html
+
+    shown = _html.unescape(pn.pane.Alert(page_text(raw)).get_root().text)  # the HTML the page parses
+    assert "<img" not in shown and "<script" not in shown and "<a " not in shown and "<em>" not in shown
+    assert "&lt;img src=x onerror=&quot;a()&quot;&gt;" in shown and "*em*" in shown and "[l](javascript:c())" in shown
+    assert "&amp;amp;" in shown and "$x$" in shown  # an entity typed by the user is shown as typed
+    assert page_text("plain text 12") == "plain text 12" and page_text(None) == "None"
+
+
+def test_dashboard_message_and_tables_are_text():
+    import pandas as pd
+
+    from terra_lab.dashboards.biodiversity import BiodiversityDashboard
+    from terra_lab.dashboards.snow import SnowDashboard
+
+    d = SnowDashboard()
+    d._say(f"Erreur : {_payload(1)}", "danger")
+    assert "<img" not in d._message.object and "&#60;img" in d._message.object
+
+    class Summary:
+        def summary(self):
+            return [("date", _payload(2)), ("<b>name</b>", 3)]
+
+    table = BiodiversityDashboard(language="en")._statistics(Summary()).object
+    assert "<img" not in table and "<b>" not in table and table.count("\n") == 3  # the | of a cell cannot add columns
+
+    frame = pd.DataFrame({"band": [_payload(3)], "n": [1]})
+    pane = d._statistics(type("R", (), {"elevation_bands": frame})())
+    import html as _html
+
+    shown = _html.unescape(pane.get_root().text)  # the HTML the page parses
+    assert pane.escape and "<img" not in shown and "&lt;img src=x" in shown
+
+
+def test_terra_map_names_and_legend_are_text(demo_catalog):
+    import numpy as np
+    import xarray as xr
+
+    from terra_lab.display.map import TerraMap
+
+    da = xr.DataArray(np.zeros((4, 4), "float32"), dims=("y", "x"),
+                      coords={"y": np.arange(4.0) * -10 + 5e6, "x": np.arange(4.0) * 10 + 7e5}, name="v")
+    da = da.rio.write_crs(32631)
+    m = TerraMap()
+    m.add_layer(da, name=_payload(4), vmin=0, vmax=1, label=_payload(5))
+    spec = m.layers[0]
+    assert "<img" not in spec["name"]
+    # the legend label travels as data; the front end writes every legend text with textContent
+    assert spec["legend"]["label"] == _payload(5)
+    source = (ROOT / "widgets" / "src" / "map.ts").read_text()
+    assert "innerHTML" not in source and "insertAdjacentHTML" not in source and "bindTooltip" not in source
+    assert "title.textContent = s.legend.label" in source and "name.textContent = `${c.value} ${c.label}`" in source
+    # footprints: property values escaped, and the front end shows none of them as HTML
+    res = demo_catalog.search((6.28, 45.17, 6.33, 45.2), "2024-02", "THEIA_REFLECTANCE_SENTINEL2_L2A")
+    items = [dict(it, properties={**it["properties"], "platform": _payload(6)}) for it in res.items[:1]]
+    m.show_items(items)
+    assert "<img" not in str(m.footprints["features"][0]["properties"])
+
+
+def test_search_map_messages_and_table_are_text(demo_root):
+    from terra_lab.display.search import SearchMap
+
+    sm = SearchMap("demo")
+    sm.search()
+    assert sm.results and len(sm.results) > 0
+    item = dict(sm.results.items[0], id=_payload(7))
+    sm.results.items[0] = item
+    row = sm._row(item)
+    assert _payload(7) in row  # a Select option: shown as plain text by the widget
+    sm._on_hover({"new": _payload(7)})  # the hovered row goes into the HTML message: escaped
+    assert "<img" not in sm.message.value and "&lt;img src=x" in sm.message.value
+    sm.catalog_box.value = f"/nonexistent/{_payload(8)}"
+    assert "<img" not in sm.message.value and "&lt;img src=x" in sm.message.value
+
+
+# ---------------------------------------------------------------------------- real browser
+@pytest.fixture(scope="module")
+def server(demo_root, tmp_path_factory):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    cmd = [sys.executable, "-m", "terra_lab.cli", "workshop", "serve", "snow", "forest", "--port", str(port)]
+    with service(cmd, f"{url}/snow", tmp_path_factory.mktemp("xss") / "serve.log", timeout=90):
+        yield url
+
+
+@pytest.fixture(scope="module")
+def html_catalog(demo_root, tmp_path_factory):
+    """A local catalogue whose only collection id is HTML (written directly, as no ingest would)."""
+    root = tmp_path_factory.mktemp("htmlcat")
+    (root / "items").mkdir()
+    (root / "collections").mkdir()
+    shutil.copy(demo_root / "catalog" / "items" / "cop-dem-eea-10-laea-tif.parquet",
+                root / "items" / f"{_payload(9)}.parquet")
+    return root
+
+
+def _inject(page, server, theme, fields: dict[str, str], expected: str):
+    page.goto(f"{server}/{theme}", wait_until="domcontentloaded")
+    page.wait_for_selector("text=Calculer", timeout=60_000)
+    page.locator("select:has(option[value='expert'])").select_option("expert")
+    page.wait_for_selector("text=Catalogue", timeout=30_000)
+    for label, value in fields.items():
+        box = page.get_by_label(label, exact=True)
+        box.fill(value)
+        box.press("Enter")
+    page.wait_for_timeout(500)
+    page.click("text=Calculer")
+    page.get_by_text(expected).first.wait_for(timeout=120_000)  # the escaped text is shown...
+    page.wait_for_timeout(1000)  # (an injected <img src=x> would have errored and run its handler by now)
+    return page.evaluate(_PROBE)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case, theme, fields, expected", [
+    ("collection", "snow", {"Collection": _payload(1)}, "<img src=x onerror=\"window.__xss=1\">"),
+    ("dem_collection", "snow", {"Collection MNT": _payload(2)}, "<img src=x onerror=\"window.__xss=2\">"),
+    ("oso_collection", "forest", {"Collection d'occupation du sol (OSO)": _payload(3)},
+     "<img src=x onerror=\"window.__xss=3\">"),
+    ("catalogue_url", "snow", {"Catalogue": f"file:///{_payload(4)}"}, "<img src=x onerror=\"window.__xss=4\">"),
+    ("catalogue_listing", "snow", {"Catalogue": "HTML_CATALOG"}, "<img src=x onerror=\"window.__xss=9\">"),
+])
+def test_html_in_inputs_is_shown_as_text(server, html_catalog, browser, case, theme, fields, expected):
+    fields = {k: (str(html_catalog) if v == "HTML_CATALOG" else v) for k, v in fields.items()}
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        probe = _inject(page, server, theme, fields, expected)
+        page.screenshot(path=str(ARTIFACTS / f"xss_{case}.png"), full_page=True)
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / f"xss_{case}_failure.png"), full_page=True)
+        raise
+    finally:
+        page.close()
+    assert probe == {"xss": None, "imgs": [], "handlers": []}, probe
