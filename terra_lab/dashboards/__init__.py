@@ -33,6 +33,10 @@ def serve(themes: list[str] | None = None, *, port: int = 5006, address: str = "
     the websocket's origin; any origin is then accepted here.  On TCP only this host's own
     origins are, unless ``allow_any_origin``.
     """
+    from ._proxy import check_private_folder, removed_on_exit
+
+    if unix_socket:
+        check_private_folder(unix_socket)  # before Panel's slow import
     import panel as pn
 
     themes = themes or list(THEMES)
@@ -42,9 +46,6 @@ def serve(themes: list[str] | None = None, *, port: int = 5006, address: str = "
     pn.extension(sizing_mode="stretch_width")
     apps = {t: _app(t) for t in themes}
     if unix_socket:
-        from ._proxy import check_private_folder, removed_on_exit
-
-        check_private_folder(unix_socket)
         with removed_on_exit(unix_socket):
             return pn.serve(apps, unix_socket=unix_socket, show=False, prefix=prefix, websocket_origin=["*"],
                             title="terra_lab workshops")
