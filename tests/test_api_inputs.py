@@ -87,6 +87,7 @@ def test_aoi(aoi):
         assert -180 <= w <= e <= 180 and -90 <= s <= n <= 90
 
 
+@pytest.mark.slow
 @settings(FUZZ, max_examples=80)  # each CRS is built by pyproj (slow)
 @given(st.tuples(st.floats(-1e6, 1e6), st.floats(-1e7, 1e7), st.floats(1, 1e5), st.floats(1, 1e5)), CRSS)
 def test_aoi_crs(box, crs):

@@ -81,6 +81,7 @@ def _temp_files(*folders: Path) -> list[str]:
 
 
 # ------------------------------------------------------------------ concurrency (point 4)
+@pytest.mark.slow
 def test_two_cli_ingests_at_once_lose_nothing(products, tmp_path):
     a, b = _folder_of(tmp_path, "a", products[:3]), _folder_of(tmp_path, "b", products[3:])
     for trial in range(2):
@@ -120,6 +121,7 @@ def writer(tmp_path, demo_items):
         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
+@pytest.mark.slow
 def test_concurrent_writers_race_on_every_write(writer, tmp_path):
     """Three processes each add 12 items one write at a time (36 racing read-merge-writes)."""
     cat = tmp_path / "cat"
@@ -131,6 +133,7 @@ def test_concurrent_writers_race_on_every_write(writer, tmp_path):
     assert sorted(ids) == sorted(f"w{k}-{i:04d}" for k in range(3) for i in range(12))
 
 
+@pytest.mark.slow
 def test_kills_at_random_points_leave_a_consistent_catalogue(writer, tmp_path):
     cat, rng = tmp_path / "cat", random.Random(12)
     before: set[str] = set()
@@ -151,6 +154,21 @@ def test_kills_at_random_points_leave_a_consistent_catalogue(writer, tmp_path):
     assert _temp_files(cat) == []
 
 
+def test_a_kill_between_the_two_writes_leaves_no_stale_collection(tmp_path, demo_items):
+    """Deterministic versions of the two kill points: after the items' rename, and inside a write."""
+    cat = LocalCatalog(tmp_path)
+    items = [json.loads(json.dumps(it)) for it in demo_items.items[:3]]
+    cat.add_items(items[:1], collection="C")
+    stale = (tmp_path / "collections" / "C.json").read_text()
+    cat.add_items(items[1:], collection="C")
+    (tmp_path / "collections" / "C.json").write_text(stale)  # as if killed before the JSON's rename
+    (tmp_path / "items" / ".tmp-C.parquet.x1y2").write_bytes(b"PAR1 half")  # as if killed inside a write
+    assert _consistent(cat, "C") == [it["id"] for it in items]  # the API never serves the stale document
+    assert json.loads((tmp_path / "collections" / "C.json").read_text()) != json.loads(stale)  # and repaired it
+    cat.add_items(items[:1], collection="C")
+    assert _temp_files(tmp_path) == []
+
+
 def test_a_held_lock_times_out_with_a_clear_error(tmp_path, demo_items):
     cat = LocalCatalog(tmp_path, lock_timeout=0.2)
     with cat.lock(), pytest.raises(CatalogBusyError, match="catalog.lock.*lock_timeout="):
@@ -166,6 +184,7 @@ def tgz(products, tmp_path_factory) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_same_archive_ingested_twice_at_once(tgz, products, tmp_path):
     cat = tmp_path / "cat"
     cmd = [PY, "-m", "terra_lab.cli", "ingest", str(tgz), "--catalog", str(cat), "--collection", "S2"]
@@ -178,6 +197,7 @@ def test_same_archive_ingested_twice_at_once(tgz, products, tmp_path):
     assert _temp_files(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_killed_archive_ingest_reruns_clean(tgz, products, tmp_path):
     cat, rng = tmp_path / "cat", random.Random(4)
     cmd = [PY, "-m", "terra_lab.cli", "ingest", str(tgz), "--catalog", str(cat), "--collection", "S2"]
