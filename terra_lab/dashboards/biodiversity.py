@@ -32,7 +32,8 @@ from ._common import DashboardBase, page_text
 __all__ = ["BiodiversityDashboard"]
 
 PRODUCTS = {"shannon": "viridis", "simpson": "viridis", "beta_pcoa1": "PuOr", "mesh_cutting": "YlGn",
-            "mesh_cbc": "YlGn", "dispersal_cost": "magma_r"}
+            "mesh_cbc": "YlGn", "dispersal_cost": "magma_r",
+            "landcover": None}  # the OSO map itself, in its producer's colours and class names
 
 
 class BiodiversityDashboard(DashboardBase):
@@ -73,7 +74,9 @@ class BiodiversityDashboard(DashboardBase):
                                      landcover_collection=self.landcover_collection.strip() or None, **self._sources())
 
     def _layer(self, result):
-        if self.product in LANDCOVER_PRODUCTS and self.product not in result.layers:
+        if self.product == "landcover" and result.landcover is not None:
+            return result.landcover.rename("landcover")
+        if self.product in (*LANDCOVER_PRODUCTS, "landcover") and self.product not in result.layers:
             raise ValueError(f"{self.product} needs an OSO land-cover map, which the catalogue {self.catalog!r} lacks; "
                              f"choose shannon, simpson or beta_pcoa1, or a catalogue with an OSO collection")
         return result.layers[self.product].rename(self.product)
