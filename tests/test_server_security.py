@@ -333,3 +333,68 @@ def test_the_command_line_prints_one_line_and_no_traceback(demo_root, args, mess
     last = out.stderr.strip().splitlines()[-1]
     assert message in last, out.stderr
     assert last.startswith("terra-lab: error:") or last.startswith("usage:") or "error: argument" in last
+
+
+# ------------------------------------------------------------------ a user who is not root
+@pytest.fixture(scope="module")
+def nobody_python(tmp_path_factory):
+    """A Python that ``nobody`` may run with this environment's packages (this one, or a venv of the
+    system's Python of the same version loading them: pyenv's lives in root's 0700 home)."""
+    import sysconfig
+    import tempfile
+
+    if subprocess.run(["runuser", "-u", "nobody", "--", sys.executable, "-c", "pass"], capture_output=True).returncode == 0:
+        yield sys.executable
+        return
+    system = Path(f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}")
+    if not system.exists():
+        pytest.skip(f"nobody cannot run {sys.executable} and there is no {system}")
+    bridge = Path(tempfile.mkdtemp(prefix="terra-lab-nobody-venv-"))
+    try:
+        bridge.chmod(0o755)
+        subprocess.run([str(system), "-m", "venv", "--without-pip", str(bridge)], check=True, timeout=120)
+        site = next(bridge.glob("lib/python*/site-packages"))
+        (site / "terra_lab_env.pth").write_text(f"import site; site.addsitedir({sysconfig.get_path('purelib')!r})\n")
+        yield str(bridge / "bin" / "python")
+    finally:
+        import shutil
+
+        shutil.rmtree(bridge, ignore_errors=True)
+
+
+@server_only
+@as_root
+def test_a_user_serves_from_their_own_folder_and_kill_stops_everything(nobody_python, demo_root):
+    """What a JupyterHub user does: ``catalog serve`` with the admin's (shared, read-only) TERRA_LAB_HOME:
+    the run folder is in their home, private; SIGKILL of the command stops PostgreSQL and uvicorn."""
+    import tempfile
+
+    home = Path(tempfile.mkdtemp(prefix="tl-"))  # short: a socket path holds 107 bytes
+    try:
+        os.chown(home, 65534, 65534)
+        cmd = ["runuser", "-u", "nobody", "--", "env", "-u", "XDG_RUNTIME_DIR", f"HOME={home}",
+               f"TERRA_LAB_HOME={demo_root.parent}", nobody_python, "-m", "terra_lab.cli", "catalog", "serve", "--port", "0"]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            line = proc.stdout.readline()
+            assert line.startswith("STAC API on http://127.0.0.1:"), (line, proc.poll(), proc.stderr.read() if proc.poll() is not None else "")
+            url = line.split()[3]
+            assert DEMO in urllib.request.urlopen(url + "/collections", timeout=10).read().decode()
+            everything = _tree(proc.pid)  # runuser, the command, PostgreSQL, uvicorn
+            server = next(p for p in everything if p.name().startswith("python") and "terra_lab.cli" in _cmdline(p))
+            procs = server.children(recursive=True)
+            run = _run_folder(procs)
+            assert run.parent == home / ".cache" / "terra_lab" / "run"
+            for path, mode in ((run, 0o700), (run / "socket", 0o700), (run / "secret", 0o600)):
+                st = path.stat()
+                assert st.st_uid == 65534 and stat.S_IMODE(st.st_mode) == mode, path
+            assert server.uids().real == 65534 and all(p.uids().real == 65534 for p in procs)
+            server.kill()  # as the OOM killer or a hub culling a server would
+        finally:
+            proc.kill()
+            proc.wait(10)
+        assert not _gone(procs), "the user's postgres or uvicorn still running after SIGKILL"
+    finally:
+        import shutil
+
+        shutil.rmtree(home, ignore_errors=True)

@@ -18,7 +18,8 @@ The database is private to the user who starts it:
 
 Every process dies with its parent: PostgreSQL and uvicorn are started with a parent-death
 signal (Linux ``prctl(PR_SET_PDEATHSIG)``), so a ``SIGKILL`` of the Python process that
-started them stops them too; :meth:`PgStacServer.start` stops what it started when it fails
+started them stops them too (Linux counts the *thread* that started them: start a server from a
+thread that outlives it, e.g. the main one); :meth:`PgStacServer.start` stops what it started when it fails
 or is interrupted, and :meth:`PgStacServer.stop` (or leaving the ``with`` block) removes the
 run folder.  Run folders left by a killed server are removed by the next start.
 
