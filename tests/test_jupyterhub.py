@@ -508,3 +508,32 @@ def test_another_user_cannot_reach_the_catalogue_database(hub, sessions):
     if secret.exists():
         read = f"import sys\ntry:\n    open({str(secret)!r}).read()\nexcept PermissionError:\n    sys.exit(13)\n"
         assert _as_user(b, read).returncode == 13, "B read A's database password"
+
+
+def test_the_server_port_needs_credentials(hub, sessions):
+    """A's Jupyter server listens on a loopback TCP port; B's process reaching it directly, past the
+    hub's proxy, gets no kernel list, no file and no dashboard without A's token."""
+    a, b = USERS
+    status, model = _api(hub, f"/hub/api/users/{a}", hub["admin"])
+    pid = model["servers"][""]["state"]["pid"]
+    environ = dict(kv.split("=", 1) for kv in Path(f"/proc/{pid}/environ").read_bytes().decode().split("\0") if "=" in kv)
+    base = environ["JUPYTERHUB_SERVICE_URL"].rstrip("/")  # http://127.0.0.1:<port>/user/<a>
+    assert base.startswith("http://127.0.0.1:"), base
+    probe = ("import sys, urllib.request, urllib.error\n"
+             "class NoRedirect(urllib.request.HTTPRedirectHandler):\n"
+             "    def redirect_request(self, *a, **k):\n"
+             "        return None\n"
+             "opener = urllib.request.build_opener(NoRedirect)\n"
+             "codes = []\n"
+             "for path in sys.argv[1:]:\n"
+             "    try:\n"
+             "        codes.append(opener.open(path, timeout=30).status)\n"
+             "    except urllib.error.HTTPError as e:\n"
+             "        codes.append(e.code)\n"
+             "print(*codes)\n")
+    paths = [f"{base}/api/kernels", f"{base}/api/contents", f"{base}/terra-lab-workshops/snow",
+             f"{base}/api/kernels?token=made-up"]
+    out = subprocess.run(["runuser", "-u", b, "--", PROBE, "-c", probe, *paths], capture_output=True, text=True,
+                         timeout=60)
+    codes = [int(c) for c in out.stdout.split()]
+    assert len(codes) == len(paths) and all(c in (302, 403) for c in codes), (out.stdout, out.stderr[-1000:])
