@@ -217,11 +217,14 @@ def _run_folder(procs: list[psutil.Process]) -> Path:
 @server_only
 def test_sigterm_during_start_up_leaves_nothing(demo_root):
     proc = subprocess.Popen([*CLI, "catalog", "serve", "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    kids = _wait_for_child(proc.pid, "postgres -D")
-    run = _run_folder(kids)
-    time.sleep(0.5)  # PostgreSQL starting, the catalogue not loaded yet
-    proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=60)
+    try:
+        kids = _wait_for_child(proc.pid, "postgres -D")
+        run = _run_folder(kids)
+        time.sleep(0.5)  # PostgreSQL starting, the catalogue not loaded yet
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()  # a failed wait: its children follow it (PDEATHSIG)
     assert "Traceback" not in err and "STAC API on" not in out
     assert not _gone(kids), "processes left after SIGTERM in start-up"
     assert not run.exists()
@@ -257,9 +260,12 @@ def test_a_failed_start_leaves_nothing(tmp_path, demo_catalog):
     (empty / "items").mkdir(parents=True)
     proc = subprocess.Popen([*CLI, "catalog", "serve", "--catalog", str(empty), "--port", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    kids = _wait_for_child(proc.pid, "postgres -D")
-    run = _run_folder(kids)
-    out, err = proc.communicate(timeout=60)
+    try:
+        kids = _wait_for_child(proc.pid, "postgres -D")
+        run = _run_folder(kids)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
     assert proc.returncode == 2 and err.strip().count("\n") == 0 and "is empty: nothing to serve" in err, err
     assert not _gone(kids)
     assert not run.exists()
@@ -391,8 +397,12 @@ def test_a_user_serves_from_their_own_folder_and_kill_stops_everything(nobody_py
             assert server.uids().real == 65534 and all(p.uids().real == 65534 for p in procs)
             server.kill()  # as the OOM killer or a hub culling a server would
         finally:
-            proc.kill()
-            proc.wait(10)
+            try:
+                proc.wait(10)  # runuser returns once the command is killed
+            except subprocess.TimeoutExpired:  # a failed assertion before the kill: stop everything
+                for p in _tree(proc.pid)[::-1]:
+                    p.kill()
+                proc.wait(10)
         assert not _gone(procs), "the user's postgres or uvicorn still running after SIGKILL"
     finally:
         import shutil
