@@ -16,7 +16,7 @@ from pathlib import Path
 import psutil
 import psycopg
 import pytest
-from conftest import free_port
+from conftest import free_port, python_for_user
 from test_stac_server import _postgres_available
 
 from terra_lab.catalog import LocalCatalog
@@ -343,29 +343,10 @@ def test_the_command_line_prints_one_line_and_no_traceback(demo_root, args, mess
 
 # ------------------------------------------------------------------ a user who is not root
 @pytest.fixture(scope="module")
-def nobody_python(tmp_path_factory):
-    """A Python that ``nobody`` may run with this environment's packages (this one, or a venv of the
-    system's Python of the same version loading them: pyenv's lives in root's 0700 home)."""
-    import sysconfig
-    import tempfile
-
-    if subprocess.run(["runuser", "-u", "nobody", "--", sys.executable, "-c", "pass"], capture_output=True).returncode == 0:
-        yield sys.executable
-        return
-    system = Path(f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}")
-    if not system.exists():
-        pytest.skip(f"nobody cannot run {sys.executable} and there is no {system}")
-    bridge = Path(tempfile.mkdtemp(prefix="terra-lab-nobody-venv-"))
-    try:
-        bridge.chmod(0o755)
-        subprocess.run([str(system), "-m", "venv", "--without-pip", str(bridge)], check=True, timeout=120)
-        site = next(bridge.glob("lib/python*/site-packages"))
-        (site / "terra_lab_env.pth").write_text(f"import site; site.addsitedir({sysconfig.get_path('purelib')!r})\n")
-        yield str(bridge / "bin" / "python")
-    finally:
-        import shutil
-
-        shutil.rmtree(bridge, ignore_errors=True)
+def nobody_python():
+    """A Python that ``nobody`` may run with this environment's packages (conftest's python_for_user)."""
+    with python_for_user("nobody") as (python, _env):
+        yield python
 
 
 @server_only
