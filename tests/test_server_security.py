@@ -296,6 +296,8 @@ def test_ports_are_validated():
         with pytest.raises(ValueError, match="not a TCP port"):
             validate_port(bad)
     assert validate_port(0) == 0 and validate_port(65535) == 65535
+    with pytest.raises(ValueError, match="port 99999 is not a TCP port"):
+        PgStacServer(LocalCatalog("/nonexistent"), port=99999)
 
 
 @pytest.mark.parametrize("cid", ["SENTINEL2_L2A_THEIA", "a", "x.y-z_1", "A" * 128])
@@ -309,10 +311,14 @@ def test_bad_collection_ids(cid):
         validate_collection_id(cid)
 
 
-def test_a_collection_id_cannot_write_outside_the_catalogue(tmp_path, demo_items):
+def test_a_collection_id_cannot_write_outside_the_catalogue(tmp_path, demo_items, demo_root):
+    from terra_lab.catalog._ingest import ingest
+
     cat = LocalCatalog(tmp_path / "cat")
     with pytest.raises(InvalidCollectionIdError, match="not allowed"):
         cat.add_items(demo_items[:1], collection="../../x")
+    with pytest.raises(InvalidCollectionIdError, match="not allowed"):  # refused before anything is read
+        ingest(demo_root / "archive", collection="../x", catalog=cat)
     assert not list(tmp_path.rglob("*.parquet")) and not (tmp_path / "x.parquet").exists()
 
 
