@@ -194,7 +194,7 @@ class DashboardBase(pn.viewable.Viewer):
 
     def _say(self, text: str, kind: str = "info"):
         """Show ``text`` (plain text: escaped, never read as Markdown or HTML) in the page's alert."""
-        self._message.object = text  # H10-TEMP
+        self._message.object = page_text(text)
         self._message.alert_type = kind
         self._message.visible = bool(text)
 
