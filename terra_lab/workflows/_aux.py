@@ -164,6 +164,20 @@ def _grid(like: xr.Dataset | xr.DataArray):
     return like
 
 
+def _search_covering(catalog: Any, like: xr.Dataset | xr.DataArray, kind: str, collection: str | None,
+                     what: str, fix: str):
+    """``(cid, items)``: the catalogue's ``kind`` collection and its items over ``like``.
+
+    Raises :class:`~terra_lab.errors.NoItemsFoundError` naming the ``what`` collection and ``fix``
+    when none covers ``like``."""
+    cat = open_catalog(catalog)
+    cid = find_collection(cat, kind, collection)
+    res = cat.search(_bbox4326(like), collections=cid)
+    if len(res) == 0:
+        raise NoItemsFoundError(f"the {what} collection {cid!r} of {cat.name!r} does not cover the area; {fix}")
+    return cid, res
+
+
 def load_dem(catalog: Any, like: xr.Dataset | xr.DataArray, *, collection: str | None = None) -> xr.DataArray:
     """Elevation (m) of the catalogue's DEM collection on the grid of ``like`` (lazy, (y, x)).
 
@@ -172,14 +186,9 @@ def load_dem(catalog: Any, like: xr.Dataset | xr.DataArray, *, collection: str |
     """
     import terra_lab
 
-    cat = open_catalog(catalog)
-    cid = find_collection(cat, "dem", collection)
-    res = cat.search(_bbox4326(like), collections=cid)
-    if len(res) == 0:
-        raise NoItemsFoundError(f"the DEM collection {cid!r} of {cat.name!r} does not cover the area; "
-                                "add DEM tiles of it or pass dem_collection= another DEM collection")
-    dem = terra_lab.load(res, bands=["elevation"], like=like, masks=False)
-    return dem["elevation"].isel(time=0, drop=True) if "time" in dem.dims else dem["elevation"]
+    _, res = _search_covering(catalog, like, "dem", collection, "DEM",
+                              "add DEM tiles of it or pass dem_collection= another DEM collection")
+    return _grid(terra_lab.load(res, bands=["elevation"], like=like, masks=False)["elevation"])
 
 
 def _bbox4326(like) -> tuple[float, float, float, float]:
@@ -203,11 +212,7 @@ def load_landcover(catalog: Any, like: xr.Dataset | xr.DataArray, *, collection:
 
     import terra_lab
 
-    cat = open_catalog(catalog)
-    cid = find_collection(cat, "landcover", collection)
-    res = cat.search(_bbox4326(like), collections=cid)
-    if len(res) == 0:
-        raise NoItemsFoundError(f"the land-cover collection {cid!r} of {cat.name!r} does not cover the area; "
+    cid, res = _search_covering(catalog, like, "landcover", collection, "land-cover",
                                 "pass landcover_collection= another OSO collection")
     times = pd.to_datetime([it["properties"]["datetime"] for it in res.items], utc=True).tz_convert(None)
     if date is None:
@@ -217,7 +222,7 @@ def load_landcover(catalog: Any, like: xr.Dataset | xr.DataArray, *, collection:
         year = times[np.argmin(np.abs((times - target).days))].year
     items = [it for it, t in zip(res.items, times) if t.year == year]
     lc = terra_lab.load(items, bands=["landcover"], like=like, masks=False, resampling="nearest")["landcover"]
-    lc = lc.isel(time=0, drop=True) if "time" in lc.dims else lc
+    lc = _grid(lc)
     lc.attrs.setdefault("terra_lab:collections", cid)
     return lc.rename("landcover")
 
