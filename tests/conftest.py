@@ -98,20 +98,9 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
 @pytest.fixture
 def browser():
-    """A headless Chromium driven by Playwright (installed by scripts/setup-system.sh)."""
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("TERRA_LAB_REQUIRE_SYSTEM") == "1":
-            pytest.fail(f"Chromium is missing ({CHROMIUM}): run bash scripts/setup-system.sh")
-        pytest.skip("Chromium not installed: bash scripts/setup-system.sh")
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
+    """A headless Chromium driven by Playwright (installed by scripts/setup-system.sh), per test."""
+    with chromium() as b:
+        yield b
 
 
 @contextlib.contextmanager
@@ -215,3 +204,25 @@ def python_for_user(user: str):
                        "JUPYTER_PATH": str(Path(sys.prefix) / "share" / "jupyter")}
     finally:
         shutil.rmtree(bridge, ignore_errors=True)
+
+
+# ------------------------------------------------------------------ Chromium for the browser tests
+@contextlib.contextmanager
+def chromium():
+    """A headless Chromium driven by Playwright, closed on exit; skips when Chromium is missing
+    (fails under TERRA_LAB_REQUIRE_SYSTEM=1).  ``browser`` is it per test; a module may hold one."""
+    if not Path(CHROMIUM).exists():
+        why = f"Chromium is missing ({CHROMIUM}): run bash scripts/setup-system.sh"
+        if os.environ.get("TERRA_LAB_REQUIRE_SYSTEM") == "1":
+            pytest.fail(why)
+        pytest.skip(why)
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+

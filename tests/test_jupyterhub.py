@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import ARTIFACTS, free_port, python_for_user
+from conftest import ARTIFACTS, chromium, free_port, python_for_user
 from test_dashboard_access import _socket_inodes, _tcp_listening_inodes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -299,17 +299,8 @@ def sessions(hub, users, users_python, browser_module):
 @pytest.fixture(scope="module")
 def browser_module():
     """Chromium for the whole module (conftest's ``browser`` is per test)."""
-    from conftest import CHROMIUM, CHROMIUM_ARGS
-
-    _require(Path(CHROMIUM).exists(), f"Chromium is missing ({CHROMIUM}): run bash scripts/setup-system.sh")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
 # ------------------------------------------------------------------ the tests
