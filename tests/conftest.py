@@ -226,3 +226,36 @@ def chromium():
         finally:
             b.close()
 
+
+# ------------------------------------------------------------------ JupyterLab for the browser tests
+@contextlib.contextmanager
+def jupyterlab(work: Path):
+    """``(url, token)``: a JupyterLab on 127.0.0.1 serving the folder ``work`` (log: ``work/lab.log``),
+    stopped on exit."""
+    import secrets
+    import sys
+
+    port = free_port()
+    token = secrets.token_hex(16)
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+           f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={work}", "--allow-root",
+           "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    url = f"http://127.0.0.1:{port}"
+    with service(cmd, f"{url}/api/status?token={token}", work / "lab.log"):
+        yield url, token
+
+
+def run_all_cells(page, url: str, token: str, notebook: str) -> None:
+    """Open ``notebook`` of the :func:`jupyterlab` at ``url`` in the Playwright ``page``, wait for its
+    kernel (accepting JupyterLab's kernel dialog if it asks) and run all its cells."""
+    page.goto(f"{url}/lab/tree/{notebook}?token={token}", wait_until="domcontentloaded")
+    page.wait_for_selector(".jp-Notebook", timeout=90_000)
+    select = page.locator(".jp-Dialog button.jp-mod-accept")
+    try:  # JupyterLab may ask which kernel to start
+        select.wait_for(timeout=5_000)
+        select.click()
+    except Exception:  # noqa: BLE001 - no dialog: the kernel started by itself
+        pass
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
+    page.click("text=Run", timeout=30_000)
+    page.click("text=Run All Cells", timeout=30_000)

@@ -5,13 +5,10 @@ products with terra_lab.load and adds them to a TerraMap without any colormap; t
 show the LIS classes (colour swatches and names) and tiles in the LIS colours.
 """
 
-import secrets
-import sys
-
 import nbformat
 import numpy as np
 import pytest
-from conftest import ARTIFACTS, free_port, service
+from conftest import ARTIFACTS, jupyterlab, run_all_cells
 from PIL import Image
 
 pytestmark = pytest.mark.slow
@@ -36,31 +33,15 @@ def lab(demo_root, tmp_path_factory):
     work = tmp_path_factory.mktemp("lab-legend")
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(_CELL)])
     nbformat.write(nb, work / "legend.ipynb")
-    port = free_port()
-    token = secrets.token_hex(16)
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-           f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={work}", "--allow-root",
-           "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
-    url = f"http://127.0.0.1:{port}"
-    with service(cmd, f"{url}/api/status?token={token}", work / "lab.log"):
-        yield url, token
+    with jupyterlab(work) as served:
+        yield served
 
 
 def test_snow_map_shows_the_lis_legend(lab, browser):
     url, token = lab
     page = browser.new_page(viewport={"width": 1200, "height": 900})
     try:
-        page.goto(f"{url}/lab/tree/legend.ipynb?token={token}", wait_until="domcontentloaded")
-        page.wait_for_selector(".jp-Notebook", timeout=90_000)
-        select = page.locator(".jp-Dialog button.jp-mod-accept")
-        try:  # JupyterLab may ask which kernel to start
-            select.wait_for(timeout=5_000)
-            select.click()
-        except Exception:  # noqa: BLE001 - no dialog: the kernel started by itself
-            pass
-        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
-        page.click("text=Run", timeout=30_000)
-        page.click("text=Run All Cells", timeout=30_000)
+        run_all_cells(page, url, token, "legend.ipynb")
         page.wait_for_selector(".terra-map img.terra-tile[data-loaded='1']", timeout=180_000)
         page.wait_for_timeout(1500)
         legend = page.locator(".terra-legend").first

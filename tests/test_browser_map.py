@@ -5,7 +5,6 @@ clicks the map and waits for the pixel time-series plot.  Screenshots go to test
 """
 
 import io
-import secrets
 import shutil
 import subprocess
 import sys
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ARTIFACTS, free_port, service
+from conftest import ARTIFACTS, jupyterlab, run_all_cells
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,14 +25,8 @@ pytestmark = pytest.mark.slow
 def lab(demo_root, tmp_path_factory):
     work = tmp_path_factory.mktemp("lab")
     shutil.copy(ROOT / "notebooks" / "map_search.ipynb", work / "map_search.ipynb")
-    port = free_port()
-    token = secrets.token_hex(16)
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-           f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={work}", "--allow-root",
-           "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
-    url = f"http://127.0.0.1:{port}"
-    with service(cmd, f"{url}/api/status?token={token}", work / "lab.log"):
-        yield url, token
+    with jupyterlab(work) as served:
+        yield served
 
 
 def _nonblank(png: bytes) -> float:
@@ -45,17 +38,7 @@ def test_notebook_shows_tiles_and_pixel_series(lab, browser):
     url, token = lab
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
-        page.goto(f"{url}/lab/tree/map_search.ipynb?token={token}", wait_until="domcontentloaded")
-        page.wait_for_selector(".jp-Notebook", timeout=90_000)
-        select = page.locator(".jp-Dialog button.jp-mod-accept")
-        try:  # JupyterLab may ask which kernel to start
-            select.wait_for(timeout=5_000)
-            select.click()
-        except Exception:  # noqa: BLE001 - no dialog: the kernel started by itself
-            pass
-        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
-        page.click("text=Run", timeout=30_000)
-        page.click("text=Run All Cells", timeout=30_000)
+        run_all_cells(page, url, token, "map_search.ipynb")
         page.wait_for_selector(".terra-map img.terra-tile[data-loaded='1']", timeout=180_000)
         page.wait_for_timeout(2000)
         loaded = page.locator(".terra-map img.terra-tile[data-loaded='1']").count()
