@@ -296,8 +296,11 @@ def load(
                                      masks=masks, level=level, group_by=group_by, resampling=resampling,
                                      on_error=on_error, max_bytes=max_bytes, like=like)
     if len(profiles) > 1:
+        collections = sorted({str(it.get("collection")) for it in items})
         raise MissingBandError(
-            f"the items come from several sources ({sorted(profiles)}); load each source separately"
+            f"the items come from several sources ({sorted(profiles)}; collections {collections}); load each "
+            "source separately: search one collection, e.g. cat.search(..., collections="
+            f"{collections[0]!r}), or filter the items by their 'collection'"
         )
     profile: CollectionProfile = next(iter(profiles.values()))
     if profile.kind != "reflectance":  # snow maps, land cover, DEMs: codes or physical values (cube/_thematic.py)
