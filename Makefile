@@ -10,7 +10,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: lab test env system demo bench clean
 
-$(VENV)/.installed: pyproject.toml widgets/package.json widgets/src/map.ts widgets/src/plugin.ts
+$(VENV)/.installed: pyproject.toml widgets/package.json widgets/src/map.ts widgets/src/plugin.ts binder/overrides.json
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e ".[all]"
@@ -19,6 +19,8 @@ $(VENV)/.installed: pyproject.toml widgets/package.json widgets/src/map.ts widge
 	mkdir -p $(VENV)/share/jupyter/labextensions  # what `jupyter labextension develop` does: link it in
 	rm -rf $(VENV)/share/jupyter/labextensions/terra-lab-widgets  # pip's copy of the shared-data; the link follows rebuilds
 	ln -sfn $(CURDIR)/terra_lab/labextension $(VENV)/share/jupyter/labextensions/terra-lab-widgets
+	# no "Would you like to get notified about Jupyter news?" toast over the workshop maps (settings overrides)
+	mkdir -p $(VENV)/share/jupyter/lab/settings && cp binder/overrides.json $(VENV)/share/jupyter/lab/settings/
 	touch $@
 
 # JupyterHub's proxy for tests/test_jupyterhub.py, from npm
