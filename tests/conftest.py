@@ -259,3 +259,37 @@ def run_all_cells(page, url: str, token: str, notebook: str) -> None:
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
     page.click("text=Run", timeout=30_000)
     page.click("text=Run All Cells", timeout=30_000)
+
+
+# ------------------------------------------------------------------ what a person sees in a screenshot
+def assert_not_blank(png: bytes | Path, what: str, *, min_std: float = 5.0, max_uniform: float = 0.9) -> None:
+    """Fail when the screenshot ``png`` (bytes or a path) is blank as a person would see it: almost
+    uniform (pixel standard deviation under ``min_std``) or more than ``max_uniform`` of its pixels in
+    one colour (a grey map with a legend, an empty frame).  ``what`` names the picture in the message."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    data = png.read_bytes() if isinstance(png, Path) else png
+    img = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    if img.size == 0 or img.shape[0] < 2 or img.shape[1] < 2:
+        raise AssertionError(f"{what}: the screenshot is {img.shape[1]} x {img.shape[0]} px (nothing to see)")
+    std = float(img.astype(float).std())
+    _, counts = np.unique(img.reshape(-1, 3), axis=0, return_counts=True)
+    top = float(counts.max() / counts.sum())
+    assert std >= min_std, f"{what}: the screenshot is uniform (pixel std {std:.1f} < {min_std})"
+    assert top <= max_uniform, f"{what}: {top:.0%} of the screenshot is one colour (blank or empty area)"
+
+
+def assert_in_viewport(page, selector: str, what: str) -> None:
+    """Fail unless the first element matching ``selector`` is wholly visible in the page's viewport
+    without scrolling (e.g. the run button at 1280x720)."""
+    page.evaluate("window.scrollTo(0, 0)")
+    box = page.locator(selector).first.bounding_box()
+    vp = page.viewport_size
+    assert box is not None, f"{what}: {selector!r} is not displayed"
+    assert box["width"] > 0 and box["height"] > 0, f"{what}: {selector!r} is {box['width']} x {box['height']} px"
+    assert box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= vp["width"] \
+        and box["y"] + box["height"] <= vp["height"], \
+        f"{what}: {selector!r} at {box} is outside the {vp['width']}x{vp['height']} viewport without scrolling"
