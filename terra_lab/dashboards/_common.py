@@ -14,90 +14,12 @@ import panel as pn
 import param
 
 from ..errors import NoItemsFoundError
-from ._legend_map import legend_map_options
+from ._i18n import LABELS, PARAM_LABELS, page_text, param_label, tr
+from ._map_view import MapView
 
 __all__ = ["DashboardBase", "LABELS", "PARAM_LABELS", "page_text", "param_label", "tr"]
 
 log = logging.getLogger("terra_lab.dashboards")
-
-LABELS = {
-    "compute": {"fr": "Calculer", "en": "Compute"},
-    "mode": {"fr": "Mode de paramétrage", "en": "Parameter mode"},
-    "download_cog": {"fr": "Télécharger (COG)", "en": "Download (COG)"},
-    "download_nc": {"fr": "Télécharger (NetCDF)", "en": "Download (NetCDF)"},
-    "no_data": {"fr": "Aucune donnée pour cette zone et cette période : élargissez la zone ou la période.",
-                "en": "No data for this area and period: widen the area or the period."},
-    "bad_period": {"fr": "la période {start} .. {end} est vide ou inversée",
-                   "en": "the period {start} .. {end} is empty or reversed"},
-    "bad_aoi": {"fr": "Zone d'intérêt invalide", "en": "Invalid area of interest"},
-    "done": {"fr": "Calcul terminé", "en": "Done"},
-    "error": {"fr": "Erreur", "en": "Error"},
-    "snow": {"fr": "Neige : durée d'enneigement", "en": "Snow: snow cover duration"},
-    "water": {"fr": "Eau : surfaces et qualité", "en": "Water: surfaces and quality"},
-    "forest": {"fr": "Santé des forêts : dépérissement", "en": "Forest health: dieback"},
-    "biodiversity": {"fr": "Biodiversité et paysage", "en": "Biodiversity and landscape"},
-    "click_hint": {"fr": "Cliquez sur la carte pour la série temporelle d'un pixel.",
-                   "en": "Click the map for a pixel's time series."},
-}
-
-#: labels of the parameter widgets (parameter name -> language -> label); unlisted names keep their own
-PARAM_LABELS = {
-    "language": {"fr": "Langue", "en": "Language"},
-    "mode": {"fr": "Mode de paramétrage", "en": "Parameter mode"},
-    "west": {"fr": "Ouest (°)", "en": "West (°)"},
-    "south": {"fr": "Sud (°)", "en": "South (°)"},
-    "east": {"fr": "Est (°)", "en": "East (°)"},
-    "north": {"fr": "Nord (°)", "en": "North (°)"},
-    "max_cloud": {"fr": "Nébulosité maximale (%)", "en": "Maximum cloud cover (%)"},
-    "catalog": {"fr": "Catalogue", "en": "Catalogue"},
-    "collection": {"fr": "Collection", "en": "Collection"},
-    "dem_collection": {"fr": "Collection MNT", "en": "DEM collection"},
-    "landcover_collection": {"fr": "Collection d'occupation du sol (OSO)", "en": "Land-cover collection (OSO)"},
-    "preset": {"fr": "Préréglage (type de paysage)", "en": "Preset (landscape type)"},
-    "product": {"fr": "Produit affiché", "en": "Product shown"},
-    "year": {"fr": "Année hydrologique", "en": "Hydrological year"},
-    "start": {"fr": "Début", "en": "Start"},
-    "end": {"fr": "Fin", "en": "End"},
-    "index": {"fr": "Indice", "en": "Index"},
-    "threshold": {"fr": "Seuil", "en": "Threshold"},
-    "erode": {"fr": "Érosion des berges (pixels)", "en": "Shore erosion (pixels)"},
-    "ndsi_pass1": {"fr": "NDSI passe 1", "en": "NDSI pass 1"},
-    "red_pass1": {"fr": "Rouge passe 1", "en": "Red pass 1"},
-    "ndsi_pass2": {"fr": "NDSI passe 2", "en": "NDSI pass 2"},
-    "red_pass2": {"fr": "Rouge passe 2", "en": "Red pass 2"},
-    "training_end": {"fr": "Fin de l'apprentissage", "en": "End of training"},
-    "threshold_anomaly": {"fr": "Seuil d'anomalie", "en": "Anomaly threshold"},
-    "window": {"fr": "Fenêtre (pixels)", "en": "Window (pixels)"},
-    "clusters": {"fr": "Espèces spectrales", "en": "Spectral species"},
-    "habitat": {"fr": "Habitat", "en": "Habitat"},
-    "dispersal": {"fr": "Capacité de dispersion", "en": "Dispersal capacity"},
-    "cell_km": {"fr": "Maille de rapportage (km)", "en": "Reporting cell (km)"},
-}
-
-
-#: characters that HTML or Markdown would read as markup (tags, entities, emphasis, links, tables, math, lists)
-_MARKUP = frozenset("&<>\"'\\`*_[](){}#!|~$+-=^.:")
-
-
-def page_text(text: object) -> str:
-    """``text`` as Markdown that shows exactly these characters: every markup character becomes a
-    numeric character reference, which Markdown and HTML show as literal text, never as a tag,
-    an entity, emphasis or a link.
-
-    Every text that reaches a page pane (alerts, Markdown, tables) and may carry user input or
-    catalogue data (error messages, collection ids, URLs, workflow notes) goes through here:
-    ``pn.pane.Alert`` and ``pn.pane.Markdown`` render Markdown to HTML and pass raw HTML through.
-    """
-    return "".join(f"&#{ord(c)};" if c in _MARKUP else c for c in str(text))
-
-
-def tr(key: str, lang: str) -> str:
-    return LABELS.get(key, {}).get(lang, key)
-
-
-def param_label(name: str, lang: str) -> str:
-    """The widget label of parameter ``name`` in ``lang`` (its own name, prettified, if unlisted)."""
-    return PARAM_LABELS.get(name, {}).get(lang, name.replace("_", " ").capitalize())
 
 
 def _netcdf_attr(value):
@@ -114,7 +36,7 @@ def _netcdf_attr(value):
     return str(value)
 
 
-class DashboardBase(pn.viewable.Viewer):
+class DashboardBase(MapView, pn.viewable.Viewer):
     """Base of the theme dashboards.
 
     Subclasses define ``_compute`` (a call of their theme's workflow in
@@ -218,67 +140,6 @@ class DashboardBase(pn.viewable.Viewer):
         finally:
             self._progress.value = False
             self._button.disabled = False
-
-    def _cmap(self) -> str:
-        return "Blues"
-
-    def _clim(self, layer) -> tuple[float, float] | None:
-        """Colour range of the map (None: the data's range)."""
-        return None
-
-    def _map_options(self, layer) -> dict:
-        """Further hvplot options of the map (e.g. the aggregator of categorical layers); none by default."""
-        return {}
-
-    def _colorbar_options(self, layer) -> dict:
-        """Bokeh colour-bar options (e.g. category names on the ticks); none by default."""
-        return {}
-
-    def _title(self, layer) -> str:
-        return f"{layer.name} ({layer.attrs.get('long_name', layer.attrs.get('units', ''))})"
-
-    def _redraw(self, *_):
-        """Map of the current layer, rasterised by datashader at the zoom level the browser shows."""
-        if self.result is None:
-            return
-        import holoviews as hv
-        import hvplot.xarray  # noqa: F401
-
-        layer = self._layer(self.result)
-        legend = legend_map_options(layer, self.language)  # a categorical product: its producer's legend
-        if legend is not None:
-            cmap, clim, colorbar = legend.pop("cmap"), legend.pop("clim"), legend.pop("colorbar_opts")
-            opts = {"clim": clim, **legend}
-        else:
-            cmap, clim, colorbar = self._cmap(), self._clim(layer), self._colorbar_options(layer)
-            opts = {"clim": clim} if clim is not None else {}
-            opts.update(self._map_options(layer))
-        image = layer.hvplot.image(x="x", y="y", cmap=cmap, colorbar=True, data_aspect=1, rasterize=True,
-                                   title=self._title(layer), frame_height=360, tools=["tap", "hover"], **opts)
-        if colorbar:
-            image = image.opts(hv.opts.Image(colorbar_opts=colorbar))
-        if self._has_series():  # the stream must exist before the pane renders the plot, or clicks are not linked
-            tap = hv.streams.Tap(source=image, x=None, y=None)
-            tap.add_subscriber(lambda x, y: self._on_tap(x, y))
-            self._point.object = tr("click_hint", self.language)
-        self._map.object = image
-
-    def _has_series(self) -> bool:
-        return type(self)._point_series is not DashboardBase._point_series
-
-    def _point_series(self, x: float, y: float):
-        """(HoloViews element, Markdown text) for the pixel at map coordinates ``x, y``; themes override it."""
-        raise NotImplementedError
-
-    def _on_tap(self, x, y):
-        if x is None or y is None or self.result is None:
-            return
-        try:
-            plot, text = self._point_series(x, y)
-            self._series.object, self._series.visible, self._point.object = plot, True, text
-        except Exception as e:  # noqa: BLE001 - shown in the page, logged, the app stays usable
-            log.error("dashboard %s: pixel series failed: %s\n%s", self.theme, e, traceback.format_exc())
-            self._say(f"{tr('error', self.language)} : {e}", "danger")
 
     # ------------------------------------------------------------ downloads
     def _result_attrs(self) -> dict:
