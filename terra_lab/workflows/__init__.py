@@ -16,6 +16,7 @@ Importing this package loads no user-interface library (no Panel, param or widge
 from __future__ import annotations
 
 from ._aux import FOREST_CLASSES, KNOWN_COLLECTIONS, find_collection, forest_mask, load_dem, load_landcover
+from ._progress import STEPS, Cancelled
 from .biodiversity import BiodiversityResult, BiodiversitySettings, biodiversity_workflow
 from .forest import ForestResult, ForestSettings, forest_workflow
 from .snow import SnowResult, SnowSettings, snow_workflow
@@ -24,8 +25,10 @@ from .water import WaterResult, WaterSettings, water_workflow
 __all__ = [
     "FOREST_CLASSES",
     "KNOWN_COLLECTIONS",
+    "STEPS",
     "BiodiversityResult",
     "BiodiversitySettings",
+    "Cancelled",
     "ForestResult",
     "ForestSettings",
     "SnowResult",

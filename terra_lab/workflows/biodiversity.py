@@ -18,6 +18,7 @@ import xarray as xr
 
 from ..errors import UnknownCollectionError
 from ._aux import FOREST_CLASSES, find_collection, load_landcover
+from ._progress import Progress, report
 from ._search import search_reflectance
 
 __all__ = ["FRICTIONS", "HABITATS", "LANDCOVER_PRODUCTS", "PRESETS", "BiodiversityResult", "BiodiversitySettings",
@@ -105,7 +106,8 @@ def clearest_date(res) -> tuple[list[dict], Any]:
 
 def biodiversity_workflow(catalog: Any, aoi: Any, start: Any, end: Any, settings: BiodiversitySettings | None = None,
                           *, collection: str | None = None, landcover_collection: str | None = None,
-                          require_landcover: bool = True, max_cloud: float | None = None) -> BiodiversityResult:
+                          require_landcover: bool = True, max_cloud: float | None = None,
+                          progress: Progress | None = None) -> BiodiversityResult:
     """Spectral diversity of the clearest date of ``start .. end`` over ``aoi``, and the landscape
     metrics of ``settings.habitat`` from the catalogue's OSO land cover.
 
@@ -123,6 +125,7 @@ def biodiversity_workflow(catalog: Any, aoi: Any, start: Any, end: Any, settings
     s = settings or BiodiversitySettings()
     if s.habitat not in HABITATS:
         raise ValueError(f"unknown habitat {s.habitat!r}; use one of {sorted(HABITATS)}")
+    report(progress, "search")
     cat, cid, res = search_reflectance(catalog, aoi, start, end, collection=collection, max_cloud=max_cloud)
     # the land cover is looked up first: a missing one fails before any pixel is read
     notes, lc_id, lc, area, whole = [], None, None, None, None
@@ -134,8 +137,10 @@ def biodiversity_workflow(catalog: Any, aoi: Any, start: Any, end: Any, settings
         notes.append(f"no OSO land-cover collection in {cat.name!r}: spectral diversity only "
                      "(no fragmentation or continuity)")
     items, day = clearest_date(res)
+    report(progress, "read")
     cube = terra_lab.load(items, bands=list(DIVERSITY_BANDS), resolution=10, bbox=parse_aoi(aoi),
                           chunks={"y": 20 * s.window, "x": 20 * s.window})
+    report(progress, "compute")
     # all land covers (no NDVI filter): the workshop compares habitats, not only dense canopies
     model = fit_spectral_species(cube, n_clusters=s.clusters, n_partitions=4, n_init=3, n_samples_kmeans=40_000,
                                  ndvi_threshold=None, nir_threshold=None, blue_threshold=None, seed=0)

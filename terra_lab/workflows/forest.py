@@ -20,6 +20,7 @@ import xarray as xr
 from ..errors import DateRangeError, UnknownCollectionError
 from ..products.dieback import DIEBACK_STATES
 from ._aux import FOREST_CLASSES, find_collection, forest_mask, load_landcover
+from ._progress import Progress, report
 from ._search import search_reflectance
 
 __all__ = ["BANDS", "DIEBACK", "NOT_FOREST", "PRESETS", "ForestResult", "ForestSettings", "forest_loss_table",
@@ -78,7 +79,8 @@ def forest_loss_table(state: xr.DataArray, cell_km: float, top: int = 10) -> tup
 
 def forest_workflow(catalog: Any, aoi: Any, training_end: Any, end: Any, settings: ForestSettings | None = None, *,
                     collection: str | None = None, landcover_collection: str | None = None,
-                    require_landcover: bool = True, max_cloud: float | None = None) -> ForestResult:
+                    require_landcover: bool = True, max_cloud: float | None = None,
+                    progress: Progress | None = None) -> ForestResult:
     """fordead dieback over ``aoi``: training until ``training_end``, monitoring until ``end``.
 
     The search starts two years before ``training_end`` (the harmonic model needs at least a
@@ -98,8 +100,10 @@ def forest_workflow(catalog: Any, aoi: Any, training_end: Any, end: Any, setting
     if training_end >= end:
         raise DateRangeError(f"the monitoring period {training_end} .. {end} is empty or reversed; "
                              "give a training end before the end")
+    report(progress, "search")
     cat, cid, res = search_reflectance(catalog, aoi, training_end - dt.timedelta(days=731), end,
                                        collection=collection, max_cloud=max_cloud)
+    report(progress, "read")
     cube = terra_lab.load(res, bands=BANDS, resolution=20, bbox=parse_aoi(aoi), chunks={"time": -1, "y": 256, "x": 256})
     notes, lc_id, forest = [], None, None
     try:
@@ -111,6 +115,7 @@ def forest_workflow(catalog: Any, aoi: Any, training_end: Any, end: Any, setting
     if lc_id is not None:
         forest = forest_mask(load_landcover(cat, cube, collection=lc_id, date=training_end)).compute()
     training_max_end = training_end + dt.timedelta(days=60)
+    report(progress, "compute")
     result = forest_dieback(cube, training_end=str(training_end), training_max_end=str(training_max_end),
                             forest_mask=forest, threshold_anomaly=settings.threshold_anomaly,
                             soil_detection=settings.soil_detection).compute()

@@ -14,6 +14,7 @@ import pandas as pd
 import xarray as xr
 
 from ._aux import find_collection, load_dem
+from ._progress import Progress, report
 from ._search import search_reflectance
 
 __all__ = ["PRESETS", "SnowResult", "SnowSettings", "elevation_band_table", "snow_workflow"]
@@ -60,7 +61,7 @@ def elevation_band_table(scd: xr.DataArray, elevation: xr.DataArray, band: float
 
 def snow_workflow(catalog: Any, aoi: Any, year: int, settings: SnowSettings | None = None, *,
                   collection: str | None = None, dem_collection: str | None = None,
-                  max_cloud: float | None = None) -> SnowResult:
+                  max_cloud: float | None = None, progress: Progress | None = None) -> SnowResult:
     """LIS snow products of the hydrological year ``year`` (1 September ``year`` - 31 August) over ``aoi``.
 
     Parameters
@@ -77,6 +78,8 @@ def snow_workflow(catalog: Any, aoi: Any, year: int, settings: SnowSettings | No
         Reflectance and DEM collection ids (default: found in the catalogue by kind).
     max_cloud
         Maximum cloud cover of the items (percent).
+    progress
+        Called with each step's name as it starts (see :mod:`terra_lab.workflows._progress`).
 
     Returns
     -------
@@ -94,12 +97,15 @@ def snow_workflow(catalog: Any, aoi: Any, year: int, settings: SnowSettings | No
     settings = settings or SnowSettings()
     # L3B interpolates from the clear dates just outside the year too
     start, end = f"{year}-08-15", f"{year + 1}-09-15"
+    report(progress, "search")
     cat, cid, res = search_reflectance(catalog, aoi, start, end, collection=collection, max_cloud=max_cloud)
     dem_id = find_collection(cat, "dem", dem_collection)
+    report(progress, "read")
     cube = terra_lab.load(res, bands=["green", "red", "swir16"], resolution=20, raw_masks=True, bbox=parse_aoi(aoi),
                           chunks={"time": -1, "y": 1008, "x": 1008})
     elevation = load_dem(cat, cube, collection=dem_id)
     th = asdict(settings)
+    report(progress, "compute")
     lines = snowline(cube, elevation, ndsi_pass1=th["ndsi_pass1"], red_pass1=th["red_pass1"]).compute()
     # the L2B codes are kept in memory (1 byte per pixel-date) for per-pixel series
     l2b = snow_l2b(cube, elevation, snowlines=lines, **th).persist()

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 import xarray as xr
 
+from ._progress import Progress, report
 from ._search import search_reflectance
 
 __all__ = ["PRESETS", "PRODUCTS", "WaterResult", "WaterSettings", "parse_threshold", "water_workflow"]
@@ -73,7 +74,8 @@ def _monthly(products: xr.Dataset) -> pd.DataFrame:
 
 
 def water_workflow(catalog: Any, aoi: Any, start: Any, end: Any, settings: WaterSettings | None = None, *,
-                   collection: str | None = None, max_cloud: float | None = None) -> WaterResult:
+                   collection: str | None = None, max_cloud: float | None = None,
+                   progress: Progress | None = None) -> WaterResult:
     """Water surfaces and quality over ``aoi`` (a water body and its shores) from ``start`` to ``end``.
 
     Examples
@@ -86,10 +88,13 @@ def water_workflow(catalog: Any, aoi: Any, start: Any, end: Any, settings: Water
     from ..products.water import pure_water, water_mask, water_quality
 
     settings = settings or WaterSettings()
+    report(progress, "search")
     cat, cid, res = search_reflectance(catalog, aoi, start, end, collection=collection, max_cloud=max_cloud)
+    report(progress, "read")
     cube = terra_lab.load(res, bands=["green", "red", "rededge1", "nir", "nir08", "swir16"], resolution=20,
                           bbox=parse_aoi(aoi))
     water = water_mask(cube, index=settings.index, threshold=settings.threshold)
+    report(progress, "compute")
     quality = water_quality(cube, water, erode=settings.erode).compute()
     quality["water"] = pure_water(water, 0).astype("float32").compute()
     return WaterResult(products=quality, monthly=_monthly(quality),
