@@ -1,7 +1,12 @@
-"""SearchMap: catalogue search on a map (draw an AOI, pick catalogue, collection, dates, cloud cover).
+"""SearchMap: catalogue search on a map, the front door of terra_lab in a notebook.
 
-Results show as footprints on the map and as a table linked to it (click a row or a
-footprint: both highlight); "Load as cube" builds the lazy cube (``search_map.cube``).
+Draw a rectangle or a polygon on the map (or upload a GeoJSON file), pick the catalogue
+(demo, theia, geodes, earth-search or a STAC API URL), the collection, the dates and the cloud
+limit, and press Search.  Results show as footprints outlined on the map (grouped per date and
+tile, with a count) and as a sortable table; hovering or clicking one lights the other.  A row
+shows its quicklook.  "Load as cube" stacks the selected rows (or all of them) over the drawn
+area into a lazy cube (``search_map.cube``), with the bands and resolution picked; "Show" puts
+its first product (NDVI for reflectance, the product itself for thematic collections) on the map.
 Requires the ``ui`` extra.
 """
 
@@ -9,140 +14,328 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 
 import ipywidgets as w
 
 from .. import catalog as _catalog
 from ..errors import TerraLabError
+from ..profiles import profile_for_item
+from ._first_product import default_bands, first_product, resolutions
+from ._footprints import Footprints, tile_of
+from ._quicklook import quicklook
+from ._results_table import ResultsTable, item_row
 from .map import TerraMap
 
 __all__ = ["SearchMap"]
 
-_CATALOGS = ["demo", "local", "theia", "geodes", "earth-search"]
+CATALOGS = ["demo", "local", "theia", "geodes", "earth-search"]
+NO_AOI = ("draw an area on the map first (rectangle or polygon tool, top left of the map), "
+          "or upload a GeoJSON file of your area")
+_FORM = {"width": "auto"}
 
 
 class SearchMap(w.VBox):
-    """A search form, a :class:`TerraMap` and a results table, wired together.
+    """A search form over a full-width :class:`TerraMap`, a results table and a quicklook, wired together.
 
-    >>> sm = SearchMap()          # doctest: +SKIP
-    >>> sm                        # doctest: +SKIP   (draw with shift + drag, then Search)
+    >>> sm = SearchMap("demo")    # doctest: +SKIP
+    >>> sm                        # doctest: +SKIP   (draw an area, Search, pick rows, Load as cube, Show)
     >>> sm.results.gdf            # doctest: +SKIP
-    >>> cube = sm.load(bands=["red", "nir"], resolution=20)   # doctest: +SKIP
+    >>> sm.cube                   # doctest: +SKIP   (after "Load as cube", or sm.load(bands=[...], resolution=20))
     """
 
-    def __init__(self, catalog: str = "demo", *, center=(45.19, 6.30), zoom: int = 12, **load_defaults):
+    def __init__(self, catalog: str = "demo", *, center=(45.19, 6.30), zoom: int = 12, limit: int = 500, **load_defaults):
         self.map = TerraMap(center=center, zoom=zoom)
-        self.catalog_box = w.Combobox(value=catalog, options=_CATALOGS, description="catalogue",
-                                      placeholder="demo, theia, earth-search or a STAC API URL")
-        self.collection = w.Dropdown(description="collection", options=[])
-        self.start = w.DatePicker(description="from", value=dt.date(2023, 9, 1))
-        self.end = w.DatePicker(description="to", value=dt.date(2024, 8, 31))
-        self.max_cloud = w.IntSlider(description="max cloud %", value=60, min=0, max=100)
-        self.search_button = w.Button(description="Search", button_style="primary", icon="search")
-        self.load_button = w.Button(description="Load as cube", icon="cube", disabled=True)
-        self.message = w.HTML()
-        self.table = w.Select(options=[], rows=8, layout={"width": "100%"})
-        self.thumbnail = w.Image(format="jpeg", layout={"max_width": "220px"})
+        self.map.layout.width = "100%"
+        self.map.layout.height = "460px"
+        self.catalog_box = w.Combobox(value=str(catalog), options=CATALOGS, description="catalogue",
+                                      placeholder="demo, theia, geodes, earth-search or a STAC API URL",
+                                      ensure_option=False, continuous_update=False,
+                                      layout={"width": "330px"})
+        self.collection = w.Dropdown(description="collection", options=[], layout={"width": "430px"})
+        self.start = w.DatePicker(description="from", value=dt.date(2023, 9, 1), layout={"width": "230px"})
+        self.end = w.DatePicker(description="to", value=dt.date(2024, 8, 31), layout={"width": "230px"})
+        self.max_cloud = w.IntSlider(description="max cloud %", value=60, min=0, max=100, layout={"width": "330px"},
+                                     style={"description_width": "initial"})
+        self.upload = w.FileUpload(accept=".geojson,.json", multiple=False, description="GeoJSON area",
+                                   icon="upload", layout={"width": "170px"})
+        self.search_button = w.Button(description="Search", button_style="primary", icon="search",
+                                      layout={"width": "120px"})
+        self.message = w.HTML(layout={"width": "100%"})
+        self.table = ResultsTable(layout={"width": "100%"})
+        self.quicklook = w.Image(format="jpeg", layout={"max_width": "240px", "max_height": "240px",
+                                                         "display": "none"})
+        self.quicklook_text = w.HTML(layout={"width": "240px"})
+        self.bands = w.SelectMultiple(description="bands", options=[], rows=4, layout={"width": "260px"})
+        self.resolution = w.Dropdown(description="resolution (m)", options=[], layout={"width": "230px"},
+                                     style={"description_width": "initial"})
+        self.load_button = w.Button(description="Load as cube", icon="cube", disabled=True, layout={"width": "150px"})
+        self.show_button = w.Button(description="Show on map", icon="map", disabled=True, layout={"width": "200px"})
+        self.extra = w.VBox(layout={"width": "100%"})  # the time slider of the shown layer
         self.results = None
         self.cube = None
+        self.profile = None
+        self.layer = None
+        self.footprints: Footprints | None = None
+        self.limit = int(limit)
         self._load_defaults = load_defaults
         self._catalog = None
+        self._area_layer = None
+        self._uploaded = False
+
         self.catalog_box.observe(lambda _: self._open_catalog(), names="value")
+        self.upload.observe(self._on_upload, names="value")
         self.search_button.on_click(lambda _: self.search())
         self.load_button.on_click(lambda _: self.load())
-        self.table.observe(self._on_row, names="value")
-        self.map.observe(self._on_footprint, names="selected")
-        self.map.observe(self._on_hover, names="hovered")
-        form = w.VBox([self.catalog_box, self.collection, self.start, self.end, self.max_cloud,
-                       w.HBox([self.search_button, self.load_button]), self.message])
-        super().__init__([w.HBox([form, self.map], layout={"align_items": "flex-start"}),
-                          w.HBox([self.table, self.thumbnail])])
+        self.show_button.on_click(lambda _: self.show())
+        self.table.observe(self._on_rows_selected, names="selected")
+        self.table.observe(self._on_row_hovered, names="hovered")
+        self.bands.observe(self._on_bands, names="value")
+        self.map.observe(self._on_drawn, names="aoi")
+
+        form = [
+            w.HBox([self.catalog_box, self.collection], layout={"flex_flow": "row wrap"}),
+            w.HBox([self.start, self.end, self.max_cloud], layout={"flex_flow": "row wrap"}),
+            w.HBox([self.upload, self.search_button], layout={"flex_flow": "row wrap"}),
+            self.message,
+        ]
+        results = w.HBox([w.Box([self.table], layout={"flex": "1 1 auto", "min_width": "0"}),
+                          w.VBox([self.quicklook, self.quicklook_text], layout={"flex": "0 0 250px"})],
+                         layout={"width": "100%", "align_items": "flex-start"})
+        cube_row = w.HBox([self.bands, self.resolution, self.load_button, self.show_button],
+                          layout={"flex_flow": "row wrap", "align_items": "flex-start"})
+        super().__init__([*form, self.map, self.extra, results, cube_row], layout={"width": "100%"})
         self._open_catalog()
 
-    # ------------------------------------------------------------------ actions
+    # ----------------------------------------------------------------- messages
     def _say(self, text: str, error: bool = False) -> None:
-        color = "#b00020" if error else "#333"
-        self.message.value = f'<span style="color:{color}">{html.escape(text)}</span>'
+        color = "#b00020" if error else "#1b5e20"
+        role = "alert" if error else "status"
+        self.message.value = f'<div role="{role}" class="tl-search-message" style="color:{color}">{html.escape(text)}</div>'
 
+    # ----------------------------------------------------------------- catalogue
     def _open_catalog(self) -> None:
+        name = (self.catalog_box.value or "").strip()
+        self._catalog = None
+        self.collection.options = []
+        if not name:
+            self._say("choose a catalogue: demo, local, theia, geodes, earth-search, or paste a STAC API URL", error=True)
+            return
         try:
-            self._catalog = _catalog.open(self.catalog_box.value)
-            ids = self._catalog.collection_ids()
-        except (TerraLabError, OSError) as e:
+            self._catalog = _catalog.open(name)
+            ids = list(self._catalog.collection_ids())
+        except (TerraLabError, OSError, ValueError) as e:
             self._catalog = None
-            self.collection.options = []
-            self._say(str(e), error=True)
+            self._say(f"catalogue {name!r}: {e}", error=True)
             return
         self.collection.options = ids
-        preferred = _catalog.DEFAULT_COLLECTIONS.get(self.catalog_box.value)
+        preferred = _catalog.DEFAULT_COLLECTIONS.get(name)
         self.collection.value = preferred if preferred in ids else (ids[0] if ids else None)
-        self._say(f"{len(ids)} collections")
+        self._say(f"catalogue {name}: {len(ids)} collections. " + (NO_AOI + ", then Search." if not self.map.aoi else
+                                                                 "Press Search."))
 
-    def search(self):
-        """Run the search with the form's values and the drawn AOI (or the map's view)."""
-        if self._catalog is None:
-            self._say("no catalogue open", error=True)
-            return None
-        aoi = self.map.aoi or (tuple(self.map.bounds) if self.map.bounds else None)
-        dates = (self.start.value, self.end.value)
+    # ----------------------------------------------------------------- area
+    def _show_area(self, geojson: dict | None) -> None:
+        import ipyleaflet
+
+        if self._area_layer is not None and self._area_layer in self.map.layers:
+            self.map.remove(self._area_layer)
+        self._area_layer = None
+        if geojson:
+            self._area_layer = ipyleaflet.GeoJSON(data=geojson, name="uploaded area",
+                                                  style={"color": "#444", "weight": 2, "dashArray": "6 4",
+                                                         "fillOpacity": 0.0})
+            self.map.add(self._area_layer)
+
+    def _on_drawn(self, change) -> None:
+        if self._uploaded:  # our own assignment from an upload
+            return
+        self._show_area(None)  # a drawn shape replaces an uploaded area
+        if change["new"]:
+            self._say("area drawn: press Search")
+
+    def set_area(self, aoi) -> None:
+        """Use ``aoi`` (anything :func:`terra_lab.catalog.parse_aoi` takes) as the search area, drawn dashed."""
+        import shapely.geometry
+
+        geom = _catalog.parse_aoi(aoi)
+        geojson = shapely.geometry.mapping(geom)
+        self._uploaded = True
         try:
-            self.results = self._catalog.search(aoi, dates, self.collection.value, self.max_cloud.value, limit=500)
+            self.map.aoi = dict(geojson)
+        finally:
+            self._uploaded = False
+        self._show_area({"type": "Feature", "geometry": geojson, "properties": {}})
+        w_, s, e, n = geom.bounds
+        self.map.fit_bounds([[s, w_], [n, e]])
+
+    def _on_upload(self, change) -> None:
+        files = change["new"]
+        if not files:
+            return
+        f = files[0] if isinstance(files, (list, tuple)) else next(iter(files.values()))
+        name = f.get("name", "the file")
+        try:
+            data = json.loads(bytes(f["content"]).decode("utf-8"))
+            self.set_area(data)
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            self._say(f"{name} is not a GeoJSON file ({e.__class__.__name__}: {e}); upload a .geojson "
+                      "(a Polygon, a Feature or a FeatureCollection in longitude/latitude)", error=True)
+            return
+        except (TerraLabError, ValueError, TypeError, KeyError) as e:
+            self._say(f"{name}: {e}", error=True)
+            return
+        self._say(f"area from {name}: press Search")
+
+    # ----------------------------------------------------------------- search
+    def search(self):
+        """Run the search with the form's values over the drawn (or uploaded) area; returns the results."""
+        if self._catalog is None:
+            self._say("no catalogue is open: choose one in 'catalogue' (demo works offline)", error=True)
+            return None
+        if not self.map.aoi:
+            self._say(NO_AOI + ", then Search.", error=True)
+            return None
+        start, end = self.start.value, self.end.value
+        if start is None or end is None:
+            self._say("pick both dates ('from' and 'to')", error=True)
+            return None
+        if start > end:
+            self._say(f"the dates are reversed: 'from' {start} is after 'to' {end}; swap them", error=True)
+            return None
+        try:
+            res = self._catalog.search(self.map.aoi, (start.isoformat(), end.isoformat()), self.collection.value,
+                                       self.max_cloud.value, limit=self.limit)
         except (TerraLabError, ValueError, OSError) as e:
-            self.results = None
             self._say(str(e), error=True)
             return None
-        self.map.show_items(self.results)
-        self.table.options = [(self._row(it), it["id"]) for it in self.results]
-        self.load_button.disabled = len(self.results) == 0
-        self._say(f"{len(self.results)} items" + ("" if len(self.results) else ": widen the area, the dates or the cloud limit"))
-        return self.results
+        self._show_results(res)
+        return res
 
-    @staticmethod
-    def _row(item: dict) -> str:
-        p = item.get("properties", {})
-        cloud = p.get("eo:cloud_cover")
-        cloud = f"{cloud:5.1f} %" if isinstance(cloud, (int, float)) else "  ?  "
-        return f"{p.get('datetime', '')[:19]}  {cloud}  {item['id']}"  # plain text: Select shows no HTML
+    def _show_results(self, res) -> None:
+        self.results, self.cube = res, None
+        if self.footprints is not None and self.footprints in self.map.layers:
+            self.map.remove(self.footprints)
+        self.footprints = Footprints(res)
+        self.footprints.on_hover(self._on_footprint_hover)
+        self.footprints.on_click(self._on_footprint_click)
+        self.map.add(self.footprints)
+        self.table.set_rows(item_row(it, tile_of(it)) for it in res)
+        self.load_button.disabled = self.show_button.disabled = True
+        self._show_quicklook(None)
+        if not len(res):
+            self._say(f"no items in {self.collection.value} for this area from {self.start.value} to {self.end.value} "
+                      f"under {self.max_cloud.value} % cloud: widen the area, the dates or the cloud limit", error=True)
+            return
+        self.profile = profile_for_item(res.items[0])
+        self.bands.options = list(self.profile.bands)
+        self.bands.value = tuple(default_bands(self.profile))
+        self.load_button.disabled = False
+        n_groups = len(self.footprints.groups)
+        more = f" (first {len(res)} of {res.matched} matched: narrow the dates)" if res.matched and res.matched > len(res) else ""
+        self._say(f"{len(res)} items{more} on {n_groups} date/tile footprints. Click a row or a footprint; "
+                  "'Load as cube' loads the selected rows (all when none is selected).")
+
+    def _on_bands(self, _change) -> None:
+        if self.profile is None:
+            return
+        opts = resolutions(self.profile, list(self.bands.value) or None)
+        keep = self.resolution.value if self.resolution.value in opts else None
+        self.resolution.options = [(f"{r:g}", r) for r in opts]
+        native = max((self.profile.bands[b].resolution for b in self.bands.value), default=opts[0] if opts else None)
+        self.resolution.value = keep or (float(native) if native in opts else (opts[0] if opts else None))
+
+    # ----------------------------------------------------------------- linking
+    def _on_rows_selected(self, change) -> None:
+        if self.footprints is not None:
+            self.footprints.select(change["new"])
+        self._show_quicklook(change["new"][0] if change["new"] else None)
+
+    def _on_row_hovered(self, change) -> None:
+        if self.footprints is not None:
+            self.footprints.hover([change["new"]] if change["new"] else [])
+
+    def _on_footprint_click(self, ids: list[str]) -> None:
+        self.table.selected = list(ids)
+
+    def _on_footprint_hover(self, ids: list[str]) -> None:
+        self.table.highlighted = list(ids)
+        g = next((g for g in self.footprints.groups if g.ids == ids), None)
+        if g is not None:
+            cloud = f", cloud {min(g.clouds):.0f} %" if g.clouds else ""
+            self._say(f"footprint: {g.label()}{cloud} (click to select)")
+
+    def _show_quicklook(self, item_id: str | None) -> None:
+        item = next((it for it in (self.results or []) if it["id"] == item_id), None)
+        if item is None:
+            self.quicklook.layout.display = "none"
+            self.quicklook_text.value = "<i>select a row to see its quicklook</i>" if self.results else ""
+            return
+        ql = quicklook(item)
+        title = f"<b>{html.escape(item['id'])}</b>"
+        if ql.data:
+            self.quicklook.format = ql.format
+            self.quicklook.value = ql.data
+            self.quicklook.layout.display = ""
+            self.quicklook_text.value = title
+        else:
+            self.quicklook.layout.display = "none"
+            link = (f'<a href="{html.escape(ql.href, quote=True)}" target="_blank" rel="noopener noreferrer">'
+                    f"open the quicklook</a>") if ql.href else html.escape(ql.why)
+            self.quicklook_text.value = f"{title}<br>{link}"
+
+    # ----------------------------------------------------------------- cube and layer
+    def selected_items(self) -> list[dict]:
+        """The items of the selected rows, or every result when no row is selected."""
+        if not self.results:
+            return []
+        chosen = set(self.table.selected)
+        return [it for it in self.results if it["id"] in chosen] or list(self.results)
 
     def load(self, **kwargs):
-        """The selected results (or all of them) as a lazy cube, kept in ``self.cube``."""
+        """The selected results (or all of them) over the search area as a lazy cube, kept in ``self.cube``.
+
+        Bands and resolution come from the form unless given; other keywords go to :func:`terra_lab.load`.
+        """
         import terra_lab
 
         if not self.results:
-            self._say("search first", error=True)
+            self._say("search first: no results to load", error=True)
             return None
+        items = self.selected_items()
+        opts = {"bands": list(self.bands.value) or None, "resolution": self.resolution.value,
+                "bbox": self.map.aoi or None, **self._load_defaults, **kwargs}
         try:
-            self.cube = terra_lab.load(self.results, **{**self._load_defaults, **kwargs})
-        except (TerraLabError, ValueError) as e:
-            self._say(str(e), error=True)
+            self.cube = terra_lab.load(items, **opts)
+        except (TerraLabError, ValueError, OSError) as e:
+            self.cube = None
+            self._say(f"could not load the cube: {e}", error=True)
             return None
-        self._say(f"cube {dict(self.cube.sizes)} ready in .cube (lazy)")
+        self.profile = profile_for_item(items[0])
+        product = first_product(self.cube, self.profile)
+        self.show_button.description = f"Show {product.name} on map"
+        self.show_button.disabled = False
+        sizes = ", ".join(f"{k} {v}" for k, v in self.cube.sizes.items())
+        self._say(f"lazy cube ready in .cube ({len(items)} items; {sizes}; {', '.join(self.cube.data_vars)}); "
+                  f"nothing read yet. '{self.show_button.description}' draws it.")
         return self.cube
 
-    # ------------------------------------------------------------------ linking
-    def _on_row(self, change) -> None:
-        if change["new"] and self.map.selected != change["new"]:
-            self.map.selected = change["new"]
-        self._show_thumbnail(change["new"])
-
-    def _on_footprint(self, change) -> None:
-        ids = [v for _, v in self.table.options]
-        if change["new"] in ids and self.table.value != change["new"]:
-            self.table.value = change["new"]
-
-    def _on_hover(self, change) -> None:
-        item = next((it for it in (self.results or []) if it["id"] == change["new"]), None)
-        if item is not None:
-            self._say(self._row(item))
-
-    def _show_thumbnail(self, item_id: str | None) -> None:
-        item = next((it for it in (self.results or []) if it["id"] == item_id), None)
-        href = next((a["href"] for a in (item or {}).get("assets", {}).values() if "thumbnail" in (a.get("roles") or [])), None)
-        if href and "://" not in href:
-            try:
-                with open(href, "rb") as f:
-                    self.thumbnail.value = f.read()
-            except OSError:
-                self.thumbnail.value = b""
+    def show(self):
+        """Put the cube's first product (NDVI, or the thematic product itself) on the map, with a date slider."""
+        if self.cube is None:
+            self._say("load a cube first ('Load as cube')", error=True)
+            return None
+        try:
+            product = first_product(self.cube, self.profile)
+            if self.layer is not None and self.layer in self.map.layers:
+                self.map.remove_layer(self.layer)
+            self.layer = self.map.add_layer(product.data, name=product.name, **product.style)
+        except (TerraLabError, ValueError, TypeError) as e:
+            self._say(f"could not show the layer: {e}", error=True)
+            return None
+        if "time" in product.data.dims and product.data.sizes["time"] > 1:
+            self.extra.children = [self.map.time_slider(self.layer)]
         else:
-            self.thumbnail.value = b""
+            self.extra.children = []
+        self._say(f"{product.name} on the map (tiles computed in this kernel as you pan and zoom)")
+        return self.layer
