@@ -136,7 +136,7 @@ class Footprints(ipyleaflet.LayerGroup):
         self.labels = [
             ipyleaflet.Marker(location=loc, draggable=False, title=text,
                               icon=ipyleaflet.DivIcon(html=f'<span class="tl-footprint-count" style="{LABEL_CSS}">{html.escape(text)}</span>',
-                                                      class_name="tl-footprint-label", icon_size=[0, 0]))
+                                                      icon_size=[0, 0]))
             for loc, text in _tile_labels(self.groups)
         ]
         super().__init__(layers=[self.outlines, *self.labels], name=name, **kwargs)

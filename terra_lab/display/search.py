@@ -15,11 +15,12 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+import warnings
 
 import ipywidgets as w
 
 from .. import catalog as _catalog
-from ..errors import TerraLabError
+from ..errors import TerraLabError, TerraLabWarning
 from ..profiles import profile_for_item
 from ._first_product import default_bands, first_product, resolutions
 from ._footprints import Footprints, tile_of
@@ -203,13 +204,19 @@ class SearchMap(w.VBox):
         if start > end:
             self._say(f"the dates are reversed: 'from' {start} is after 'to' {end}; swap them", error=True)
             return None
+        cloud = self.max_cloud.value if self.max_cloud.value < 100 else None
         try:
-            res = self._catalog.search(self.map.aoi, (start.isoformat(), end.isoformat()), self.collection.value,
-                                       self.max_cloud.value, limit=self.limit)
+            with warnings.catch_warnings(record=True) as caught:  # shown in the form, not as a pink cell output
+                warnings.simplefilter("always", TerraLabWarning)
+                res = self._catalog.search(self.map.aoi, (start.isoformat(), end.isoformat()), self.collection.value,
+                                           cloud, limit=self.limit)
         except (TerraLabError, ValueError, OSError) as e:
             self._say(str(e), error=True)
             return None
         self._show_results(res)
+        notes = [str(c.message) for c in caught if issubclass(c.category, TerraLabWarning)]
+        if notes and len(res):
+            self.message.value += f'<div class="tl-search-note" style="color:#8a5a00">{html.escape(" ".join(notes))}</div>'
         return res
 
     def _show_results(self, res) -> None:
@@ -227,13 +234,20 @@ class SearchMap(w.VBox):
             self._say(f"no items in {self.collection.value} for this area from {self.start.value} to {self.end.value} "
                       f"under {self.max_cloud.value} % cloud: widen the area, the dates or the cloud limit", error=True)
             return
-        self.profile = profile_for_item(res.items[0])
+        n_groups = len(self.footprints.groups)
+        more = f" (first {len(res)} of {res.matched} matched: narrow the dates)" if res.matched and res.matched > len(res) else ""
+        found = f"{len(res)} items{more} on {n_groups} date/tile footprints"
+        try:
+            self.profile = profile_for_item(res.items[0])
+        except TerraLabError as e:  # listed, but terra_lab cannot read them
+            self.profile = None
+            self.bands.options = []
+            self._say(f"{found}; they cannot be loaded as a cube: {e}", error=True)
+            return
         self.bands.options = list(self.profile.bands)
         self.bands.value = tuple(default_bands(self.profile))
         self.load_button.disabled = False
-        n_groups = len(self.footprints.groups)
-        more = f" (first {len(res)} of {res.matched} matched: narrow the dates)" if res.matched and res.matched > len(res) else ""
-        self._say(f"{len(res)} items{more} on {n_groups} date/tile footprints. Click a row or a footprint; "
+        self._say(f"{found}. Click a row or a footprint; "
                   "'Load as cube' loads the selected rows (all when none is selected).")
 
     def _on_bands(self, _change) -> None:
