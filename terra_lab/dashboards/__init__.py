@@ -17,10 +17,18 @@ THEMES = {
 
 
 def _app(theme: str):
+    """The page of ``theme`` for one session: in the language of the URL's ``?lang=fr|en`` (default French)."""
     import importlib
 
     module, cls = THEMES[theme].split(":")
-    return lambda: getattr(importlib.import_module(module), cls)().template()
+
+    def page():
+        import panel as pn
+
+        lang = (pn.state.session_args.get("lang") or [b"fr"])[0].decode()
+        return getattr(importlib.import_module(module), cls)(language=lang if lang in ("fr", "en") else "fr").template()
+
+    return page
 
 
 def serve(themes: list[str] | None = None, *, port: int = 5006, address: str = "127.0.0.1", show: bool = False,

@@ -3,7 +3,7 @@ the escaping of any text (user input, catalogue data) before it reaches a page p
 
 from __future__ import annotations
 
-__all__ = ["LABELS", "PARAM_LABELS", "page_text", "param_label", "tr"]
+__all__ = ["LABELS", "LANGUAGE_NAMES", "OPTION_LABELS", "PARAM_LABELS", "option_label", "page_text", "param_label", "tr"]
 
 LABELS = {
     "compute": {"fr": "Calculer", "en": "Compute"},
@@ -23,7 +23,122 @@ LABELS = {
     "biodiversity": {"fr": "Biodiversité et paysage", "en": "Biodiversity and landscape"},
     "click_hint": {"fr": "Cliquez sur la carte pour la série temporelle d'un pixel.",
                    "en": "Click the map for a pixel's time series."},
+    # ---- framework: run, progress, page (dashboards/_common, _controls, _progress_view)
+    "cancel": {"fr": "Annuler", "en": "Cancel"},
+    "cancelling": {"fr": "Annulation à la fin de l'étape en cours…", "en": "Cancelling at the end of the current step…"},
+    "cancelled": {"fr": "Calcul annulé : les résultats précédents restent affichés.",
+                  "en": "Computation cancelled: the previous results stay on the page."},
+    "empty_hint": {"fr": "Choisissez une zone et une période, puis cliquez sur Calculer. "
+                         "La carte, le tableau et les téléchargements s'afficheront ici.",
+                   "en": "Choose an area and a period, then click Compute. "
+                         "The map, the table and the downloads will show here."},
+    "step_of": {"fr": "Étape {index} sur {total} : {step}", "en": "Step {index} of {total}: {step}"},
+    "remaining": {"fr": "environ {seconds} s restantes", "en": "about {seconds} s left"},
+    "step_queued": {"fr": "En attente d'un calcul libre…", "en": "Waiting for a free worker…"},
+    "step_search": {"fr": "recherche des images", "en": "searching the images"},
+    "step_read": {"fr": "lecture des images", "en": "reading the images"},
+    "step_compute": {"fr": "calcul des produits", "en": "computing the products"},
+    "step_render": {"fr": "affichage", "en": "drawing"},
+    "area": {"fr": "Zone (degrés)", "en": "Area (degrees)"},
+    "expert_params": {"fr": "Paramètres experts", "en": "Expert parameters"},
+    # ---- maps and tables (helper C2: dashboards/_map_view, _basemap, _tables and the theme modules)
+    "lon": {"fr": "Longitude", "en": "Longitude"},
+    "lat": {"fr": "Latitude", "en": "Latitude"},
+    "masked": {"fr": "masqué (nuages, aucune observation claire)", "en": "masked (clouds, no clear observation)"},
+    "value": {"fr": "Valeur", "en": "Value"},
+    "class": {"fr": "Classe", "en": "Class"},
+    "unit_days": {"fr": "jours", "en": "days"},
+    "unit_day_of_year": {"fr": "jours depuis le 1er septembre", "en": "days since 1 September"},
+    "unit_days_after": {"fr": "jours après le {date}", "en": "days after {date}"},
+    "unit_dates": {"fr": "dates", "en": "dates"},
+    "unit_share": {"fr": "part des dates", "en": "share of dates"},
+    "unit_cells": {"fr": "cellules", "en": "cells"},
+    "state_healthy": {"fr": "sain", "en": "healthy"},
+    "state_dieback": {"fr": "dépérissant", "en": "dieback"},
+    "state_bare_soil": {"fr": "sol nu", "en": "bare soil"},
+    "state_too_few_dates": {"fr": "trop peu de dates claires", "en": "too few clear dates"},
+    "state_masked": {"fr": "hors forêt", "en": "outside the forest"},
+    "state_too_many_stress_periods": {"fr": "trop de périodes de stress", "en": "too many stress periods"},
+    "col_elevation_band": {"fr": "Tranche d'altitude", "en": "Elevation band"},
+    "col_mean": {"fr": "Moyenne", "en": "Mean"},
+    "col_median": {"fr": "Médiane", "en": "Median"},
+    "col_pixels": {"fr": "Pixels", "en": "Pixels"},
+    "col_month": {"fr": "Mois", "en": "Month"},
+    "col_rank": {"fr": "Rang", "en": "Rank"},
+    "col_centre": {"fr": "Centre (lon., lat.)", "en": "Centre (lon, lat)"},
+    "col_dieback_ha": {"fr": "Dépérissement (ha)", "en": "Dieback (ha)"},
+    "col_forest_share": {"fr": "Part de la forêt", "en": "Share of the forest"},
+    "col_forest_pixels": {"fr": "Pixels de forêt", "en": "Forest pixels"},
+    "col_quantity": {"fr": "Grandeur", "en": "Quantity"},
+    "row_date": {"fr": "Date de l'image", "en": "Image date"},
+    "row_shannon": {"fr": "Shannon (médiane)", "en": "Shannon (median)"},
+    "row_mesh": {"fr": "Maille effective", "en": "Effective mesh size"},
+    "row_patches": {"fr": "Taches d'habitat", "en": "Habitat patches"},
+    "row_dispersal": {"fr": "Aire de dispersion potentielle", "en": "Potential dispersal area"},
+    "dieback_total": {"fr": "Dépérissement détecté : {ha} ha", "en": "Dieback detected: {ha} ha"},
+    "pixel_at": {"fr": "**Pixel** {lon}, {lat}", "en": "**Pixel** {lon}, {lat}"},
+    "snow_pixel": {"fr": "altitude {z} m : durée d'enneigement **{scd} jours**, {nobs} observations claires",
+                   "en": "elevation {z} m: snow cover duration **{scd} days**, {nobs} clear observations"},
+    "snow_series": {"fr": "Neige (1) ou non (0), {z} m", "en": "Snow (1) or not (0), {z} m"},
+    "snow_axis": {"fr": "neige", "en": "snow"},
+    "forest_pixel": {"fr": "état **{state}**{when}, {n} dates valides", "en": "state **{state}**{when}, {n} valid dates"},
+    "model": {"fr": "modèle", "en": "model"},
+    "threshold": {"fr": "seuil", "en": "threshold"},
+    "observed": {"fr": "observé", "en": "observed"},
+    "water_days": {"fr": "en eau {n} dates sur {total}", "en": "water on {n} of {total} dates"},
+    "water_median": {"fr": "{n} dates valides, médiane {median}", "en": "{n} valid dates, median {median}"},
+    "date": {"fr": "date", "en": "date"},
+    # ---- end of helper C2's block
 }
+
+#: display labels of the options of selector parameters (parameter -> value -> language -> label); the
+#: value stays what the workflow takes, unlisted values are shown as they are (index names, codes)
+OPTION_LABELS = {
+    "mode": {"preset": {"fr": "Préréglage", "en": "Preset"},
+             "standard": {"fr": "Standard", "en": "Standard"},
+             "expert": {"fr": "Expert", "en": "Expert"}},
+    "preset": {
+        "alpine": {"fr": "Alpin", "en": "Alpine"},
+        "forested mountains": {"fr": "Montagne boisée", "en": "Forested mountains"},
+        "low mountains": {"fr": "Moyenne montagne", "en": "Low mountains"},
+        "lake": {"fr": "Lac", "en": "Lake"},
+        "river": {"fr": "Rivière", "en": "River"},
+        "turbid estuary": {"fr": "Estuaire turbide", "en": "Turbid estuary"},
+        "spruce plantations": {"fr": "Plantations d'épicéa", "en": "Spruce plantations"},
+        "mixed mountain forest": {"fr": "Forêt mixte de montagne", "en": "Mixed mountain forest"},
+        "early warning (sensitive)": {"fr": "Alerte précoce (sensible)", "en": "Early warning (sensitive)"},
+        "mountain forest": {"fr": "Forêt de montagne", "en": "Mountain forest"},
+        "valley grasslands": {"fr": "Prairies de vallée", "en": "Valley grasslands"},
+        "alpine pastures": {"fr": "Alpages", "en": "Alpine pastures"},
+    },
+    "product": {
+        "SCD": {"fr": "Durée d'enneigement (SCD)", "en": "Snow cover duration (SCD)"},
+        "SOD": {"fr": "Date d'apparition de la neige (SOD)", "en": "Snow onset date (SOD)"},
+        "SMOD": {"fr": "Date de fonte (SMOD)", "en": "Snow melt-out date (SMOD)"},
+        "NOBS": {"fr": "Observations claires (NOBS)", "en": "Clear observations (NOBS)"},
+        "water": {"fr": "Fréquence en eau", "en": "Water frequency"},
+        "turbidity": {"fr": "Turbidité", "en": "Turbidity"},
+        "spm": {"fr": "Matières en suspension", "en": "Suspended matter"},
+        "chla": {"fr": "Chlorophylle a", "en": "Chlorophyll-a"},
+        "state": {"fr": "État de dépérissement", "en": "Dieback state"},
+        "dieback_date": {"fr": "Date de détection", "en": "Detection date"},
+        "confidence_index": {"fr": "Indice de confiance", "en": "Confidence index"},
+        "shannon": {"fr": "Diversité de Shannon", "en": "Shannon diversity"},
+        "simpson": {"fr": "Diversité de Simpson", "en": "Simpson diversity"},
+        "beta_pcoa1": {"fr": "Diversité bêta (axe 1)", "en": "Beta diversity (axis 1)"},
+        "mesh_cutting": {"fr": "Maille effective (découpage)", "en": "Effective mesh size (cutting-out)"},
+        "mesh_cbc": {"fr": "Maille effective (connexions transfrontalières)",
+                     "en": "Effective mesh size (cross-boundary connections)"},
+        "dispersal_cost": {"fr": "Coût de dispersion", "en": "Dispersal cost"},
+        "landcover": {"fr": "Occupation du sol (OSO)", "en": "Land cover (OSO)"},
+    },
+    "habitat": {"forest": {"fr": "Forêt", "en": "Forest"}, "grassland": {"fr": "Prairie", "en": "Grassland"},
+                "alpine meadows": {"fr": "Pelouses alpines", "en": "Alpine meadows"}},
+}
+
+#: the language selector's options: each language named in itself (as multilingual sites do), so a
+#: reader finds their own; the only words of one language a page of the other shows
+LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
 
 #: labels of the parameter widgets (parameter name -> language -> label); unlisted names keep their own
 PARAM_LABELS = {
@@ -78,6 +193,13 @@ def page_text(text: object) -> str:
 
 def tr(key: str, lang: str) -> str:
     return LABELS.get(key, {}).get(lang, key)
+
+
+def option_label(name: str, value: object, lang: str) -> str:
+    """The label of option ``value`` of selector parameter ``name`` in ``lang`` (the value itself if unlisted)."""
+    if name == "language":
+        return LANGUAGE_NAMES.get(str(value), str(value))
+    return OPTION_LABELS.get(name, {}).get(value, {}).get(lang, str(value))
 
 
 def param_label(name: str, lang: str) -> str:

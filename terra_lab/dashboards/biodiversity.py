@@ -43,13 +43,17 @@ class BiodiversityDashboard(DashboardBase):
     end = param.Date(default=dt.date(2023, 8, 31))
     product = param.Selector(default="shannon", objects=list(PRODUCTS))
     preset = param.Selector(default="mountain forest", objects=list(PRESETS))
-    habitat = param.Selector(default="forest", objects=list(HABITATS))
-    dispersal = param.Number(default=60.0, bounds=(1.0, 10_000.0), doc="dispersal capacity (accumulated cost, cells)")
-    window = param.Integer(default=10, bounds=(3, 100), doc="diversity window (pixels)")
-    clusters = param.Integer(default=10, bounds=(2, 100), doc="spectral species (k-means clusters)")
-    cell_km = param.Number(default=1.0, bounds=(0.1, 50.0), doc="reporting cell of the mesh size (km)")
+    habitat = param.Selector(default=BiodiversitySettings.habitat, objects=list(HABITATS))
+    dispersal = param.Number(default=BiodiversitySettings.dispersal, bounds=(1.0, 10_000.0),
+                             doc="dispersal capacity (accumulated cost, cells)")
+    window = param.Integer(default=BiodiversitySettings.window, bounds=(3, 100), doc="diversity window (pixels)")
+    clusters = param.Integer(default=BiodiversitySettings.clusters, bounds=(2, 100),
+                             doc="spectral species (k-means clusters)")
+    cell_km = param.Number(default=BiodiversitySettings.cell_km, bounds=(0.1, 50.0),
+                           doc="reporting cell of the mesh size (km)")
     landcover_collection = param.String(default="", doc="OSO land-cover collection id (empty: found in the catalogue)")
     theme = "biodiversity"
+    settings_class, presets = BiodiversitySettings, PRESETS  # preset -> settings: DashboardState._settings
 
     def _preset_params(self) -> list[str]:
         return ["preset", "start", "end", "product"]
@@ -59,12 +63,6 @@ class BiodiversityDashboard(DashboardBase):
 
     def _expert_params(self) -> list[str]:
         return ["window", "clusters", "landcover_collection"]
-
-    def _settings(self) -> BiodiversitySettings:
-        if self.mode == "preset":
-            p = PRESETS[self.preset]
-            return BiodiversitySettings(p.habitat, p.dispersal, p.window, p.clusters, self.cell_km)
-        return BiodiversitySettings(self.habitat, self.dispersal, self.window, self.clusters, self.cell_km)
 
     def _compute(self):
         self._check_period(self.start, self.end)

@@ -34,11 +34,13 @@ class ForestDashboard(DashboardBase):
     end = param.Date(default=dt.date(2024, 8, 31), doc="end of the monitoring period")
     product = param.Selector(default="state", objects=list(PRODUCTS))
     preset = param.Selector(default="mixed mountain forest", objects=list(PRESETS))
-    threshold_anomaly = param.Number(default=0.16, bounds=(0.02, 1.0))
-    soil_detection = param.Boolean(default=False)
-    cell_km = param.Number(default=0.25, bounds=(0.05, 10.0), doc="hexagon side (km) of the forest-loss summary")
+    threshold_anomaly = param.Number(default=ForestSettings.threshold_anomaly, bounds=(0.02, 1.0))
+    soil_detection = param.Boolean(default=ForestSettings.soil_detection)
+    cell_km = param.Number(default=ForestSettings.cell_km, bounds=(0.05, 10.0),
+                           doc="hexagon side (km) of the forest-loss summary")
     landcover_collection = param.String(default="", doc="OSO land-cover collection id (empty: found in the catalogue)")
     theme = "forest"
+    settings_class, presets = ForestSettings, PRESETS  # preset -> settings: DashboardState._settings
 
     def _preset_params(self) -> list[str]:
         return ["preset", "training_end", "end", "product"]
@@ -48,12 +50,6 @@ class ForestDashboard(DashboardBase):
 
     def _expert_params(self) -> list[str]:
         return ["threshold_anomaly", "soil_detection", "landcover_collection"]
-
-    def _settings(self) -> ForestSettings:
-        if self.mode == "preset":
-            return ForestSettings(PRESETS[self.preset].threshold_anomaly, PRESETS[self.preset].soil_detection,
-                                  self.cell_km)
-        return ForestSettings(self.threshold_anomaly, self.soil_detection, self.cell_km)
 
     def _compute(self):
         if self.training_end is None or self.end is None or self.training_end >= self.end:

@@ -23,10 +23,12 @@ class WaterDashboard(DashboardBase):
     end = param.Date(default=None, doc="end of the period")
     product = param.Selector(default="turbidity", objects=list(PRODUCTS))
     preset = param.Selector(default="lake", objects=list(PRESETS))
-    index = param.Selector(default="MNDWI", objects=["MNDWI", "NDWI"])
-    threshold = param.String(default="otsu", doc="'otsu' or a number")
-    erode = param.Integer(default=1, bounds=(0, 5), doc="shore pixels left out (pixels)")
+    index = param.Selector(default=WaterSettings.index, objects=["MNDWI", "NDWI"])
+    threshold = param.String(default=str(WaterSettings.threshold), doc="'otsu' or a number")
+    erode = param.Integer(default=WaterSettings.erode, bounds=(0, 5), doc="shore pixels left out (pixels)")
     theme = "water"
+    settings_class, presets = WaterSettings, PRESETS  # preset -> settings: DashboardState._settings
+    setting_parsers = {"threshold": parse_threshold}
 
     def __init__(self, **params):
         import datetime as dt
@@ -47,11 +49,6 @@ class WaterDashboard(DashboardBase):
 
     def _expert_params(self) -> list[str]:
         return ["index", "threshold", "erode"]
-
-    def _settings(self) -> WaterSettings:
-        if self.mode == "preset":
-            return PRESETS[self.preset]
-        return WaterSettings(index=self.index, threshold=parse_threshold(self.threshold), erode=self.erode)
 
     def _compute(self):
         self._check_period(self.start, self.end)
