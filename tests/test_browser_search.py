@@ -1,0 +1,123 @@
+"""SearchMap used as a person would, in JupyterLab (Playwright on Debian's Chromium), at 1280x720 and 1400x900.
+
+Open a notebook holding ``SearchMap("demo")``, check the map has a real width, draw a box with the
+mouse (Leaflet draw's rectangle tool), press Search, read the result count and the table headers,
+click a row (its footprint turns to the selection colour), Load as cube, Show NDVI, wait for the
+kernel-rendered tiles and check the map screenshot is not blank.  Also: the README's quick start,
+as one cell of a fresh notebook, runs in JupyterLab without an error or a warning.
+Screenshots go to test-artifacts/.
+"""
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import ARTIFACTS, assert_not_blank, jupyterlab, run_all_cells
+
+from terra_lab.display._footprints import SELECTED_STYLE
+
+ROOT = Path(__file__).resolve().parents[1]
+SIZES = [(1280, 720), (1400, 900)]
+
+pytestmark = pytest.mark.slow
+
+
+def _notebook(path: Path, *sources: str) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+
+
+@pytest.fixture(scope="module")
+def lab(demo_root, tmp_path_factory):
+    work = tmp_path_factory.mktemp("lab-search")
+    _notebook(work / "search.ipynb", 'from terra_lab.display.search import SearchMap\n\nsm = SearchMap("demo")\nsm')
+    readme = (ROOT / "README.md").read_text().split("## Quick start", 1)[1]
+    _notebook(work / "readme.ipynb", re.search(r"```python\n(.*?)```", readme, re.S).group(1).rstrip("\n"))
+    with jupyterlab(work) as served:
+        yield served
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_draw_search_pick_load_show(lab, browser, size):
+    url, token = lab
+    w, h = size
+    tag = f"{w}x{h}"
+    page = browser.new_page(viewport={"width": w, "height": h})
+    try:
+        run_all_cells(page, url, token, "search.ipynb")
+        root = page.locator(".jp-OutputArea-output").filter(has=page.locator(".leaflet-container")).first
+        mapbox = root.locator(".leaflet-container").first
+        mapbox.wait_for(timeout=120_000)
+        page.wait_for_selector(".tl-search-message:has-text('collections')", timeout=60_000)
+        mapbox.scroll_into_view_if_needed()
+        box = mapbox.bounding_box()
+        assert box["width"] > 300 and box["height"] > 300, f"the map is {box['width']} x {box['height']} px"
+        # draw a box with the mouse: the rectangle tool, then a drag around the map's centre
+        root.locator(".leaflet-draw-draw-rectangle").click()
+        cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        page.mouse.move(cx - 40, cy - 30)
+        page.mouse.down()
+        page.mouse.move(cx, cy, steps=5)
+        page.mouse.move(cx + 40, cy + 30, steps=5)
+        page.mouse.up()
+        page.wait_for_selector(".tl-search-message:has-text('area drawn')", timeout=30_000)
+        root.locator("button:has-text('Search')").click()
+        message = page.wait_for_selector(".tl-search-message:has-text('items')", timeout=60_000)
+        n = int(re.search(r"(\d+) items", message.inner_text()).group(1))
+        assert n > 0, message.inner_text()
+        headers = [t.strip(" ▲▼") for t in root.locator(".tl-results th").all_inner_texts()]
+        assert headers == ["date", "tile", "cloud %", "platform", "id"], headers
+        rows = root.locator(".tl-results tbody tr")
+        assert rows.count() == n
+        # footprints: outlined (fill opacity 0), one per date and tile, with a count label
+        paths = root.locator(".leaflet-overlay-pane path.leaflet-interactive")
+        assert paths.count() >= 1
+        assert {paths.nth(i).get_attribute("fill-opacity") for i in range(paths.count())} == {"0"}
+        assert re.search(r"\d+ items?$", root.locator(".tl-footprint-count").first.inner_text())
+        # sort by cloud cover: a header click reorders the rows
+        root.locator(".tl-results th[data-key='cloud']").click()
+        page.wait_for_selector(".tl-results th[aria-sort='ascending'][data-key='cloud']", timeout=30_000)
+        # pick a row: it is marked, its footprint takes the selection colour, its quicklook shows
+        row = rows.nth(1)
+        row.scroll_into_view_if_needed()
+        row.click()
+        page.wait_for_selector(".tl-results tr.tl-selected", timeout=30_000)
+        page.wait_for_selector(f".leaflet-overlay-pane path[stroke='{SELECTED_STYLE['color']}']", timeout=30_000)
+        root.locator("img[src^='blob:'], img[src^='data:']").first.wait_for(timeout=30_000)
+        root.locator("button:has-text('Load as cube')").click()
+        page.wait_for_selector(".tl-search-message:has-text('ready in .cube')", timeout=120_000)
+        root.locator("button:has-text('Show NDVI on map')").click()
+        page.wait_for_selector(".tl-search-message:has-text('NDVI on the map')", timeout=60_000)
+        page.wait_for_selector(".terra-kernel-layer img.terra-tile[data-loaded='1']", timeout=180_000)
+        page.wait_for_timeout(2500)
+        mapbox.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / f"search_map_{tag}_page.png"))
+        shot = mapbox.screenshot(path=str(ARTIFACTS / f"search_map_{tag}.png"))
+        assert_not_blank(shot, f"SearchMap with NDVI at {tag}")
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / f"search_map_{tag}_failure.png"), full_page=True)
+        raise
+    finally:
+        page.close()
+
+
+def test_readme_quick_start_in_a_fresh_notebook(lab, browser):
+    url, token = lab
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    try:
+        run_all_cells(page, url, token, "readme.ipynb")
+        out = page.wait_for_selector(".jp-OutputArea-output:has-text('xarray.DataArray')", timeout=180_000)
+        assert out is not None
+        errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+        assert errors.count() == 0, errors.all_inner_texts()
+        assert page.locator(".jp-OutputArea-output:has-text('Traceback')").count() == 0
+        page.screenshot(path=str(ARTIFACTS / "readme_quick_start.png"))
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / "readme_quick_start_failure.png"), full_page=True)
+        raise
+    finally:
+        page.close()
+
