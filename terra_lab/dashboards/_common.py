@@ -80,9 +80,11 @@ class DashboardBase(MapView, DashboardState, pn.viewable.Viewer):
 
     def _on_run(self, _event=None):
         """The run button: the workflow in a worker thread; this session's page shows its steps."""
+        if self._runner.running:  # a double click: one run at a time
+            return
         self._runner.dispatch = dispatcher()
-        if self._runner.start(self._work, self._render) is not None:
-            self._busy()
+        self._busy()
+        self._runner.start(self._work, self._render)
 
     def _on_compute(self, _event=None):
         """The same run in the calling thread, returning when it is over (notebooks, tests)."""

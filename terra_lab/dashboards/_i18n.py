@@ -167,6 +167,7 @@ PARAM_LABELS = {
     "red_pass2": {"fr": "Rouge passe 2", "en": "Red pass 2"},
     "training_end": {"fr": "Fin de l'apprentissage", "en": "End of training"},
     "threshold_anomaly": {"fr": "Seuil d'anomalie", "en": "Anomaly threshold"},
+    "soil_detection": {"fr": "Détection du sol nu", "en": "Bare-soil detection"},
     "window": {"fr": "Fenêtre (pixels)", "en": "Window (pixels)"},
     "clusters": {"fr": "Espèces spectrales", "en": "Spectral species"},
     "habitat": {"fr": "Habitat", "en": "Habitat"},
