@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import terra_lab
+from terra_lab.errors import GridMismatchError
 from terra_lab.kernels import _snow as k
 from terra_lab.products.snow import fractional_snow_cover, snow_l2b, snow_l3b
 
@@ -177,7 +178,7 @@ def test_missing_inputs_are_named(snow_inputs):
     cube, dem = snow_inputs
     with pytest.raises(terra_lab.errors.MissingBandError, match=r"snow_l2b needs \['swir16'\]"):
         snow_l2b(cube.drop_vars("swir16"), dem)
-    with pytest.raises(ValueError, match="DEM grid .* differs .* like=cube"):
+    with pytest.raises(GridMismatchError, match="dem is not on the grid of cube .* like=cube"):
         snow_l2b(cube, dem.isel(x=slice(0, 50)))
 
 

@@ -16,18 +16,24 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..profiles._lis import L2B_CLOUD, L2B_NO_SNOW, L2B_NODATA, L2B_NODATA_LIS17, L2B_SNOW
+from ..profiles._maja import CLM_LIS_REFINED_CLOUD, bitmask
+
 __all__ = [
     "NO_SNOW",
     "SNOW",
     "CLOUD",
     "NODATA",
+    "REFINED_CLOUD_BITS",
     "l2b_block_histogram",
     "l2b_block_codes",
     "snowline_from_histogram",
     "l3b_block",
 ]
 
-NO_SNOW, SNOW, CLOUD, NODATA = 0, 100, 205, 254
+NO_SNOW, SNOW, CLOUD, NODATA = L2B_NO_SNOW, L2B_SNOW, L2B_CLOUD, L2B_NODATA
+#: CLM bits that keep a cloud pixel cloud (shadows, high clouds); numba compiles it as a constant.
+REFINED_CLOUD_BITS = bitmask(CLM_LIS_REFINED_CLOUD)
 
 
 @njit(nogil=True, cache=False)
@@ -104,24 +110,24 @@ def l2b_block_codes(green, red, swir, clm, dem, zs, run, rf, ndsi1, red1, ndsi2,
             for i in range(nx):
                 g, r, s = green[t, j, i], red[t, j, i], swir[t, j, i]
                 if np.isnan(s) or np.isnan(g) or np.isnan(r):
-                    out[t, j, i] = 254
+                    out[t, j, i] = NODATA
                     continue
                 c = clm[t, j, i]
                 all_cloud = c > 0
                 ndsi = (g - s) / (g + s) if g + s != 0 else np.nan
                 snow = (not all_cloud) and ndsi > ndsi1 and r > red1
                 rc = coarse[j // rf, i // rf]
-                refined = (all_cloud and rc > red_darkcloud) or (c & 96) != 0 or (c & 128) != 0
+                refined = (all_cloud and rc > red_darkcloud) or (c & REFINED_CLOUD_BITS) != 0
                 if not snow and do2 and not refined:
                     z = dem[j, i]
                     if not np.isnan(z) and z > z_line and ndsi > ndsi2 and r > red2:
                         snow = True
                 if snow:
-                    out[t, j, i] = 100
+                    out[t, j, i] = SNOW
                 elif refined or (all_cloud and r > red_backtocloud):
-                    out[t, j, i] = 205
+                    out[t, j, i] = CLOUD
                 else:
-                    out[t, j, i] = 0
+                    out[t, j, i] = NO_SNOW
 
 
 def snowline_from_histogram(counts: np.ndarray, zmin: float, zmax: float, dz: float,
@@ -194,9 +200,9 @@ def l3b_block(codes, days, n_days, min_days, out):  # pragma: no cover - numba
         for j in range(ny):
             for i in range(nx):
                 c = codes[t, j, i]
-                if c == 205 or c == 254 or c == 255:
+                if c == CLOUD or c == NODATA or c == L2B_NODATA_LIS17:
                     continue
-                snow = 0 < c <= 100
+                snow = NO_SNOW < c <= SNOW
                 if nobs[j, i] == 0:
                     _add_segment(-(2**30), d, snow, n_days, st, j, i)  # before the first clear observation
                 elif snow == prev_snow[j, i]:

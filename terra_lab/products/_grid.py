@@ -7,7 +7,7 @@ import xarray as xr
 
 from ..errors import GridMismatchError, RasterInputError
 
-__all__ = ["as_yx", "check_same_grid", "grid_differences", "pixel_size"]
+__all__ = ["as_yx", "check_same_grid", "grid_differences", "pixel_size", "resolution"]
 
 
 def as_yx(da: xr.DataArray, name: str) -> xr.DataArray:
@@ -23,7 +23,7 @@ def as_yx(da: xr.DataArray, name: str) -> xr.DataArray:
     return da.transpose("y", "x")
 
 
-def grid_differences(a: xr.DataArray, b: xr.DataArray) -> list[str]:
+def grid_differences(a: xr.DataArray | xr.Dataset, b: xr.DataArray | xr.Dataset) -> list[str]:
     """How ``b``'s grid differs from ``a``'s (CRS, shape, pixel coordinates); empty when they match."""
     why = []
     ca, cb = a.rio.crs, b.rio.crs
@@ -40,21 +40,33 @@ def grid_differences(a: xr.DataArray, b: xr.DataArray) -> list[str]:
     return why
 
 
-def check_same_grid(a: xr.DataArray, b: xr.DataArray, name_a: str, name_b: str) -> None:
-    """Raise :class:`~terra_lab.errors.GridMismatchError` naming both inputs unless they share a grid."""
+def check_same_grid(a: xr.DataArray | xr.Dataset, b: xr.DataArray | xr.Dataset, name_a: str, name_b: str, *,
+                    fix: str | None = None) -> None:
+    """Raise :class:`~terra_lab.errors.GridMismatchError` naming both inputs unless they share a grid.
+
+    ``fix``: how to put ``name_b`` on the grid (default: ``rio.reproject_match``).
+    """
     why = grid_differences(a, b)
     if why:
-        raise GridMismatchError(f"{name_b} is not on the grid of {name_a} ({'; '.join(why)}); put it on that grid "
-                                f"first: {name_b} = {name_b}.rio.reproject_match({name_a}, resampling=Resampling.nearest)")
+        fix = fix or (f"put it on that grid first: {name_b} = {name_b}.rio.reproject_match({name_a}, "
+                      "resampling=Resampling.nearest)")
+        raise GridMismatchError(f"{name_b} is not on the grid of {name_a} ({'; '.join(why)}); {fix}")
+
+
+def resolution(da: xr.DataArray, name: str) -> tuple[float, float]:
+    """The signed pixel size (x, y) of the geotransform (y < 0 for north-up), or :class:`RasterInputError`."""
+    try:
+        rx, ry = da.rio.resolution()
+    except Exception as exc:  # rioxarray raises several kinds when the grid is not regular
+        raise RasterInputError(f"{name} has no usable x/y coordinates to derive its pixel size ({exc}); "
+                               "keep the x/y coordinates of the raster you opened (or write a transform with "
+                               f"{name}.rio.write_transform(...))") from exc
+    return float(rx), float(ry)
 
 
 def pixel_size(da: xr.DataArray, name: str) -> tuple[float, float]:
     """Pixel size (x, y) in metres, or :class:`RasterInputError` for lon/lat or coordinate-less rasters."""
-    try:
-        rx, ry = da.rio.resolution()
-    except Exception as exc:  # rioxarray raises several kinds
-        raise RasterInputError(f"{name} has no usable x/y coordinates to derive its pixel size ({exc}); "
-                               "keep the coordinates of the raster you opened") from exc
+    rx, ry = resolution(da, name)
     if da.rio.crs is not None and not da.rio.crs.is_projected:
         raise RasterInputError(f"{name} is in geographic coordinates ({da.rio.crs}); areas need a projected CRS "
                               f"in metres: {name}.rio.reproject('EPSG:32631') (or the local UTM zone)")

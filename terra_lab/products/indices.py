@@ -2,7 +2,9 @@
 
 Formulas are not written here: spyndex holds the community-maintained catalogue (bundled in
 the package, no network).  terra_lab only maps its cube bands to spyndex's band symbols and
-fills in the band wavelengths some indices need (e.g. CRSWIR).
+fills in the band wavelengths some indices need (e.g. CRSWIR).  A method that reads an index
+from other bands or wavelengths than these defaults (fordead's NDWI on B8A, its CR_SWIR
+wavelengths) passes ``bands=`` and the constants; the formula still comes from spyndex.
 
 References
 ----------
@@ -13,8 +15,9 @@ References
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Any, Iterable, Mapping
 
+import numpy as np
 import xarray as xr
 
 from ..errors import MissingBandError
@@ -37,15 +40,18 @@ SPYNDEX_BANDS = {
 }
 
 
-def _params(cube: xr.Dataset, index: str, constants: dict) -> dict:
+def _params(cube: xr.Dataset, index: str, constants: Mapping[str, Any], bands: Mapping[str, str]) -> dict[str, Any]:
     import spyndex
 
     if index not in spyndex.indices:
         raise MissingBandError(f"unknown spectral index {index!r}; see spyndex.indices (e.g. NDVI, NDSI, MNDWI, CRSWIR)")
-    params = {}
+    params: dict[str, Any] = {}
+    table = {**SPYNDEX_BANDS, **bands}
     for symbol in spyndex.indices[index].bands:
-        if symbol in SPYNDEX_BANDS:
-            band = SPYNDEX_BANDS[symbol]
+        if symbol in constants:
+            params[symbol] = constants[symbol]
+        elif symbol in table:
+            band = table[symbol]
             if band not in cube:
                 raise MissingBandError(
                     f"index {index} needs band {band!r} ({symbol}), which the cube lacks; load it with "
@@ -54,8 +60,6 @@ def _params(cube: xr.Dataset, index: str, constants: dict) -> dict:
             params[symbol] = cube[band]
         elif symbol.startswith("lambda") and symbol[6:] in spyndex.bands:
             params[symbol] = spyndex.bands[symbol[6:]].sentinel2a.wavelength
-        elif symbol in constants:
-            params[symbol] = constants[symbol]
         elif symbol in spyndex.constants:
             params[symbol] = spyndex.constants[symbol].default
         else:
@@ -63,17 +67,35 @@ def _params(cube: xr.Dataset, index: str, constants: dict) -> dict:
     return params
 
 
-def spectral_index(cube: xr.Dataset, index: str, **constants) -> xr.DataArray:
-    """One spectral index (lazy), e.g. ``spectral_index(cube, "NDVI")``."""
+def spectral_index(cube: xr.Dataset, index: str, *, bands: Mapping[str, str] | None = None,
+                   **constants: Any) -> xr.DataArray:
+    """One spectral index (lazy), e.g. ``spectral_index(cube, "NDVI")``.
+
+    Undefined values (a zero denominator) are NaN, without a warning.  ``bands`` maps spyndex band symbols to other cube bands than :data:`SPYNDEX_BANDS`
+    (``bands={"N": "nir08"}``); ``constants`` give spyndex constants or wavelengths
+    (``lambdaS1=1610.4``, nm), which take precedence over the Sentinel-2A defaults.
+    """
     import spyndex
 
-    out = spyndex.computeIndex(index=index, params=_params(cube, index, constants))
+    bands = dict(bands or {})
+    params = _params(cube, index, constants, bands)
+    arrays = {k: v for k, v in params.items() if isinstance(v, xr.DataArray)}
+    scalars = {k: v for k, v in params.items() if k not in arrays}
+
+    def compute(*values: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            res = np.asarray(spyndex.computeIndex(index=index, params={**dict(zip(arrays, values)), **scalars}))
+        return np.where(np.isfinite(res), res, np.nan).astype(res.dtype, copy=False)
+
+    dtype = compute(*(np.ones(1, a.dtype) for a in arrays.values())).dtype
+    out = xr.apply_ufunc(compute, *arrays.values(), dask="parallelized", output_dtypes=[dtype])
     out = out.rename(index)
     out.attrs.update(long_name=spyndex.indices[index].long_name, formula=spyndex.indices[index].formula)
-    return with_provenance(out, algorithm=f"spyndex {index}", params=constants, source=cube,
+    recorded = {**constants, **({"bands": bands} if bands else {})}
+    return with_provenance(out, algorithm=f"spyndex {index}", params=recorded, source=cube,
                            reference="Awesome Spectral Indices (Montero et al. 2023) via spyndex")
 
 
-def spectral_indices(cube: xr.Dataset, indices: Iterable[str], **constants) -> xr.Dataset:
+def spectral_indices(cube: xr.Dataset, indices: Iterable[str], **constants: Any) -> xr.Dataset:
     """Several indices as a Dataset, one variable each."""
     return xr.Dataset({i: spectral_index(cube, i, **constants) for i in indices})

@@ -1,7 +1,7 @@
 """MAJA mask decoding (every bit of CLM, MG2, SAT) and cloud percentages per date.
 
-Bit meanings follow the THEIA/MUSCATE L2A product format (bit 0 is the least significant,
-value 2**bit; the product's ``MTD_ALL.xml`` numbers them from 1).
+Bit meanings follow the THEIA/MUSCATE L2A product format [1]_; the tables (:data:`CLM_BITS`,
+:data:`MG2_BITS`, :data:`SAT_BITS`) are defined once, in :mod:`terra_lab.profiles._maja`.
 
 References
 ----------
@@ -13,47 +13,17 @@ References
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 import xarray as xr
 
+from ..profiles._maja import CLM_BITS, MG2_BITS, SAT_BITS
 from ._common import require, with_provenance
 
 __all__ = ["CLM_BITS", "MG2_BITS", "SAT_BITS", "aoi_mask", "decode_bits", "decode_clm", "decode_mg2", "decode_sat", "cloud_percentage"]
 
-#: CLM (cloud mask), R1 and R2.
-CLM_BITS = {
-    0: "clouds_or_shadows",  # summary: all clouds except the thinnest, and all shadows
-    1: "clouds",  # all clouds except the thinnest
-    2: "clouds_mono_temporal",  # clouds detected by mono-temporal thresholds
-    3: "clouds_multi_temporal",  # clouds detected by multi-temporal thresholds
-    4: "thin_clouds",  # thinnest clouds ("extension")
-    5: "cloud_shadows",  # shadows of clouds detected in the image
-    6: "outside_cloud_shadows",  # shadows of clouds outside the image
-    7: "high_clouds",  # high clouds detected with the 1.38 um band
-}
-
-#: MG2 (geophysical mask), R1 and R2.  Bits 4 and 5 may be swapped in MAJA 4.x writers.
-MG2_BITS = {
-    0: "water",
-    1: "clouds",
-    2: "snow",
-    3: "cloud_shadows",
-    4: "topographic_shadows",
-    5: "hidden_faces",
-    6: "sun_too_low",
-    7: "sun_tangent",
-}
-
-#: SAT (saturation): one bit per band of the resolution group.
-SAT_BITS = {
-    "R1": {0: "B2", 1: "B3", 2: "B4", 3: "B8"},
-    "R2": {0: "B5", 1: "B6", 2: "B7", 3: "B8A", 4: "B11", 5: "B12"},
-}
-
-
-def decode_bits(mask: xr.DataArray, table: dict[int, str]) -> xr.Dataset:
+def decode_bits(mask: xr.DataArray, table: Mapping[int, str]) -> xr.Dataset:
     """One boolean variable per bit of ``table`` (lazy)."""
     ints = mask.fillna(0).astype(np.uint8) if mask.dtype.kind == "f" else mask.astype(np.uint8)
     out = xr.Dataset({name: (ints & np.uint8(1 << bit)) != 0 for bit, name in table.items()})

@@ -17,6 +17,9 @@ References
 from __future__ import annotations
 
 
+from dataclasses import asdict
+from typing import Any
+
 import dask.array as da
 import numpy as np
 import pandas as pd
@@ -24,16 +27,23 @@ import xarray as xr
 
 from ..errors import MissingBandError
 from ..kernels import _snow as k
+from ..profiles._maja import CLM_BITS, bitmask, bits_of
 from ._common import chunks_along, rechunk, require, require_single_time_chunk, with_provenance
+from ._grid import check_same_grid
 from ._reduce import per_date_sum
+from .params import LisParams, with_overrides
 
-__all__ = ["L2B_CODES", "fractional_snow_cover", "hydrological_year", "snow_l2b", "snow_l3b", "snowline"]
+__all__ = ["L2B_CODES", "LisParams", "fractional_snow_cover", "hydrological_year", "snow_l2b", "snow_l3b",
+           "snowline"]
 
 #: L2B encoding of THEIA snow products (LIS): 0 no snow, 100 snow, 205 cloud, 254 no data.
 #: (LIS >= 1.5 writes 255 for no data; THEIA products and the ATBD use 254.)
 L2B_CODES = {"no_snow": k.NO_SNOW, "snow": k.SNOW, "cloud": k.CLOUD, "nodata": k.NODATA}
 
 _REF = "Gascoin et al. 2019, ESSD 11:493; let-it-snow (CNES/CESBIO)"
+#: The CLM bits a cube without the raw CLM gets from its cloud and shadow layers.
+_LAYER_CLOUD = bitmask(bits_of(CLM_BITS, "clouds"))
+_LAYER_SHADOW = bitmask(bits_of(CLM_BITS, "cloud_shadows"))
 
 
 def _clm(cube: xr.Dataset) -> xr.DataArray:
@@ -41,8 +51,9 @@ def _clm(cube: xr.Dataset) -> xr.DataArray:
     if "CLM" in cube:
         return cube["CLM"]
     require(cube, ["cloud", "shadow"], "snow_l2b")
-    # cloud -> bit 1 (all clouds), shadow -> bit 5 (cloud shadows); no high-cloud bit then
-    return (cube["cloud"].astype(np.uint8) * np.uint8(2)) | (cube["shadow"].astype(np.uint8) * np.uint8(32))
+    # cloud -> the "clouds" bit, shadow -> the "cloud_shadows" bit; no high-cloud bit then
+    return ((cube["cloud"].astype(np.uint8) * np.uint8(_LAYER_CLOUD))
+            | (cube["shadow"].astype(np.uint8) * np.uint8(_LAYER_SHADOW)))
 
 
 def _dem_on_grid(dem: xr.DataArray | xr.Dataset, cube: xr.Dataset) -> xr.DataArray:
@@ -57,18 +68,13 @@ def _dem_on_grid(dem: xr.DataArray | xr.Dataset, cube: xr.Dataset) -> xr.DataArr
         dem = dem["elevation"]
     if "time" in dem.dims:
         dem = dem.isel(time=0, drop=True)
-    same = dem.sizes.get("x") == cube.sizes["x"] and dem.sizes.get("y") == cube.sizes["y"]
-    if not same or not (np.allclose(dem["x"].values, cube["x"].values) and np.allclose(dem["y"].values, cube["y"].values)):
-        raise ValueError(
-            f"the DEM grid ({dem.sizes.get('y')} x {dem.sizes.get('x')}) differs from the cube grid "
-            f"({cube.sizes['y']} x {cube.sizes['x']}); load it on the cube's grid: "
-            "terra_lab.load(dem_items, bands=['elevation'], like=cube)"
-        )
+    check_same_grid(cube, dem, "cube", "dem",
+                    fix="load it on the cube's grid: terra_lab.load(dem_items, bands=['elevation'], like=cube)")
     dem = dem.drop_vars([c for c in dem.coords if c not in ("x", "y", "spatial_ref")])
     return dem.astype(np.float32).assign_coords(x=cube["x"], y=cube["y"])
 
 
-def _aligned(cube: xr.Dataset, dem, rf: int):
+def _aligned(cube: xr.Dataset, dem: Any, rf: int) -> tuple[list[da.Array], da.Array]:
     """Dask arrays (t, y, x) of green, red, swir, CLM and (y, x) of the DEM, with the same
     spatial chunks, each a multiple of ``rf`` so that 240 m blocks never straddle chunks."""
     require(cube, ["green", "red", "swir16"], "snow_l2b")
@@ -108,40 +114,33 @@ def _snowline_blocks(hist, zmin, zmax, *, dz, fsnow_lim, fclear_lim, fsnow_total
     return np.stack([zs, run.astype(np.float32)], axis=1)
 
 
-def snowline(
-    cube: xr.Dataset,
-    dem: xr.DataArray | xr.Dataset,
-    *,
-    ndsi_pass1: float = 0.4,
-    red_pass1: float = 0.20,
-    dz: float = 100.0,
-    fsnow_lim: float = 0.1,
-    fclear_lim: float = 0.1,
-    fsnow_total_lim: float = 0.001,
-    rf: int = 12,
-) -> xr.Dataset:
+def snowline(cube: xr.Dataset, dem: xr.DataArray | xr.Dataset, params: LisParams | None = None,
+             **overrides: Any) -> xr.Dataset:
     """The LIS snowline of every date (step 3 of :func:`snow_l2b`), lazily.
+
+    ``params`` (default :class:`LisParams`, LIS' published values) with keyword ``overrides``
+    of its fields, e.g. ``snowline(cube, dem, red_pass1=0.15)``; it uses the pass-1 thresholds,
+    ``dz``, ``fsnow_lim``, ``fclear_lim``, ``fsnow_total_lim`` and ``rf``.
 
     Returns a Dataset with ``snowline`` (m, NaN when none) and ``pass2`` (whether pass 2 runs)
     on ``time``.  Computing it first and handing it to :func:`snow_l2b` (``snowlines=``) lets
     the snow maps stream through memory chunk by chunk: the snowline couples every pixel of
     a date, so without it the whole cube stays in memory until the snowlines are known.
     """
-    arrays, demd = _aligned(cube, dem, rf)
-    return _snowlines(arrays, demd, cube, ndsi_pass1=ndsi_pass1, red_pass1=red_pass1, dz=dz, fsnow_lim=fsnow_lim,
-                      fclear_lim=fclear_lim, fsnow_total_lim=fsnow_total_lim)
+    p = with_overrides(params, LisParams, overrides, "snowline")
+    arrays, demd = _aligned(cube, dem, p.rf)
+    return _snowlines(arrays, demd, cube, p)
 
 
-def _snowlines(arrays, demd, cube: xr.Dataset, *, ndsi_pass1, red_pass1, dz, fsnow_lim, fclear_lim,
-               fsnow_total_lim) -> xr.Dataset:
+def _snowlines(arrays: list[da.Array], demd: da.Array, cube: xr.Dataset, p: LisParams) -> xr.Dataset:
     """:func:`snowline` on inputs already aligned by :func:`_aligned`."""
     zmin, zmax = da.nanmin(demd), da.nanmax(demd)
-    maxbins = max(1, int(np.ceil(9000.0 / dz)) + 1)
+    maxbins = max(1, int(np.ceil(9000.0 / p.dz)) + 1)
     hist = per_date_sum(_hist_block, list(arrays), static=[demd], scalars=[zmin, zmax], shape=(maxbins, 3),
-                        dz=float(dz), maxbins=maxbins, ndsi1=float(ndsi_pass1), red1=float(red_pass1))
+                        dz=float(p.dz), maxbins=maxbins, ndsi1=float(p.ndsi_pass1), red1=float(p.red_pass1))
     line = da.map_blocks(
         _snowline_blocks, hist, zmin, zmax, dtype=np.float32, drop_axis=[1, 2], new_axis=[1], chunks=(hist.chunks[0], (2,)),
-        dz=float(dz), fsnow_lim=fsnow_lim, fclear_lim=fclear_lim, fsnow_total_lim=fsnow_total_lim,
+        dz=float(p.dz), fsnow_lim=p.fsnow_lim, fclear_lim=p.fclear_lim, fsnow_total_lim=p.fsnow_total_lim,
         n_pixels=cube.sizes["y"] * cube.sizes["x"],
     )
     coords = {"time": cube["time"]}
@@ -154,21 +153,12 @@ def _snowlines(arrays, demd, cube: xr.Dataset, *, ndsi_pass1, red_pass1, dz, fsn
 def snow_l2b(
     cube: xr.Dataset,
     dem: xr.DataArray | xr.Dataset,
+    params: LisParams | None = None,
     *,
-    ndsi_pass1: float = 0.4,
-    red_pass1: float = 0.20,
-    ndsi_pass2: float = 0.15,
-    red_pass2: float = 0.04,
-    dz: float = 100.0,
-    fsnow_lim: float = 0.1,
-    fclear_lim: float = 0.1,
-    fsnow_total_lim: float = 0.001,
-    rf: int = 12,
-    red_darkcloud: float = 0.30,
-    red_backtocloud: float = 0.10,
     snowlines: xr.Dataset | None = None,
+    **overrides: Any,
 ) -> xr.DataArray:
-    """LIS L2B snow map of every date: 0 no snow, 100 snow, 205 cloud, 254 no data.
+    """LIS L2B snow map of every date: 0 no snow, 100 snow, 205 cloud, 254 no data (:data:`L2B_CODES`).
 
     The LIS algorithm [1]_ [3]_ on MAJA L2A reflectance (green B3, red B4, SWIR B11) and the
     CLM cloud mask, with the S2 defaults of the reference:
@@ -189,7 +179,11 @@ def snow_l2b(
         From :func:`terra_lab.load` with bands green, red, swir16 (20 m recommended) and
         ``raw_masks=True`` (the CLM bits); without ``CLM`` the cloud/shadow layers are used.
     dem
-        Elevation (m) on the cube's grid: ``terra_lab.load(dem_items, bands=["elevation"], like=cube)``.
+        Elevation (m) on the cube's grid: ``terra_lab.load(dem_items, bands=["elevation"], like=cube)``;
+        a DEM on another grid raises :class:`~terra_lab.errors.GridMismatchError`.
+    params
+        The LIS parameters (default :class:`LisParams`: the published Sentinel-2 values);
+        ``**overrides`` replace some of its fields (``snow_l2b(cube, dem, red_pass1=0.15)``).
     snowlines
         The result of :func:`snowline` (computed or not); default: computed inside the graph.
 
@@ -199,30 +193,28 @@ def snow_l2b(
         uint8 codes on (time, y, x), with the snowline elevation of each date as coordinate
         ``snowline`` (NaN when none was found) and provenance in attrs.
     """
-    arrays, demd = _aligned(cube, dem, rf)
+    p = with_overrides(params, LisParams, overrides, "snow_l2b")
+    arrays, demd = _aligned(cube, dem, p.rf)
     green, red, swir, clm = arrays
     if snowlines is None:
-        snowlines = _snowlines(arrays, demd, cube, ndsi_pass1=ndsi_pass1, red_pass1=red_pass1, dz=dz,
-                               fsnow_lim=fsnow_lim, fclear_lim=fclear_lim, fsnow_total_lim=fsnow_total_lim)
+        snowlines = _snowlines(arrays, demd, cube, p)
     zs = snowlines["snowline"].astype(np.float32)
     zsd = da.asarray(zs.data).rechunk((green.chunks[0],))
     rund = da.asarray(snowlines["pass2"].astype(np.uint8).data).rechunk((green.chunks[0],))
     data = da.blockwise(
         _codes_block, "tyx", green, "tyx", red, "tyx", swir, "tyx", clm, "tyx", demd, "yx", zsd, "t", rund, "t",
-        dtype=np.uint8, rf=int(rf), ndsi1=float(ndsi_pass1), red1=float(red_pass1), ndsi2=float(ndsi_pass2),
-        red2=float(red_pass2), red_darkcloud=float(red_darkcloud), red_backtocloud=float(red_backtocloud),
+        dtype=np.uint8, rf=int(p.rf), ndsi1=float(p.ndsi_pass1), red1=float(p.red_pass1), ndsi2=float(p.ndsi_pass2),
+        red2=float(p.red_pass2), red_darkcloud=float(p.red_darkcloud), red_backtocloud=float(p.red_backtocloud),
     )
     first = cube["green"].transpose("time", "y", "x")
     codes = xr.DataArray(data, dims=("time", "y", "x"), coords={c: v for c, v in first.coords.items()})
     codes = codes.assign_coords(snowline=zs).rename("snow")
     codes.attrs.update(
-        long_name="LIS L2B snow cover", flag_values=[0, 100, 205, 254],
-        flag_meanings="no_snow snow cloud no_data", _FillValue=254,
+        long_name="LIS L2B snow cover", flag_values=[k.NO_SNOW, k.SNOW, k.CLOUD, k.NODATA],
+        flag_meanings="no_snow snow cloud no_data", _FillValue=k.NODATA,
     )
-    params = dict(ndsi_pass1=ndsi_pass1, red_pass1=red_pass1, ndsi_pass2=ndsi_pass2, red_pass2=red_pass2, dz=dz,
-                  fsnow_lim=fsnow_lim, fclear_lim=fclear_lim, fsnow_total_lim=fsnow_total_lim, rf=rf,
-                  red_darkcloud=red_darkcloud, red_backtocloud=red_backtocloud, cloud_bits="CLM" if "CLM" in cube else "layers")
-    return with_provenance(codes, algorithm="LIS L2B snow detection", params=params, source=cube, reference=_REF)
+    recorded = asdict(p) | {"cloud_bits": "CLM" if "CLM" in cube else "layers"}
+    return with_provenance(codes, algorithm="LIS L2B snow detection", params=recorded, source=cube, reference=_REF)
 
 
 def fractional_snow_cover(cube: xr.Dataset, l2b: xr.DataArray, *, a: float = 2.65, b: float = -1.42) -> xr.DataArray:
@@ -239,7 +231,7 @@ def fractional_snow_cover(cube: xr.Dataset, l2b: xr.DataArray, *, a: float = 2.6
     pct = np.trunc(fsc * 100).clip(0, 100).fillna(0).astype(np.uint8)
     out = xr.where(l2b == k.SNOW, pct, l2b).astype(np.uint8).rename("fsc")
     out.attrs.update(long_name="fractional snow cover on top of canopy (%)", units="%",
-                     flag_values=[205, 254], flag_meanings="cloud no_data")
+                     flag_values=[k.CLOUD, k.NODATA], flag_meanings="cloud no_data")
     return with_provenance(out, algorithm="LIS FSCTOC", params={"a": a, "b": b}, source=cube,
                            reference="Gascoin et al. 2020, Remote Sensing 12:2904")
 

@@ -19,6 +19,7 @@ import xarray as xr
 
 from ..kernels import _synthesis as k
 from ..profiles import WASP_FLAG_LEGEND
+from ..profiles._maja import CLM_CLOUD_OR_SHADOW, MG2_SNOW, MG2_WATER, bitmask
 from ._common import chunks_along, rechunk, require, with_provenance
 from .indices import spectral_index
 
@@ -31,12 +32,13 @@ SYNTHESIS_FLAGS = dict(zip(WASP_FLAG_LEGEND.codes, WASP_FLAG_LEGEND.cf_attrs()["
 def _state(cube: xr.Dataset) -> tuple[xr.DataArray, xr.DataArray]:
     """(state, cloud): state 0 no data, 1 cloud, 2 snow, 3 water, 4 clear land, from the raw MAJA masks when present."""
     if "CLM" in cube:
-        cloud = (cube["CLM"] & np.uint8(1)) != 0  # WASP: CLM bit 0, clouds and shadows
+        cloud = (cube["CLM"] & np.uint8(bitmask(CLM_CLOUD_OR_SHADOW))) != 0  # WASP: the summary bit
     else:
         require(cube, ["cloud", "shadow"], "wasp_synthesis")
         cloud = cube["cloud"] | cube["shadow"]
     if "MG2" in cube:
-        snow, water = (cube["MG2"] & np.uint8(4)) != 0, (cube["MG2"] & np.uint8(1)) != 0
+        snow = (cube["MG2"] & np.uint8(bitmask(MG2_SNOW))) != 0
+        water = (cube["MG2"] & np.uint8(bitmask(MG2_WATER))) != 0
     else:
         snow = cube["snow"] if "snow" in cube else xr.zeros_like(cloud)
         water = cube["water"] if "water" in cube else xr.zeros_like(cloud)

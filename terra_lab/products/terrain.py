@@ -28,13 +28,16 @@ References
 
 from __future__ import annotations
 
+from typing import Any
+
 import dask.array as da
 import numpy as np
 import xarray as xr
 
-from ..errors import MissingBandError
+from ..errors import MissingBandError, RasterInputError
 from ..kernels import _terrain as k
 from ._common import with_provenance
+from ._grid import as_yx, resolution
 
 __all__ = ["aspect", "hillshade", "slope"]
 
@@ -51,7 +54,7 @@ def _method(method: str) -> int:
     return _METHODS[key]
 
 
-def _prepare(dem, product: str, integer_input: bool | None) -> tuple[xr.DataArray, bool]:
+def _prepare(dem: Any, product: str, integer_input: bool | None) -> tuple[xr.DataArray, bool]:
     """The DEM as float32 (y, x) with NaN for no data, and whether the source was integer."""
     if isinstance(dem, xr.Dataset):
         if "elevation" not in dem:
@@ -60,35 +63,21 @@ def _prepare(dem, product: str, integer_input: bool | None) -> tuple[xr.DataArra
                 f"{sorted(map(str, dem.data_vars))}); pass the DEM DataArray, e.g. cube['elevation']"
             )
         dem = dem["elevation"]
-    if not isinstance(dem, xr.DataArray):
-        raise TypeError(f"{product} needs an xarray.DataArray of elevations, not {type(dem).__name__}")
-    for extra in [d for d in dem.dims if d not in ("y", "x")]:
-        if dem.sizes[extra] != 1:
-            raise ValueError(
-                f"{product} works on one elevation raster but the DEM has {dem.sizes[extra]} steps along "
-                f"{extra!r}; select one, e.g. dem.isel({extra}=0)"
-            )
-        dem = dem.isel({extra: 0}, drop=True)
-    if set(dem.dims) != {"y", "x"}:
-        raise ValueError(f"{product} needs a DEM on dims ('y', 'x'); got {dem.dims}")
-    dem = dem.transpose("y", "x")
+    if isinstance(dem, xr.DataArray):
+        for extra in [d for d in dem.dims if d not in ("y", "x")]:
+            if dem.sizes[extra] != 1:
+                raise RasterInputError(
+                    f"{product} works on one elevation raster but the DEM has {dem.sizes[extra]} steps along "
+                    f"{extra!r}; select one, e.g. dem.isel({extra}=0)"
+                )
+            dem = dem.isel({extra: 0}, drop=True)
+    dem = as_yx(dem, "dem")
     is_int = np.issubdtype(dem.dtype, np.integer) if integer_input is None else bool(integer_input)
     nodata = dem.rio.nodata if dem.rio.nodata is not None else dem.attrs.get("_FillValue")
     out = dem.astype(np.float32)
     if nodata is not None and not np.isnan(nodata):
         out = out.where(out != np.float32(nodata))
     return out, is_int
-
-
-def _pixel_size(dem: xr.DataArray, product: str) -> tuple[float, float]:
-    try:
-        ew, ns = dem.rio.resolution()
-    except Exception as err:  # rioxarray raises several kinds when the grid is not regular
-        raise ValueError(
-            f"{product} needs the DEM's pixel size, which rioxarray cannot read ({err}); keep the x/y "
-            "coordinates (or write a transform with dem.rio.write_transform(...))"
-        ) from err
-    return float(ew), float(ns)
 
 
 def _line_nodata(z: np.ndarray) -> np.ndarray:
@@ -181,7 +170,7 @@ def slope(dem: xr.DataArray, *, units: str = "degrees", method: str = "horn", sc
         raise ValueError(f"units={units!r}; use 'degrees' or 'percent'")
     m = _method(method)
     z, is_int = _prepare(dem, "slope", integer_input)
-    ew, ns = _pixel_size(z, "slope")
+    ew, ns = resolution(z, "dem")
     params = k.hillshade_params(ew, ns, scale=scale / z_factor, method=m)
     product = k.SLOPE_DEGREES if units == "degrees" else k.SLOPE_PERCENT
     out = _run(z, product=product, method=m, params=params, is_int=is_int, compute_edges=compute_edges)
@@ -223,7 +212,7 @@ def aspect(dem: xr.DataArray, *, method: str = "horn", zero_for_flat: bool = Fal
     """
     m = _method(method)
     z, is_int = _prepare(dem, "aspect", integer_input)
-    ew, ns = _pixel_size(z, "aspect")
+    ew, ns = resolution(z, "dem")
     params = k.hillshade_params(ew, ns, method=m)
     out = _run(z, product=k.ASPECT, method=m, params=params, is_int=is_int, compute_edges=compute_edges,
                zero_for_flat=zero_for_flat)
@@ -280,7 +269,7 @@ def hillshade(dem: xr.DataArray, *, azimuth: float = 315.0, altitude: float = 45
         raise ValueError(f"mode={mode!r}; use one of {sorted(_MODES)}")
     m = _method(method)
     z, is_int = _prepare(dem, "hillshade", integer_input)
-    ew, ns = _pixel_size(z, "hillshade")
+    ew, ns = resolution(z, "dem")
     params = k.hillshade_params(ew, ns, z=z_factor, scale=scale, altitude=altitude, azimuth=azimuth, method=m)
     out = _run(z, product=_MODES[mode], method=m, params=params, is_int=is_int, compute_edges=compute_edges)
     out = out.rio.write_nodata(0, encoded=False).rename("hillshade")

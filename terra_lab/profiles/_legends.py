@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Mapping
 
+from ._lis import L2B_CLOUD, L2B_NO_SNOW, L2B_SNOW
+
 __all__ = [
     "Legend",
     "LegendClass",
@@ -178,9 +180,9 @@ OSO_LEGEND_2016 = Legend(
 )
 
 SNOW_L2B_LEGEND = _legend("THEIA snow (LIS L2B)", {
-    0: ("Pas de neige", "No snow", "#777777"),
-    100: ("Neige", "Snow", "#00ffff"),
-    205: ("Nuage (et ombre de nuage)", "Cloud including cloud shadow", "#ffffff"),
+    L2B_NO_SNOW: ("Pas de neige", "No snow", "#777777"),
+    L2B_SNOW: ("Neige", "Snow", "#00ffff"),
+    L2B_CLOUD: ("Nuage (et ombre de nuage)", "Cloud including cloud shadow", "#ffffff"),
 }, "let-it-snow: THEIA snow product page and OTB colour table")
 
 WASP_FLAG_LEGEND = _legend("WASP L3A flags", {

@@ -7,6 +7,7 @@ from typing import Mapping
 
 from ..errors import MissingBandError
 from ._legends import Legend
+from ._maja import bitmask
 
 __all__ = ["KINDS", "BandSpec", "CollectionProfile", "Decoding", "MaskRule", "COMMON_BANDS", "MASK_LAYERS"]
 
@@ -97,7 +98,7 @@ class MaskRule:
     nonzero: bool = False
 
     def bitmask(self) -> int:
-        return sum(1 << b for b in self.bits)
+        return bitmask(self.bits)
 
 
 @dataclass(frozen=True)

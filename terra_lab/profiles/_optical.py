@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Mapping
 
 from . import _collections as C
+from ._maja import CLM_CLOUD, CLM_SHADOW, MG2_SNOW, MG2_WATER
 from ._model import BandSpec, CollectionProfile, MaskRule
 
 __all__ = [
@@ -52,12 +53,13 @@ S2_BANDS = {
 #: thinnest), 2 snow, 3 cloud shadows, 4 topographic shadows, 5 hidden faces,
 #: 6 sun too low, 7 sun tangent.  EDG: 1 where no data; SAT: one bit per band.
 #: ``{res}``: R1/R2 for Sentinel-2, XS for Landsat and Venus (one mask resolution).
+#: The bit numbers come from the one table, :mod:`terra_lab.profiles._maja`.
 MUSCATE_MASKS: Mapping[str, tuple[MaskRule, ...]] = MappingProxyType(
     {
-        "cloud": (MaskRule("CLM_{res}", bits=(1, 4, 7)),),
-        "shadow": (MaskRule("CLM_{res}", bits=(5, 6)),),
-        "snow": (MaskRule("MG2_{res}", bits=(2,)),),
-        "water": (MaskRule("MG2_{res}", bits=(0,)),),
+        "cloud": (MaskRule("CLM_{res}", bits=CLM_CLOUD),),
+        "shadow": (MaskRule("CLM_{res}", bits=CLM_SHADOW),),
+        "snow": (MaskRule("MG2_{res}", bits=MG2_SNOW),),
+        "water": (MaskRule("MG2_{res}", bits=MG2_WATER),),
         "edge": (MaskRule("EDG_{res}", nonzero=True),),
         "saturated": (MaskRule("SAT_{res}", nonzero=True),),
     }

@@ -19,6 +19,7 @@ import xarray as xr
 
 from ..errors import DateRangeError, UnknownCollectionError
 from ..products.dieback import DIEBACK_STATES
+from ..products.params import FORDEAD_MAX_CLOUDINESS, FordeadParams
 from ._aux import FOREST_CLASSES, find_collection, forest_mask, load_landcover
 from ._progress import Progress, report
 from ._search import search_reflectance
@@ -31,12 +32,16 @@ _CODE = {name: code for code, name in DIEBACK_STATES.items()}
 DIEBACK, NOT_FOREST = _CODE["dieback"], _CODE["masked"]
 
 
+_FORDEAD = FordeadParams()
+
+
 @dataclass(frozen=True)
 class ForestSettings:
-    """fordead's anomaly threshold on CR_SWIR, bare-soil detection, and the hexagon side (km) of the summary."""
+    """fordead's anomaly threshold on CR_SWIR, bare-soil detection (defaults: fordead's, from
+    :class:`~terra_lab.products.params.FordeadParams`), and the hexagon side (km) of the summary."""
 
-    threshold_anomaly: float = 0.16
-    soil_detection: bool = False
+    threshold_anomaly: float = _FORDEAD.threshold_anomaly
+    soil_detection: bool = _FORDEAD.soil_detection
     cell_km: float = 0.25
 
 
@@ -79,12 +84,14 @@ def forest_loss_table(state: xr.DataArray, cell_km: float, top: int = 10) -> tup
 
 def forest_workflow(catalog: Any, aoi: Any, training_end: Any, end: Any, settings: ForestSettings | None = None, *,
                     collection: str | None = None, landcover_collection: str | None = None,
-                    require_landcover: bool = True, max_cloud: float | None = None,
+                    require_landcover: bool = True, max_cloud: float | None = FORDEAD_MAX_CLOUDINESS,
                     progress: Progress | None = None) -> ForestResult:
     """fordead dieback over ``aoi``: training until ``training_end``, monitoring until ``end``.
 
     The search starts two years before ``training_end`` (the harmonic model needs at least a
-    year of training dates).
+    year of training dates) and keeps, by default, fordead's dates: cloud cover at most
+    ``FORDEAD_MAX_CLOUDINESS`` (40 %; ``max_cloud=None`` keeps every date, which adds cloudier
+    training dates and changes the result: 91.9 % instead of 99.7 % agreement with fordead).
 
     Examples
     --------
@@ -116,9 +123,9 @@ def forest_workflow(catalog: Any, aoi: Any, training_end: Any, end: Any, setting
         forest = forest_mask(load_landcover(cat, cube, collection=lc_id, date=training_end)).compute()
     training_max_end = training_end + dt.timedelta(days=60)
     report(progress, "compute")
-    result = forest_dieback(cube, training_end=str(training_end), training_max_end=str(training_max_end),
-                            forest_mask=forest, threshold_anomaly=settings.threshold_anomaly,
-                            soil_detection=settings.soil_detection).compute()
+    params = FordeadParams(training_end=str(training_end), training_max_end=str(training_max_end),
+                           threshold_anomaly=settings.threshold_anomaly, soil_detection=settings.soil_detection)
+    result = forest_dieback(cube, params, forest_mask=forest).compute()
     index = masked_vegetation_index(cube, soil_detection=settings.soil_detection)["vi"]
     table, total = forest_loss_table(result["state"].rio.write_crs(result.rio.crs), settings.cell_km)
     return ForestResult(

@@ -13,28 +13,22 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..products.params import LisParams
 from ._aux import find_collection, load_dem
 from ._progress import Progress, report
 from ._search import search_reflectance
 
-__all__ = ["PRESETS", "SnowResult", "SnowSettings", "elevation_band_table", "snow_workflow"]
+__all__ = ["PRESETS", "LisParams", "SnowResult", "SnowSettings", "elevation_band_table", "snow_workflow"]
 
 
-@dataclass(frozen=True)
-class SnowSettings:
-    """LIS thresholds (pass 1: NDSI and red of sure snow; pass 2: above the snowline)."""
+#: The snow workflow's settings are LIS' parameters (defaults: the published Sentinel-2 values).
+SnowSettings = LisParams
 
-    ndsi_pass1: float = 0.4
-    red_pass1: float = 0.20
-    ndsi_pass2: float = 0.15
-    red_pass2: float = 0.04
-
-
-#: thresholds by landscape type (THEIA on-demand services offer such presets)
-PRESETS: dict[str, SnowSettings] = {
-    "alpine": SnowSettings(0.4, 0.20, 0.15, 0.04),
-    "forested mountains": SnowSettings(0.4, 0.15, 0.15, 0.04),
-    "low mountains": SnowSettings(0.45, 0.20, 0.20, 0.06),
+#: thresholds by landscape type (THEIA on-demand services offer such presets); "alpine" is LIS' defaults
+PRESETS: dict[str, LisParams] = {
+    "alpine": LisParams(),
+    "forested mountains": LisParams(red_pass1=0.15),
+    "low mountains": LisParams(ndsi_pass1=0.45, ndsi_pass2=0.20, red_pass2=0.06),
 }
 
 
@@ -73,7 +67,8 @@ def snow_workflow(catalog: Any, aoi: Any, year: int, settings: SnowSettings | No
     year
         First calendar year of the hydrological year.
     settings
-        LIS thresholds (default :class:`SnowSettings`; see :data:`PRESETS`).
+        LIS parameters (default :class:`~terra_lab.products.params.LisParams`, the published
+        values; see :data:`PRESETS`).
     collection, dem_collection
         Reflectance and DEM collection ids (default: found in the catalogue by kind).
     max_cloud
@@ -106,9 +101,9 @@ def snow_workflow(catalog: Any, aoi: Any, year: int, settings: SnowSettings | No
     elevation = load_dem(cat, cube, collection=dem_id)
     th = asdict(settings)
     report(progress, "compute")
-    lines = snowline(cube, elevation, ndsi_pass1=th["ndsi_pass1"], red_pass1=th["red_pass1"]).compute()
+    lines = snowline(cube, elevation, settings).compute()
     # the L2B codes are kept in memory (1 byte per pixel-date) for per-pixel series
-    l2b = snow_l2b(cube, elevation, snowlines=lines, **th).persist()
+    l2b = snow_l2b(cube, elevation, settings, snowlines=lines).persist()
     annual = snow_l3b(l2b, year).compute()
     elevation = elevation.compute()
     return SnowResult(
