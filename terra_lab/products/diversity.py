@@ -53,8 +53,8 @@ References
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Sequence
 
 import dask.array as da
 import numpy as np
@@ -63,10 +63,12 @@ import xarray as xr
 from ..errors import SpectralDiversityError
 from ..kernels import _diversity as k
 from ._common import chunks_along, rechunk, require, with_provenance
+from .params import DIVERSITY_BANDS, BiodivMapRParams, with_overrides
 
 __all__ = [
     "DIVERSITY_BANDS",
     "BetaReference",
+    "BiodivMapRParams",
     "SpectralSpecies",
     "fit_beta_reference",
     "fit_spectral_species",
@@ -74,12 +76,10 @@ __all__ = [
     "spectral_species",
 ]
 
-#: The 10 Sentinel-2 bands at 10 and 20 m used by default.
-DIVERSITY_BANDS = ("blue", "green", "red", "rededge1", "rededge2", "rededge3", "nir", "nir08", "swir16", "swir22")
 #: Central wavelengths (nm, Sentinel-2A) for the continuum removal.
 _WAVELENGTHS = {"coastal": 443, "blue": 490, "green": 560, "red": 665, "rededge1": 705, "rededge2": 740,
                 "rededge3": 783, "nir": 842, "nir08": 865, "nir09": 945, "swir16": 1610, "swir22": 2190}
-_MASK_LAYERS = ("cloud", "shadow", "snow", "edge")
+_DEFAULTS = BiodivMapRParams()
 _REF = "Féret & Asner 2014, Ecol. Appl. 24:1289; Féret & de Boissieu 2020, MEE 11:64 (biodivMapR)"
 _ALPHA = ("richness", "shannon", "simpson", "fisher")
 
@@ -257,25 +257,8 @@ def _no_valid(product: str, n: int, what: str) -> SpectralDiversityError:
 
 
 # ------------------------------------------------------------------------------------ fitting
-def fit_spectral_species(
-    cube: xr.Dataset,
-    *,
-    bands: Sequence[str] = DIVERSITY_BANDS,
-    components: Sequence[int] | None = None,
-    explained_variance: float = 0.99,
-    n_clusters: int = 50,
-    n_partitions: int = 20,
-    n_samples_pca: int = 1_000_000,
-    n_samples_kmeans: int = 100_000,
-    n_init: int = 10,
-    max_iter: int = 50,
-    ndvi_threshold: float | None = 0.65,
-    nir_threshold: float | None = 0.15,
-    blue_threshold: float | None = 0.05,
-    mask_layers: Sequence[str] = _MASK_LAYERS,
-    continuum_removal: bool = False,
-    seed: int = 0,
-) -> SpectralSpecies:
+def fit_spectral_species(cube: xr.Dataset, params: BiodivMapRParams | None = None,
+                         **overrides: Any) -> SpectralSpecies:
     """Fit biodivMapR's spectral species: radiometric mask, standardised PCA, k-means per partition.
 
     Eager: reads a random sample of ``max(n_samples_pca, n_samples_kmeans)`` pixels (or the
@@ -287,36 +270,26 @@ def fit_spectral_species(
     cube
         One date (``time`` of length 1 or absent) with the reflectance ``bands`` (e.g. from
         :func:`terra_lab.load`, or :func:`terra_lab.products.synthesis.median_composite`).
-    bands
-        Bands used, default the 10 Sentinel-2 bands at 10 and 20 m.
-    components
-        Principal components kept for the spectral species, 1-based (``[1, 2, 4]`` keeps PC#1,
-        PC#2 and PC#4), as biodivMapR asks its user to choose them after looking at the PCA
-        image (it advises discarding components showing noise or artefacts).  Default: the
-        first components that together explain ``explained_variance`` of the variance (at
-        least 2).
-    explained_variance
-        Share of the (standardised) variance the default components explain, default 0.99.
-    n_clusters, n_partitions
-        k-means centres and number of partitions (biodivMapR ``nb_clusters`` = 50 and
-        ``nb_partitions`` = 20; its version 2 calls the latter ``nb_iter``, default 10).
-    n_samples_pca, n_samples_kmeans
-        Pixels sampled for the PCA (biodivMapR ``nb_pix_pca`` = 1e6) and for the k-means
-        (``nb_samples_alpha`` = 1e5, split evenly between the partitions).
-    n_init, max_iter
-        k-means restarts and iterations (R ``kmeans(nstart = 10, iter.max = 50)``).
-    ndvi_threshold, nir_threshold, blue_threshold
-        Radiometric filter (biodivMapR ``radiometric_filtering`` defaults NDVI 0.65, NIR 1500
-        and blue 500 in reflectance x 10000): pixels are kept when NDVI >= ``ndvi_threshold``,
-        nir >= ``nir_threshold`` and blue <= ``blue_threshold`` (shade, bare soil, water and
-        cloud are removed).  ``None`` disables a test; all ``None`` keeps every land cover.
-    mask_layers
-        Boolean layers of the cube that mask pixels (those missing are ignored).
-    continuum_removal
-        Divide each spectrum by its convex hull before the PCA (off by default, see the
-        module notes).
-    seed
-        Seed of the pixel sample, of the partitions and of the k-means.
+    params
+        biodivMapR's settings, default :class:`~terra_lab.products.params.BiodivMapRParams`
+        (its published values): ``bands`` (default the 10 Sentinel-2 bands at 10 and 20 m);
+        ``components``, the principal components kept, 1-based (``(1, 2, 4)`` keeps PC#1, PC#2
+        and PC#4), as biodivMapR asks its user to choose them after looking at the PCA image
+        (default: the first components that together explain ``explained_variance``, 0.99,
+        of the standardised variance, at least 2); ``n_clusters`` and ``n_partitions``
+        (biodivMapR ``nb_clusters`` = 50 and ``nb_partitions`` = 20; its version 2 calls the
+        latter ``nb_iter``, default 10); ``n_samples_pca`` and ``n_samples_kmeans``, pixels
+        sampled for the PCA (``nb_pix_pca`` = 1e6) and the k-means (``nb_samples_alpha`` = 1e5,
+        split evenly between the partitions); ``n_init`` and ``max_iter`` (R ``kmeans(nstart =
+        10, iter.max = 50)``); ``ndvi_threshold``, ``nir_threshold``, ``blue_threshold``, the
+        radiometric filter (``radiometric_filtering`` defaults NDVI 0.65, NIR 1500 and blue 500
+        in reflectance x 10000: pixels are kept when NDVI >= ``ndvi_threshold``, nir >=
+        ``nir_threshold`` and blue <= ``blue_threshold``; ``None`` disables a test);
+        ``mask_layers``, boolean layers of the cube that mask pixels (those missing are
+        ignored); ``continuum_removal`` (off by default, see the module notes); ``seed`` of
+        the pixel sample, the partitions and the k-means.
+    **overrides
+        Fields of ``params`` to replace: ``fit_spectral_species(cube, n_clusters=10, seed=1)``.
 
     Returns
     -------
@@ -335,22 +308,44 @@ def fit_spectral_species(
        beta-diversity mapping using remotely sensed images. Methods Ecol. Evol. 11, 64-70.
     """
     product = "fit_spectral_species"
-    bands = tuple(bands)
-    need = _needed_bands(bands, ndvi_threshold, nir_threshold, blue_threshold)
-    arr = _reflectance(cube, need, mask_layers, product)
-    rng = np.random.default_rng(seed)
-    rows = _sample_rows(rechunk(arr, band=-1).data, max(n_samples_pca, n_samples_kmeans), rng)
-    valid = _radiometric_mask(rows, need, ndvi_threshold, nir_threshold, blue_threshold)
-    rows = rows[valid][:, [need.index(b) for b in bands]]
-    per_part = min(rows.shape[0], n_samples_kmeans) // n_partitions
-    if per_part < n_clusters:
-        raise _no_valid(product, rows.shape[0], "pixel") if rows.shape[0] < n_clusters else SpectralDiversityError(
-            f"{product}: {rows.shape[0]} valid pixels sampled, {per_part} per partition, fewer than "
-            f"n_clusters={n_clusters}; lower n_clusters or n_partitions, or use a larger area")
+    p = with_overrides(params, BiodivMapRParams, overrides, product)
+    rng = np.random.default_rng(p.seed)
+    x = _sample_features(cube, p, rng, product)
+    xp = x[: p.n_samples_pca]
+    mean, scale, vecs, ratio = _standardised_pca(xp, product)
+    components = _components(ratio, p, product)
+    per_part = min(x.shape[0], p.n_samples_kmeans) // p.n_partitions
+    pcs = ((x[: per_part * p.n_partitions] - mean) / scale) @ vecs[:, [c - 1 for c in components]]
+    lo, spread = _iqr_bounds(pcs, product)
+    centroids = _kmeans_per_partition((pcs - lo) / spread, p, rng, per_part)
+    recorded = asdict(p) | {"bands": list(p.bands), "components": list(components), "mask_layers": list(p.mask_layers),
+                            "n_samples_pca": int(xp.shape[0]), "n_samples_kmeans": int(per_part * p.n_partitions)}
+    return SpectralSpecies(bands=p.bands, ndvi_threshold=p.ndvi_threshold, nir_threshold=p.nir_threshold,
+                           blue_threshold=p.blue_threshold, mask_layers=p.mask_layers,
+                           continuum_removal=p.continuum_removal, mean=mean, scale=scale, loadings=vecs,
+                           explained_variance_ratio=ratio, components=components, iqr_min=lo, iqr_range=spread,
+                           centroids=centroids, params=recorded)
 
-    x = _pca_input(rows, bands, continuum_removal, np.ones(rows.shape[0], bool))
-    x = x[np.isfinite(x).all(axis=1)]
-    xp = x[:n_samples_pca]
+
+def _sample_features(cube: xr.Dataset, p: BiodivMapRParams, rng: np.random.Generator, product: str) -> np.ndarray:
+    """Step 1: a random sample of valid pixels (radiometric filter, masks) as PCA input features."""
+    need = _needed_bands(p.bands, p.ndvi_threshold, p.nir_threshold, p.blue_threshold)
+    arr = _reflectance(cube, need, p.mask_layers, product)
+    rows = _sample_rows(rechunk(arr, band=-1).data, max(p.n_samples_pca, p.n_samples_kmeans), rng)
+    valid = _radiometric_mask(rows, need, p.ndvi_threshold, p.nir_threshold, p.blue_threshold)
+    rows = rows[valid][:, [need.index(b) for b in p.bands]]
+    per_part = min(rows.shape[0], p.n_samples_kmeans) // p.n_partitions
+    if per_part < p.n_clusters:
+        raise _no_valid(product, rows.shape[0], "pixel") if rows.shape[0] < p.n_clusters else SpectralDiversityError(
+            f"{product}: {rows.shape[0]} valid pixels sampled, {per_part} per partition, fewer than "
+            f"n_clusters={p.n_clusters}; lower n_clusters or n_partitions, or use a larger area")
+    x = _pca_input(rows, p.bands, p.continuum_removal, np.ones(rows.shape[0], bool))
+    return x[np.isfinite(x).all(axis=1)]
+
+
+def _standardised_pca(xp: np.ndarray, product: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Step 2: (mean, scale, eigenvectors by decreasing variance, explained variance ratio), as R
+    ``prcomp(scale = TRUE)``, each eigenvector's sign fixed so its largest loading is positive."""
     mean = xp.mean(axis=0)
     scale = xp.std(axis=0, ddof=1)
     if np.any(scale == 0):
@@ -361,45 +356,46 @@ def fit_spectral_species(
     order = np.argsort(vals)[::-1]
     vals, vecs = np.clip(vals[order], 0, None), vecs[:, order]
     vecs *= np.where(vecs[np.abs(vecs).argmax(axis=0), np.arange(vecs.shape[1])] < 0, -1.0, 1.0)  # deterministic sign
-    ratio = vals / vals.sum()
-    if components is None:
-        n_comp = max(2, int(np.searchsorted(np.cumsum(ratio), explained_variance) + 1))
-        components = tuple(range(1, min(n_comp, len(ratio)) + 1))
-    else:
-        components = tuple(int(c) for c in components)
-        bad = [c for c in components if not 1 <= c <= len(ratio)]
-        if bad or not components:
-            raise SpectralDiversityError(f"{product}: components {list(components)} must be 1-based PC numbers "
-                                         f"between 1 and {len(ratio)}")
+    return mean, scale, vecs, vals / vals.sum()
 
-    xk = x[: per_part * n_partitions]
-    pcs = ((xk - mean) / scale) @ vecs[:, [c - 1 for c in components]]
+
+def _components(ratio: np.ndarray, p: BiodivMapRParams, product: str) -> tuple[int, ...]:
+    """Step 3: the components kept, 1-based (``p.components``, else those explaining ``explained_variance``)."""
+    if p.components is None:
+        n_comp = max(2, int(np.searchsorted(np.cumsum(ratio), p.explained_variance) + 1))
+        return tuple(range(1, min(n_comp, len(ratio)) + 1))
+    components = p.components
+    bad = [c for c in components if not 1 <= c <= len(ratio)]
+    if bad or not components:
+        raise SpectralDiversityError(f"{product}: components {list(components)} must be 1-based PC numbers "
+                                     f"between 1 and {len(ratio)}")
+    return components
+
+
+def _iqr_bounds(pcs: np.ndarray, product: str) -> tuple[np.ndarray, np.ndarray]:
+    """Step 4: (lower bound, range) of each component without outliers (biodivMapR ``get_kmeans``:
+    ``IQR_outliers(weightIQR = 3)``), which rescale the components to about 0-1."""
     q25, q75 = np.percentile(pcs, [25, 75], axis=0)
-    lo, hi = q25 - 3 * (q75 - q25), q75 + 3 * (q75 - q25)  # biodivMapR get_kmeans: IQR_outliers(weightIQR = 3)
-    rng_ = hi - lo
-    if not np.all(np.isfinite(rng_)) or np.any(rng_ <= 0):
+    lo, hi = q25 - 3 * (q75 - q25), q75 + 3 * (q75 - q25)
+    spread = hi - lo
+    if not np.all(np.isfinite(spread)) or np.any(spread <= 0):
         raise SpectralDiversityError(f"{product}: the selected components have no spread over the sample; "
                                      "choose other components=")
-    z = (pcs - lo) / rng_
-    parts = rng.permutation(z.shape[0]).reshape(n_partitions, per_part)
-    centroids = np.empty((n_partitions, n_clusters, len(components)), np.float32)
+    return lo, spread
+
+
+def _kmeans_per_partition(z: np.ndarray, p: BiodivMapRParams, rng: np.random.Generator, per_part: int) -> np.ndarray:
+    """Step 5: k-means centres (P, K, C) of each random partition of the rescaled sample."""
+    parts = rng.permutation(z.shape[0]).reshape(p.n_partitions, per_part)
+    centroids = np.empty((p.n_partitions, p.n_clusters, z.shape[1]), np.float32)
     from sklearn.cluster import KMeans
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1):  # small fits: OpenMP threads cost more than they bring (4x measured)
-        for p in range(n_partitions):
-            km = KMeans(n_clusters=n_clusters, n_init=n_init, max_iter=max_iter, random_state=seed * 1000 + p)
-            centroids[p] = km.fit(z[parts[p]]).cluster_centers_
-    params = dict(bands=list(bands), components=list(components), explained_variance=explained_variance,
-                  n_clusters=n_clusters, n_partitions=n_partitions, n_samples_pca=int(xp.shape[0]),
-                  n_samples_kmeans=int(per_part * n_partitions), n_init=n_init, max_iter=max_iter,
-                  ndvi_threshold=ndvi_threshold, nir_threshold=nir_threshold, blue_threshold=blue_threshold,
-                  mask_layers=list(mask_layers), continuum_removal=continuum_removal, seed=seed)
-    return SpectralSpecies(bands=bands, ndvi_threshold=ndvi_threshold, nir_threshold=nir_threshold,
-                           blue_threshold=blue_threshold, mask_layers=tuple(mask_layers),
-                           continuum_removal=continuum_removal, mean=mean, scale=scale, loadings=vecs,
-                           explained_variance_ratio=ratio, components=components, iqr_min=lo, iqr_range=rng_,
-                           centroids=centroids, params=params)
+        for i in range(p.n_partitions):
+            km = KMeans(n_clusters=p.n_clusters, n_init=p.n_init, max_iter=p.max_iter, random_state=p.seed * 1000 + i)
+            centroids[i] = km.fit(z[parts[i]]).cluster_centers_
+    return centroids
 
 
 def _model_bands(model: SpectralSpecies) -> list[str]:
@@ -609,8 +605,10 @@ def spectral_diversity(
     unknown = [a for a in alpha if a not in _ALPHA]
     if unknown:
         raise SpectralDiversityError(f"{product}: unknown alpha metric(s) {unknown}; choose among {list(_ALPHA)}")
-    need = _model_bands(model) if model is not None else _needed_bands(DIVERSITY_BANDS, 0.65, 0.15, 0.05)
-    arr = _reflectance(cube, need, model.mask_layers if model is not None else _MASK_LAYERS, product)
+    d = _DEFAULTS
+    need = _model_bands(model) if model is not None else _needed_bands(d.bands, d.ndvi_threshold, d.nir_threshold,
+                                                                         d.blue_threshold)
+    arr = _reflectance(cube, need, model.mask_layers if model is not None else d.mask_layers, product)
     window = _check_window(arr, window_size, product)
     if model is None:
         model = fit_spectral_species(cube, seed=seed)
