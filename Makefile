@@ -10,11 +10,11 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: lab test env system demo bench clean
 
-$(VENV)/.installed: pyproject.toml widgets/package.json widgets/src/map.ts widgets/src/plugin.ts binder/overrides.json
+$(VENV)/.installed: pyproject.toml widgets/package.json widgets/package-lock.json $(wildcard widgets/src/*.ts) widgets/style/index.css binder/overrides.json
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e ".[all]"
-	# the JupyterLab extension (launcher entries), built against the JupyterLab just installed
+	# the JupyterLab extension (launcher entries, map layers for ipyleaflet), built against the JupyterLab just installed
 	cd widgets && npm ci --no-audit --no-fund --silent && PYTHON=$(abspath $(PY)) npm run --silent build:labextension
 	mkdir -p $(VENV)/share/jupyter/labextensions  # what `jupyter labextension develop` does: link it in
 	rm -rf $(VENV)/share/jupyter/labextensions/terra-lab-widgets  # pip's copy of the shared-data; the link follows rebuilds

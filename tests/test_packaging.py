@@ -1,4 +1,4 @@
-"""The wheel, built from the sources alone, ships the widget bundle and the prebuilt JupyterLab extension."""
+"""The wheel, built from the sources alone, ships the prebuilt JupyterLab extension (launcher, map layers)."""
 
 import shutil
 import subprocess
@@ -25,6 +25,8 @@ def test_wheel_contains_the_front_end(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     wheel = next((tmp_path / "dist").glob("terra_lab-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
-    assert "terra_lab/display/static/map.js" in names and "terra_lab/display/static/map.css" in names
     lab = [n for n in names if "/share/jupyter/labextensions/terra-lab-widgets/" in n]
     assert any(n.endswith("package.json") for n in lab) and any("remoteEntry" in n for n in lab)
+    # the map layers extend jupyter-leaflet's, shared with ipyleaflet's extension (not bundled)
+    pkg = zipfile.ZipFile(wheel).read(next(n for n in lab if n.endswith("terra-lab-widgets/package.json"))).decode()
+    assert '"jupyter-leaflet"' in pkg and "sharedPackages" in pkg

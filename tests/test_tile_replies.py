@@ -10,15 +10,15 @@ from rasterio.transform import from_origin
 
 import terra_lab  # noqa: F401 - registers the .rio accessor
 from terra_lab.display._tiles import tile_bounds
-from terra_lab.display.map import TerraMap
+from terra_lab.display._kernel_layer import KernelTileLayer
 
 # zoom 13 tile over lon 6.30, lat 45.19 (the demo scene), in EPSG:32631 below
 Z, X, Y = 13, 4239, 2928
 
 
-def _requests(m):
+def _requests(layer):
     sent = []
-    m.send = lambda content, buffers=None: sent.append((content, buffers))
+    layer.send = lambda content, buffers=None: sent.append((content, buffers))
     return sent
 
 
@@ -44,15 +44,14 @@ def _geotiff(path):
 def test_a_layer_whose_file_vanished_answers_an_error(tmp_path):
     path = _geotiff(tmp_path / "ndvi.tif")
     layer_da = rioxarray.open_rasterio(path, chunks=100, cache=False).squeeze("band", drop=True)
-    m = TerraMap()
-    layer = m.add_layer(layer_da, name="ndvi", vmin=0, vmax=1)
-    sent = _requests(m)
-    m._on_msg(m, {"type": "tile", "req": 1, "layer": layer, "z": Z, "x": X, "y": Y}, [])
+    layer = KernelTileLayer(layer_da, name="ndvi", vmin=0, vmax=1)
+    sent = _requests(layer)
+    layer._on_tile_message(layer, {"type": "tile", "req": 1, "z": Z, "x": X, "y": Y}, [])
     assert sent[-1][0] == {"type": "tile", "req": 1, "ok": True}  # the file is there: a tile
     path.unlink()
     xr.backends.file_manager.FILE_CACHE.clear()  # closes the open handle: the next read opens the path again
     with dask.config.set(scheduler="synchronous"):
-        m._on_msg(m, {"type": "tile", "req": 2, "layer": layer, "z": Z, "x": X, "y": Y}, [])
+        layer._on_tile_message(layer, {"type": "tile", "req": 2, "z": Z, "x": X, "y": Y}, [])
     content, buffers = sent[-1]
     assert content["req"] == 2 and content["ok"] is False and buffers is None
     assert "could not compute this tile of layer" in content["error"] and "ndvi.tif" in content["error"]
@@ -66,10 +65,10 @@ def test_a_layer_whose_compute_raises_answers_an_error():
     base = xr.DataArray(np.zeros((200, 200)), dims=("y", "x"),
                         coords={"y": y0 - 20 * (np.arange(200) + 0.5), "x": x0 + 20 * (np.arange(200) + 0.5)})
     lazy = base.copy(data=da.map_blocks(boom, da.zeros((200, 200), chunks=100), dtype=float)).rio.write_crs(32631)
-    m = TerraMap()
-    layer = m.add_layer(lazy, name="broken", vmin=0, vmax=1)
-    sent = _requests(m)
-    m._on_msg(m, {"type": "tile", "req": 5, "layer": layer, "z": Z, "x": X, "y": Y}, [])
+    layer = KernelTileLayer(lazy, name="broken", vmin=0, vmax=1)
+    sent = _requests(layer)
+    layer._on_tile_message(layer, {"type": "tile", "req": 5, "z": Z, "x": X, "y": Y}, [])
     content, buffers = sent[-1]
     assert content["req"] == 5 and content["ok"] is False and buffers is None
     assert "RuntimeError: the worker ran out of disk" in content["error"] and "'broken'" in content["error"]
+    assert layer.error == content["error"]  # also on the layer (the front end shows it on the tiles)

@@ -21,7 +21,7 @@ import xarray as xr
 from ..profiles import Legend
 from ._tiles import Style
 
-__all__ = ["legend_entries", "legend_of_array", "legend_style"]
+__all__ = ["legend_entries", "legend_html", "legend_of_array", "legend_style"]
 
 #: colour of codes a legend does not list (never expected; visible rather than hidden)
 _UNLISTED = "#808080"
@@ -75,3 +75,29 @@ def legend_style(da: xr.DataArray, opacity: float = 1.0) -> tuple[Style, dict] |
         "classes": [{"value": v, "color": c, "label": n} for v, c, n in entries],
     }
     return style, spec
+
+
+def legend_html(specs: list[tuple[str, dict]]) -> str:
+    """HTML of a map legend: one block per ``(layer title, legend spec)``, every text escaped.
+
+    A spec is a :class:`~terra_lab.display._kernel_layer.KernelTileLayer` ``legend``: class
+    swatches (``classes``) or a colour bar (``colors`` from ``vmin`` to ``vmax``).
+    """
+    import html
+
+    blocks = []
+    for title, spec in specs:
+        head = f'<div class="title">{html.escape(str(spec.get("label") or title))}</div>'
+        if spec.get("classes"):
+            rows = "".join(
+                f'<div class="class"><span class="swatch" style="background:{html.escape(str(c["color"]))}"></span>'
+                f'<span>{html.escape(str(c["value"]))} {html.escape(str(c["label"]))}</span></div>'
+                for c in spec["classes"])
+            blocks.append(f'<div class="entry">{head}{rows}</div>')
+            continue
+        colours = ",".join(html.escape(str(c)) for c in spec.get("colors", []))
+        ticks = "".join(f"<span>{float(v):.3g}</span>" for v in
+                        (spec["vmin"], (spec["vmin"] + spec["vmax"]) / 2, spec["vmax"]))
+        blocks.append(f'<div class="entry">{head}<div class="bar" style="background:linear-gradient(to right,{colours})">'
+                      f'</div><div class="ticks">{ticks}</div></div>')
+    return f'<div class="terra-legend">{"".join(blocks)}</div>' if blocks else ""

@@ -16,8 +16,8 @@ import numpy as np
 import xarray as xr
 from pyproj import Transformer
 
-__all__ = ["TILE", "Style", "TileError", "colorize", "image_overlay", "lonlat_to_index", "render_bounds", "render_tile",
-           "tile_bounds", "tile_failure"]
+__all__ = ["MASKED_RGBA", "TILE", "Style", "TileError", "colorize", "image_overlay", "lonlat_to_index", "render_bounds",
+           "render_tile", "tile_bounds", "tile_failure"]
 
 TILE = 256
 _HALF = 20037508.342789244  # half the Web-Mercator world width (m)
@@ -112,15 +112,23 @@ def _grid(da: xr.DataArray) -> tuple[np.ndarray, np.ndarray, float, float, int]:
     return x, y, dx, dy, crs.to_epsg()
 
 
-def render_tile(da: xr.DataArray, z: int, x: int, y: int, style: Style = Style()) -> bytes | None:
-    """PNG bytes of tile z/x/y of the 2-D (y, x) DataArray ``da``, or None if the tile is empty."""
-    rgba = render_bounds(da, tile_bounds(z, x, y), TILE, TILE, style)
+def render_tile(da: xr.DataArray, z: int, x: int, y: int, style: Style = Style(),
+                masked: xr.DataArray | None = None) -> bytes | None:
+    """PNG bytes of tile z/x/y of the 2-D (y, x) DataArray ``da``, or None if the tile is empty.
+
+    ``masked``: an optional 2-D boolean DataArray (any grid): its true pixels are drawn hatched
+    grey (:data:`MASKED_RGBA`) over the values, so masked areas differ from no data (transparent).
+    """
+    rgba = render_bounds(da, tile_bounds(z, x, y), TILE, TILE, style, masked=masked)
     return None if rgba is None else _png(rgba)
 
 
-def render_bounds(da: xr.DataArray, bounds: tuple[float, float, float, float], width: int, height: int,
-                  style: Style = Style()) -> np.ndarray | None:
-    """RGBA image (height, width, 4) of ``da`` over Web-Mercator ``bounds``, or None if empty.
+#: the two colours of the hatching of masked pixels: grey stripes, half transparent, 4 px wide
+MASKED_RGBA = ((128, 128, 128, 170), (96, 96, 96, 110))
+
+
+def _sample(da: xr.DataArray, bounds: tuple[float, float, float, float], width: int, height: int) -> np.ndarray | None:
+    """(height, width) float values of ``da`` at the centres of the output pixels (NaN outside), or None.
 
     Only the window of ``da`` under ``bounds`` is computed, decimated to about twice the
     output resolution when zoomed out.
@@ -147,9 +155,35 @@ def render_bounds(da: xr.DataArray, bounds: tuple[float, float, float, float], w
     rr = np.clip((row - r0) // stride, 0, values.shape[0] - 1)
     cc = np.clip((col - c0) // stride, 0, values.shape[1] - 1)
     out[inside] = values[rr[inside], cc[inside]]
-    if not np.isfinite(out).any():
+    return out
+
+
+def render_bounds(da: xr.DataArray, bounds: tuple[float, float, float, float], width: int, height: int,
+                  style: Style = Style(), masked: xr.DataArray | None = None) -> np.ndarray | None:
+    """RGBA image (height, width, 4) of ``da`` over Web-Mercator ``bounds``, or None if empty.
+
+    Only the window of ``da`` (and of ``masked``) under ``bounds`` is computed.  Masked pixels
+    are hatched with stripes aligned on the Web-Mercator pixel grid, so they join across tiles.
+    """
+    out = _sample(da, bounds, width, height)
+    hatch = None
+    if masked is not None:
+        m = _sample(masked, bounds, width, height)
+        hatch = None if m is None else np.nan_to_num(m) > 0.5
+    has_values = out is not None and np.isfinite(out).any()
+    if not has_values and (hatch is None or not hatch.any()):
         return None
-    return colorize(out, style)
+    rgba = colorize(out if out is not None else np.full((height, width), np.nan), style)
+    if hatch is not None and hatch.any():
+        west, _, east, north = bounds
+        px = (east - west) / width  # pixel size (m): stripes continue from one tile to the next
+        i0 = int(round((north - _HALF) / -px)) if px else 0
+        j0 = int(round((west + _HALF) / px)) if px else 0
+        ii, jj = np.meshgrid(np.arange(height) + i0, np.arange(width) + j0, indexing="ij")
+        stripe = ((ii + jj) // 4) % 2 == 0
+        colours = np.array(MASKED_RGBA, dtype=np.uint8)
+        rgba[hatch] = colours[np.where(stripe, 0, 1)[hatch]]
+    return rgba
 
 
 def image_overlay(da: xr.DataArray, style: Style = Style(), max_size: int = 1024):

@@ -1,223 +1,267 @@
-"""TerraMap: a Leaflet map widget showing lazy xarray results, tiles rendered in the kernel.
+"""TerraMap: an ``ipyleaflet.Map`` showing lazy xarray results, tiles rendered in the kernel.
 
-Why tiles over the widget comm: kernels on JupyterHub, Binder or a remote machine have no
-port the browser can reach, and a tile server on a kernel port is the most common failure of
-map widgets there.  Here the browser asks for each tile on the widget's own comm (the
-kernel's websocket, under Jupyter's authentication) and the kernel answers with a PNG
-buffer.  Nothing listens on a port, and tiles exist only for layers registered on this
-widget, in this kernel.
+Every data layer is a :class:`~terra_lab.display._kernel_layer.KernelTileLayer` (tiles sent
+over the widget comm: no tile server, no port, works on JupyterHub and Binder).  The map adds
+what a workshop needs to ipyleaflet's own controls: a basemap (OpenStreetMap / IGN online, a
+kernel-rendered hillshade offline, see :mod:`terra_lab.display._basemaps`), a layer control,
+a scale, a legend, drawing of an area of interest (rectangle or polygon, ``m.aoi``), a marker
+at the clicked pixel (``m.clicked``), a split view (:meth:`TerraMap.split`) and a view fitted
+to the first data layer, on its clearest date.
 
-Requires the ``ui`` extra (anywidget, ipywidgets).
+Requires the ``ui`` extra (ipyleaflet, ipywidgets).
 """
 
 from __future__ import annotations
 
-import html
-import uuid
-from pathlib import Path
+import math
 from typing import Any
 
-import numpy as np
 import xarray as xr
 
-from ._tiles import Style, TileError, lonlat_to_index, render_tile, tile_failure
+from ._basemaps import ONLINE, basemap_layers, default_basemap, offline_basemap
+from ._kernel_layer import KernelTileLayer
+from ._legend import legend_html
+from ._tiles import lonlat_to_index
 
 try:
-    import anywidget
+    import ipyleaflet
+    import ipywidgets as w
     import traitlets as t
 except ImportError as e:  # pragma: no cover - exercised without the extra
     raise ImportError("the map widgets need the ui extra: pip install 'terra_lab[ui]'") from e
 
-__all__ = ["TerraMap"]
+__all__ = ["KernelTileLayer", "TerraMap"]
 
-STATIC = Path(__file__).parent / "static"
-
-
-def _esm() -> Path | str:
-    path = STATIC / "map.js"
-    if not path.exists():
-        raise ImportError(
-            "the map widget's front end is not built: run `make env` (or `cd widgets && npm ci && npm run build`)"
-        )
-    return path
+#: the map size (px) assumed when fitting a layer before the browser has drawn the map
+_FIT_SIZE = (700, 420)
+_AOI_STYLE = {"color": "#ff7f0e", "weight": 2, "fillOpacity": 0.08}
 
 
-def _sample_range(da: xr.DataArray) -> tuple[float, float]:
-    """2nd-98th percentiles of a decimated sample (at most 256 x 256 pixels of the first date)."""
-    if "time" in da.dims:
-        da = da.isel(time=0)
-    sy = max(1, da.sizes["y"] // 256)
-    sx = max(1, da.sizes["x"] // 256)
-    v = np.asarray(da.isel(y=slice(None, None, sy), x=slice(None, None, sx)).values, dtype=np.float64)
-    v = v[np.isfinite(v)]
-    if v.size == 0:
-        return 0.0, 1.0
-    lo, hi = np.percentile(v, [2, 98])
-    return float(lo), float(hi if hi > lo else lo + 1)
+def fit_view(bounds: tuple[tuple[float, float], tuple[float, float]], size: tuple[int, int] = _FIT_SIZE,
+             max_zoom: int = 18) -> tuple[tuple[float, float], int]:
+    """(center, zoom) showing lat/lon ``bounds`` ((south, west), (north, east)) whole in a ``size`` px map."""
+    (s, w_), (n, e) = bounds
+
+    def merc(lat: float) -> float:
+        lat = max(min(lat, 85.05), -85.05)
+        return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+
+    zx = math.log2(size[0] * 360 / (256 * max(e - w_, 1e-9)))
+    zy = math.log2(size[1] * 2 * math.pi / (256 * max(merc(n) - merc(s), 1e-9)))
+    zoom = int(max(1, min(max_zoom, math.floor(min(zx, zy)))))
+    lat_c = math.degrees(math.atan(math.sinh((merc(n) + merc(s)) / 2)))
+    return (lat_c, (w_ + e) / 2), zoom
 
 
-class TerraMap(anywidget.AnyWidget):
-    """An interactive map of lazy DataArrays (2-D, or 3-D with a time slider), footprints and an AOI.
+class TerraMap(ipyleaflet.Map):
+    """An ipyleaflet map of lazy DataArrays (2-D, or 3-D with a date slider), with an AOI and a clicked pixel.
 
-    >>> m = TerraMap(center=(45.19, 6.30), zoom=13)          # doctest: +SKIP
-    >>> m.add_layer(ndvi, name="NDVI", cmap="RdYlGn", vmin=0, vmax=0.9)  # doctest: +SKIP
-    >>> m                                                    # doctest: +SKIP
+    >>> m = TerraMap(center=(45.19, 6.30), zoom=13)                       # doctest: +SKIP
+    >>> ndvi_layer = m.add_layer(ndvi, name="NDVI", cmap="RdYlGn", vmin=0, vmax=0.9)  # doctest: +SKIP
+    >>> w.VBox([m, m.time_slider(ndvi_layer)])                            # doctest: +SKIP
 
-    Draw an AOI with shift + drag (``m.aoi`` holds its GeoJSON); a click sets ``m.clicked``
-    (lat, lon), used by :meth:`pixel_series`.  ``m.split = True`` compares the last two
-    layers side by side, with a divider at ``m.split_position`` (0..1, draggable).
+    ``basemap``: ``"osm"`` (default), ``"ign-plan"``, ``"ign-ortho"`` (all three in the layer
+    control), ``"offline"`` (a hillshade of ``dem``, else of the catalogue's DEM, rendered in
+    the kernel: no network; the default when ``TERRA_LAB_OFFLINE=1``), or None.  ``catalog``:
+    the catalogue whose DEM the offline basemap shades (default ``$TERRA_LAB_CATALOG``, else
+    ``"demo"``).
+
+    Draw a rectangle or polygon with the draw tool: ``m.aoi`` holds its GeoJSON geometry.  A
+    click sets ``m.clicked`` (lat, lon of the clicked pixel's centre) and moves a marker there;
+    :meth:`pixel_series` gives that pixel's time series.  The map is an ``ipyleaflet.Map``:
+    ``m.add(any_ipyleaflet_layer_or_control)`` works too.
     """
 
-    _esm = _esm()
-    _css = STATIC / "map.css"
+    #: GeoJSON geometry of the last drawn shape ({} when none)
+    aoi = t.Dict()
+    #: (lat, lon) of the last click, snapped to the centre of the clicked pixel of the top data layer
+    clicked = t.List()
 
-    center = t.List([45.19, 6.30]).tag(sync=True)
-    zoom = t.Int(12).tag(sync=True)
-    height = t.Unicode("420px").tag(sync=True)
-    basemap = t.Unicode("").tag(sync=True)
-    basemap_attribution = t.Unicode("").tag(sync=True)
-    layers = t.List([]).tag(sync=True)
-    footprints = t.Dict({}).tag(sync=True)
-    selected = t.Unicode("").tag(sync=True)
-    aoi = t.Dict({}).tag(sync=True)
-    clicked = t.List([]).tag(sync=True)
-    bounds = t.List([]).tag(sync=True)
-    split = t.Bool(False).tag(sync=True)
-    split_position = t.Float(0.5).tag(sync=True)
-
-    def __init__(self, center=(45.19, 6.30), zoom: int = 12, **kwargs):
-        super().__init__(center=list(center), zoom=int(zoom), **kwargs)
-        self._data: dict[str, tuple[xr.DataArray, Style]] = {}
-        self.tiles_served = 0
-        self.on_msg(self._on_msg)
+    def __init__(self, center=(45.19, 6.30), zoom: float = 12, *, basemap: str | None = "default",
+                 dem: xr.DataArray | None = None, catalog: Any = None, height: str = "420px", draw: bool = True,
+                 **kwargs):
+        basemap = default_basemap() if basemap == "default" else basemap
+        if basemap not in (None, "offline", *ONLINE):
+            raise ValueError(f"unknown basemap {basemap!r}; use one of {[*ONLINE, 'offline', None]}")
+        kwargs.setdefault("scroll_wheel_zoom", True)
+        layers = tuple(basemap_layers(basemap)) if basemap in ONLINE else ()
+        super().__init__(center=list(center), zoom=zoom, layers=layers, **kwargs)
+        self.layout.height = height
+        self.add_class("terra-map")
+        self.layout.width = "100%"
+        self.layout.min_width = "320px"
+        self._offline = basemap == "offline"
+        self._catalog = catalog
+        if self._offline and dem is not None:
+            self._add_offline(dem=dem)
+        elif self._offline:  # the catalogue's DEM around the centre; retried over the first data layer
+            lat, lon = center
+            self._add_offline(bbox=(lon - 0.1, lat - 0.1, lon + 0.1, lat + 0.1), quiet=True)
+        self.add(ipyleaflet.ScaleControl(position="bottomleft", imperial=False))
+        self.add(ipyleaflet.LayersControl(position="topright", collapsed=False))
+        self._legend = w.HTML("", layout={"max_width": "260px"})
+        self._legend_control = ipyleaflet.WidgetControl(widget=self._legend, position="bottomright")
+        self._marker: ipyleaflet.CircleMarker | None = None
+        self._split: ipyleaflet.SplitMapControl | None = None
+        if draw:
+            self._draw = ipyleaflet.DrawControl(
+                rectangle={"shapeOptions": _AOI_STYLE}, polygon={"shapeOptions": _AOI_STYLE},
+                polyline={}, circlemarker={}, circle={}, marker={}, edit=False, position="topleft")
+            self._draw.on_draw(self._on_draw)
+            self.add(self._draw)
+        self.on_interaction(self._on_interaction)
 
     # ---------------------------------------------------------------- layers
-    def add_layer(self, data: xr.DataArray, *, name: str | None = None, cmap: str | None = None,
-                  vmin: float | None = None, vmax: float | None = None, opacity: float = 1.0,
-                  label: str = "") -> str:
-        """Show ``data`` (dims (y, x) or (time, y, x), any CRS, lazy or not); returns the layer id.
+    @property
+    def data_layers(self) -> list[KernelTileLayer]:
+        """The terra_lab layers on the map (not basemaps), bottom to top."""
+        return [ly for ly in self.layers if isinstance(ly, KernelTileLayer) and not ly.base]
 
-        A categorical product loaded by terra_lab (snow codes, OSO classes...) is drawn in its
-        producer's class colours with its class names in the legend unless ``cmap`` is given;
-        other layers default to ``viridis`` between the 2nd and 98th percentiles.
+    def add_layer(self, data, *, name: str | None = None, cmap: str | None = None, vmin: float | None = None,
+                  vmax: float | None = None, opacity: float = 1.0, label: str = "",
+                  masked: xr.DataArray | None = None, fit: bool | None = None):
+        """Show ``data`` (dims (y, x) or (time, y, x), any CRS, lazy or not); returns the layer.
+
+        See :class:`KernelTileLayer` for the colours, ``masked`` and the date shown.  An
+        ipyleaflet layer is added as it is.  ``fit`` (default: for the first data layer) sets
+        the view on the layer.
         """
-        if not isinstance(data, xr.DataArray):
-            raise TypeError(f"add_layer needs an xarray.DataArray, got {type(data).__name__}")
-        extra = set(data.dims) - {"time", "y", "x"}
-        if extra or not {"y", "x"} <= set(data.dims):
-            raise ValueError(f"a layer needs dims (y, x) or (time, y, x); got {data.dims}")
-        if data.rio.crs is None:
-            raise ValueError("the layer has no CRS: give a DataArray from terra_lab (or call .rio.write_crs)")
-        from ._legend import legend_style
+        if isinstance(data, ipyleaflet.Layer):
+            self.add(data)
+            self._update_legend()
+            return data
+        layer = KernelTileLayer(data, name=name, cmap=cmap, vmin=vmin, vmax=vmax, opacity=opacity, label=label,
+                                masked=masked)
+        first = not self.data_layers
+        if self._offline and not any(isinstance(ly, KernelTileLayer) and ly.base for ly in self.layers):
+            (s, w_), (n, e) = layer.bounds_latlon()
+            self._add_offline(bbox=(w_, s, e, n))
+        self.add(layer)
+        if fit or (fit is None and first):
+            center, zoom = fit_view(layer.bounds_latlon())
+            self.center, self.zoom = list(center), zoom
+        self._update_legend()
+        return layer
 
-        by_legend = legend_style(data, opacity) if cmap is None else None
-        cmap = cmap or "viridis"
-        if by_legend is None and (vmin is None or vmax is None):
-            lo, hi = _sample_range(data)
-            vmin = lo if vmin is None else vmin
-            vmax = hi if vmax is None else vmax
-        style = by_legend[0] if by_legend else Style(cmap=cmap, vmin=float(vmin), vmax=float(vmax), opacity=float(opacity))
-        layer_id = uuid.uuid4().hex
-        self._data[layer_id] = (data.transpose(*[d for d in ("time", "y", "x") if d in data.dims]), style)
-        import matplotlib
+    def remove_layer(self, layer) -> None:
+        """Take a layer off the map (the layer, its ``layer_id``/``model_id`` or its name)."""
+        found = self._layer(layer)
+        if self._split is not None and found in (self._split.left_layer, self._split.right_layer):
+            self.unsplit()
+        self.remove(found)
+        self._update_legend()
 
-        colors = [matplotlib.colors.to_hex(c) for c in matplotlib.colormaps[cmap](np.linspace(0, 1, 8))]
-        spec = {
-            "id": layer_id,
-            "name": html.escape(name or str(data.name or "layer")),
-            "opacity": float(opacity),
-            "time_index": 0,
-            "n_times": int(data.sizes.get("time", 1)),
-            "legend": {"colors": colors, "vmin": float(vmin), "vmax": float(vmax), "label": label or (name or str(data.name or ""))}
-            if by_legend is None else {**by_legend[1], "label": label or by_legend[1]["label"]},
-        }
-        self.layers = [*self.layers, spec]
-        return layer_id
+    def _layer(self, layer) -> ipyleaflet.Layer:
+        if isinstance(layer, ipyleaflet.Layer):
+            if layer not in self.layers:
+                raise ValueError(f"the layer {layer.name!r} is not on this map")
+            return layer
+        for ly in self.layers:
+            if layer in (ly.model_id, ly.name, getattr(ly, "title", None)):
+                return ly
+        names = [getattr(ly, "title", ly.name) for ly in self.data_layers]
+        raise KeyError(f"no layer {str(layer)[:64]!r} on this map; its layers: {names}")
 
-    def remove_layer(self, layer_id: str) -> None:
-        self._data.pop(layer_id, None)
-        self.layers = [s for s in self.layers if s["id"] != layer_id]
+    def _data_layer(self, layer) -> KernelTileLayer:
+        found = self._layer(layer)
+        if not isinstance(found, KernelTileLayer):
+            raise TypeError(f"{found.name!r} is not a terra_lab data layer (an ipyleaflet {type(found).__name__})")
+        return found
 
-    def set_time(self, layer_id: str, index: int) -> None:
-        """Show date ``index`` of a 3-D layer (tiles are re-requested)."""
-        specs = []
-        for s in self.layers:
-            if s["id"] == layer_id:
-                if not 0 <= index < s["n_times"]:
-                    raise IndexError(f"time index {index} outside 0..{s['n_times'] - 1}")
-                s = {**s, "time_index": int(index)}
-            specs.append(s)
-        self.layers = specs
+    def _add_offline(self, dem=None, bbox=None, quiet: bool = False) -> None:
+        import warnings
 
-    def time_slider(self, layer_id: str):
-        """An ipywidgets slider driving :meth:`set_time`, labelled with the dates."""
-        import ipywidgets as w
+        with warnings.catch_warnings():
+            if quiet:
+                warnings.simplefilter("ignore")
+            base = offline_basemap(dem, catalog=self._catalog, bbox=bbox)
+        if base is not None:
+            self.add(base, index=0)
 
-        da = self._data[layer_id][0]
-        dates = [str(v)[:10] for v in da["time"].values] if "time" in da.dims else ["-"]
-        slider = w.SelectionSlider(options=[(d, i) for i, d in enumerate(dates)],
+    def _update_legend(self) -> None:
+        specs = [(ly.title, ly.legend) for ly in self.data_layers if ly.legend]
+        self._legend.value = legend_html(specs)
+        on_map = self._legend_control in self.controls
+        if specs and not on_map:
+            self.add(self._legend_control)
+        elif not specs and on_map:
+            self.remove(self._legend_control)
+
+    # ------------------------------------------------------------------ time
+    def set_time(self, layer, index: int) -> None:
+        """Show date ``index`` of a 3-D layer (the browser re-requests its tiles)."""
+        self._data_layer(layer).time_index = int(index)
+
+    def time_slider(self, layer):
+        """An ipywidgets slider labelled with the layer's dates, driving :meth:`set_time`."""
+        found = self._data_layer(layer)
+        slider = w.SelectionSlider(options=[(d, i) for i, d in enumerate(found.dates)], value=found.time_index,
                                    description="date", continuous_update=False, layout={"width": "95%"})
-        slider.observe(lambda ch: self.set_time(layer_id, ch["new"]), names="value")
+        slider.observe(lambda ch: self.set_time(found, ch["new"]), names="value")
         return slider
 
-    # ------------------------------------------------------------ footprints
-    def show_items(self, results) -> None:
-        """Draw the footprints of search results (SearchResults or item dicts)."""
-        items = getattr(results, "items", results)
-        feats = []
-        for it in items:
-            props = {k: html.escape(str(v)) for k, v in it.get("properties", {}).items()
-                     if k in ("datetime", "eo:cloud_cover", "platform")}
-            feats.append({"type": "Feature", "id": it["id"], "geometry": it["geometry"], "properties": props})
-        self.footprints = {"type": "FeatureCollection", "features": feats}
-        if feats:
-            import shapely
+    # ------------------------------------------------------------------ split
+    def split(self, left=None, right=None) -> ipyleaflet.SplitMapControl:
+        """Compare two layers side by side (default: the last two data layers), with a draggable divider."""
+        layers = self.data_layers
+        if left is None or right is None:
+            if len(layers) < 2:
+                raise ValueError("split() needs two layers: add another layer or pass left= and right=")
+            left, right = left or layers[-2], right or layers[-1]
+        self.unsplit()
+        self._split = ipyleaflet.SplitMapControl(left_layer=self._layer(left), right_layer=self._layer(right))
+        self.add(self._split)
+        return self._split
 
-            b = shapely.union_all([shapely.geometry.shape(f["geometry"]) for f in feats]).bounds
-            self.center = [(b[1] + b[3]) / 2, (b[0] + b[2]) / 2]
+    def unsplit(self) -> None:
+        """End the split view."""
+        if self._split is not None and self._split in self.controls:
+            self.remove(self._split)
+        self._split = None
 
-    # ----------------------------------------------------------------- comm
-    hovered = t.Unicode("")  # kernel-side only: the footprint under the mouse (not synced back)
+    # ------------------------------------------------------- AOI and clicks
+    def _on_draw(self, _control, action: str, geo_json: dict) -> None:
+        if action == "created":
+            self.aoi = dict(geo_json.get("geometry") or {})
+            _control.data = [geo_json]  # one AOI at a time: the previous shape goes
+        elif action == "deleted":
+            self.aoi = {}
 
-    def _on_msg(self, _widget, content: dict[str, Any], _buffers) -> None:
-        if isinstance(content, dict) and content.get("type") == "hover":
-            self.hovered = str(content.get("id", ""))[:256]
+    def _on_interaction(self, **event) -> None:
+        if event.get("type") != "click" or "coordinates" not in event:
             return
-        if not isinstance(content, dict) or content.get("type") != "tile":
-            return
-        req = content.get("req")
-        try:
-            png = self.tile(content.get("layer"), content.get("z"), content.get("x"), content.get("y"), content.get("t", 0))
-        except (TileError, KeyError, IndexError, ValueError, TypeError) as e:
-            self.send({"type": "tile", "req": req, "ok": False, "error": str(e)})
-            return
-        except Exception as e:  # noqa: BLE001 - a vanished file, a failed compute: the browser still gets a reply
-            name = next((s["name"] for s in self.layers if s.get("id") == content.get("layer")), content.get("layer"))
-            self.send({"type": "tile", "req": req, "ok": False, "error": tile_failure(name, e)})
-            return
-        self.send({"type": "tile", "req": req, "ok": png is not None}, buffers=[png] if png else None)
+        lat, lon = (float(v) for v in event["coordinates"])
+        lat, lon = self._pixel_centre(lat, lon)
+        if self._marker is None:
+            self._marker = ipyleaflet.CircleMarker(location=(lat, lon), radius=7, weight=2, color="#d62728",
+                                                   fill_color="#ffffff", fill_opacity=0.9, name="clicked pixel")
+            self.add(self._marker)
+        else:
+            self._marker.location = (lat, lon)
+        self.clicked = [lat, lon]
 
-    def tile(self, layer_id: str, z: int, x: int, y: int, t: int = 0) -> bytes | None:
-        """PNG of tile z/x/y of a registered layer (what the browser receives), or None if empty."""
-        if layer_id not in self._data:
-            raise KeyError(f"unknown layer {str(layer_id)[:64]!r}")
-        da, style = self._data[layer_id]
-        if "time" in da.dims:
-            if not isinstance(t, (int, np.integer)) or not 0 <= t < da.sizes["time"]:
-                raise IndexError(f"time index {t!r} outside 0..{da.sizes['time'] - 1}")
-            da = da.isel(time=int(t))
-        png = render_tile(da, z, x, y, style)
-        self.tiles_served += 1
-        return png
+    def _pixel_centre(self, lat: float, lon: float) -> tuple[float, float]:
+        """(lat, lon) of the centre of the pixel of the top data layer under the point (the point if none)."""
+        from pyproj import Transformer
 
-    # --------------------------------------------------------- time series
-    def pixel_series(self, layer_id: str | None = None, latlon: tuple[float, float] | None = None) -> xr.DataArray | None:
+        for layer in reversed(self.data_layers):
+            idx = lonlat_to_index(layer.data, lon, lat)
+            if idx is not None:
+                x = float(layer.data["x"].values[idx[1]])
+                y = float(layer.data["y"].values[idx[0]])
+                lon_c, lat_c = Transformer.from_crs(layer.data.rio.crs, 4326, always_xy=True).transform(x, y)
+                return float(lat_c), float(lon_c)
+        return lat, lon
+
+    # ------------------------------------------------------------ time series
+    def pixel_series(self, layer=None, latlon: tuple[float, float] | None = None) -> xr.DataArray | None:
         """The time series at the clicked point (or ``latlon``) of a 3-D layer: one pixel computed."""
-        layer_id = layer_id or next((s["id"] for s in self.layers if s["n_times"] > 1), None)
+        if layer is None:
+            layer = next((ly for ly in self.data_layers if ly.n_times > 1), None)
         latlon = latlon or (tuple(self.clicked) if self.clicked else None)
-        if layer_id is None or latlon is None:
+        if layer is None or latlon is None:
             return None
-        da, _ = self._data[layer_id]
+        da = self._data_layer(layer).data
         idx = lonlat_to_index(da, latlon[1], latlon[0])
         if idx is None or "time" not in da.dims:
             return None
