@@ -111,7 +111,7 @@ def _workshop(args) -> int:
     where = f"unix socket {args.unix_socket}" if args.unix_socket else f"http://{args.address}:{args.port}/"
     print(f"workshop dashboards on {where} ({', '.join(args.themes) or 'all themes'}); Ctrl-C to stop", flush=True)
     serve(args.themes or None, port=args.port, address=args.address, prefix=args.prefix,
-          allow_any_origin=args.allow_any_origin, unix_socket=args.unix_socket)
+          allow_any_origin=args.allow_any_origin, unix_socket=args.unix_socket, warm=args.warm)
     return 0
 
 
@@ -166,6 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
     wserve.add_argument("--allow-any-origin", action="store_true", help="accept websocket connections from any origin (proxy)")
     wserve.add_argument("--unix-socket", metavar="PATH", help="serve on this Unix socket (its folder must be private, 0700) "
                         "instead of TCP: what jupyter-server-proxy runs")
+    wserve.add_argument("--warm", action="store_true", help="load every theme's code before serving the first page "
+                        "(slower start, no wait on the first page)")
     wserve.set_defaults(func=_workshop)
 
     inf = sub.add_parser("info", help="where data lives")

@@ -1,58 +1,78 @@
 """Real browser: JupyterLab on 127.0.0.1 driven by Playwright on Debian's Chromium.
 
-Runs notebooks/map_search.ipynb, waits for kernel-rendered tiles with non-blank pixels,
-clicks the map and waits for the pixel time-series plot.  Screenshots go to test-artifacts/.
+Runs a notebook (written here: an NDVI cube of the demo on a TerraMap, offline basemap, the
+clicked pixel's NDVI series plotted with hvplot), waits for kernel-rendered tiles with
+non-blank pixels, clicks the map and waits for the pixel time-series plot.  Screenshots go to
+test-artifacts/.
 """
 
-import io
-import shutil
 import subprocess
 import sys
-import urllib.request
-from pathlib import Path
 
-import numpy as np
+import nbformat
 import pytest
-from conftest import ARTIFACTS, jupyterlab, run_all_cells
-from PIL import Image
-
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import ARTIFACTS, assert_not_blank, jupyterlab, run_all_cells
 
 pytestmark = pytest.mark.slow
+
+_CELLS = ["""
+import os
+os.environ["TERRA_LAB_OFFLINE"] = "1"   # no network: the basemap is the kernel's hillshade of the demo DEM
+import hvplot.xarray  # noqa: F401
+import ipywidgets as w
+import terra_lab
+from terra_lab.display.map import TerraMap
+from terra_lab.display.plots import bokeh_widget
+cat = terra_lab.catalog.open("demo")
+res = cat.search((6.28, 45.17, 6.34, 45.21), "2024-04-01/2024-08-31", "THEIA_REFLECTANCE_SENTINEL2_L2A", max_cloud=40)
+cube = terra_lab.load(res, bands=["red", "nir"], resolution=20, apply_masks=True)
+ndvi = ((cube.nir - cube.red) / (cube.nir + cube.red)).rename("NDVI")
+""", """
+m = TerraMap(center=(45.19, 6.30), zoom=13)
+layer = m.add_layer(ndvi, name="NDVI", cmap="RdYlGn", vmin=0, vmax=0.9)
+plot = w.VBox()
+def show_series(change):
+    ts = m.pixel_series(layer)          # computes this one pixel's series only
+    if ts is None:
+        plot.children = [w.HTML("outside the layer")]
+        return
+    title = f"NDVI at {m.clicked[0]:.4f}, {m.clicked[1]:.4f}"
+    plot.children = [bokeh_widget(ts.hvplot.line(x="time", title=title, width=520, height=220, line_width=2),
+                                  width=520, height=220)]
+m.observe(show_series, names="clicked")
+w.VBox([m, m.time_slider(layer), plot])
+"""]
 
 
 @pytest.fixture(scope="module")
 def lab(demo_root, tmp_path_factory):
     work = tmp_path_factory.mktemp("lab")
-    shutil.copy(ROOT / "notebooks" / "map_search.ipynb", work / "map_search.ipynb")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in _CELLS])
+    nbformat.write(nb, work / "map_series.ipynb")
     with jupyterlab(work) as served:
         yield served
-
-
-def _nonblank(png: bytes) -> float:
-    img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=float)
-    return float(img.std())
 
 
 def test_notebook_shows_tiles_and_pixel_series(lab, browser):
     url, token = lab
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
-        run_all_cells(page, url, token, "map_search.ipynb")
+        run_all_cells(page, url, token, "map_series.ipynb")
         page.wait_for_selector(".terra-map img.terra-tile[data-loaded='1']", timeout=180_000)
         page.wait_for_timeout(2000)
         loaded = page.locator(".terra-map img.terra-tile[data-loaded='1']").count()
         assert loaded >= 1
         shot = page.locator(".terra-map").first.screenshot(path=str(ARTIFACTS / "map_tiles.png"))
-        assert _nonblank(shot) > 5  # the map is not a blank rectangle
+        assert_not_blank(shot, "map with kernel tiles")
         box = page.locator(".terra-map").first.bounding_box()
+        assert box["width"] > 300
         page.mouse.click(box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.55)
         page.locator(".terra-map").first.scroll_into_view_if_needed()
         iframe = page.wait_for_selector("iframe.terra-plot", timeout=120_000)
         iframe.content_frame().wait_for_selector("canvas", timeout=60_000)  # BokehJS drew the plot
         iframe.scroll_into_view_if_needed()
         page.wait_for_timeout(1000)
-        assert _nonblank(iframe.screenshot(path=str(ARTIFACTS / "pixel_series_plot.png"))) > 5
+        assert_not_blank(iframe.screenshot(path=str(ARTIFACTS / "pixel_series_plot.png")), "pixel series plot")
         page.wait_for_timeout(1500)
         page.screenshot(path=str(ARTIFACTS / "map_pixel_series.png"), full_page=True)
     except Exception:
@@ -66,69 +86,3 @@ def test_labextension_is_installed_and_ok():
     text = out.stdout + out.stderr
     line = next((ln for ln in text.splitlines() if "terra-lab-widgets" in ln), "")
     assert "enabled" in line and "OK" in line, text
-
-
-def test_launcher_opens_the_workshop_notebooks(lab, browser):
-    url, token = lab
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    try:
-        page.goto(f"{url}/lab?reset&token={token}", wait_until="domcontentloaded")
-        page.wait_for_selector(".jp-Launcher", timeout=90_000)
-        page.wait_for_selector("text=THEIA workshops", timeout=30_000)
-        for theme in ("Snow / Neige", "Forest health", "Species niche model"):  # one card per theme notebook
-            page.wait_for_selector(f".jp-LauncherCard:has-text('terra_lab: {theme}')", timeout=30_000)
-        page.screenshot(path=str(ARTIFACTS / "launcher.png"))
-        # a dashboard card opens the Panel app in a new tab, through jupyter-server-proxy
-        with page.context.expect_page(timeout=30_000) as tab:
-            page.click(".jp-LauncherCard:has-text('terra_lab: Forest health dashboard')")
-        dashboard = tab.value
-        dashboard.wait_for_selector("text=Santé des forêts", timeout=120_000)
-        dashboard.wait_for_selector("text=Calculer", timeout=60_000)
-        dashboard.close()
-        page.click(".jp-LauncherCard:has-text('terra_lab: Search on a map')")
-        page.wait_for_selector(".jp-Notebook", timeout=60_000)
-        page.wait_for_selector(".jp-Notebook .jp-RenderedMarkdown h1:has-text('Search on a map')", timeout=60_000)
-    except Exception:
-        page.screenshot(path=str(ARTIFACTS / "launcher_failure.png"), full_page=True)
-        raise
-
-
-def test_dashboards_through_the_jupyter_server_proxy(lab, browser):
-    """The workshop dashboards inside JupyterLab: jupyter-server-proxy starts them, under Jupyter's auth."""
-    url, token = lab
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    try:
-        page.goto(f"{url}/terra-lab-workshops/water?token={token}", wait_until="domcontentloaded", timeout=120_000)
-        page.wait_for_selector("text=Calculer", timeout=120_000)
-        page.click("text=Calculer")
-        page.wait_for_selector("text=Calcul terminé", timeout=180_000)
-        page.wait_for_selector("canvas", timeout=60_000)
-        page.screenshot(path=str(ARTIFACTS / "water_dashboard_via_proxy.png"), full_page=True)
-    except Exception:
-        page.screenshot(path=str(ARTIFACTS / "proxy_failure.png"), full_page=True)
-        raise
-    with urllib.request.urlopen(f"{url}/terra-lab-workshops/water", timeout=30) as r:  # no token: Jupyter's login
-        assert "login" in r.geturl() or r.status in (302, 403)
-
-
-def test_dask_dashboard_through_the_jupyter_server_proxy(lab, browser, monkeypatch):
-    """terra_lab.cluster()'s dashboard link, rewritten for JupyterHub, opens through jupyter-server-proxy."""
-    import terra_lab
-
-    url, token = lab
-    monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/")  # the single-user server's base URL here
-    import dask.config
-
-    with dask.config.set({"distributed.dashboard.link": "{scheme}://{host}:{port}/status"}):
-        with terra_lab.cluster(1, dashboard_address="127.0.0.1:0") as client:
-            link = client.dashboard_link
-            assert link.startswith("/proxy/") and link.endswith("/status")
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            try:
-                page.goto(f"{url}{link}?token={token}", wait_until="domcontentloaded", timeout=60_000)
-                page.wait_for_function("document.title.includes('Dask')", timeout=60_000)  # Dask's status page
-                page.wait_for_selector("canvas", timeout=60_000)  # its Bokeh plots rendered in the browser
-                page.screenshot(path=str(ARTIFACTS / "dask_dashboard_proxy.png"))
-            except Exception:
-                page.screenshot(path=str(ARTIFACTS / "dask_dashboard_proxy_failure.png"), full_page=True)
-                raise

@@ -31,32 +31,46 @@ def _app(theme: str):
     return page
 
 
+def _preload(themes: list[str]) -> None:
+    """Import the themes' code now (Panel, HoloViews, the workflows and their numba kernels: seconds),
+    not in the first visitor's session."""
+    import importlib
+
+    for theme in themes:
+        importlib.import_module(THEMES[theme].split(":")[0])
+
+
 def serve(themes: list[str] | None = None, *, port: int = 5006, address: str = "127.0.0.1", show: bool = False,
-          prefix: str = "", allow_any_origin: bool = False, unix_socket: str | None = None):
+          prefix: str = "", allow_any_origin: bool = False, unix_socket: str | None = None, warm: bool = False):
     """Serve the dashboards (blocking) at ``http://address:port/<prefix>/<theme>``.
 
     ``unix_socket`` serves them on that socket instead of TCP (behind jupyter-server-proxy, see
     ``_proxy``): only its owner can connect (socket 0600, in the proxy's 0700 folder) and the
     browser reaches them through the Jupyter server, which checks the user's credentials and
     the websocket's origin; any origin is then accepted here.  On TCP only this host's own
-    origins are, unless ``allow_any_origin``.
+    origins are, unless ``allow_any_origin``.  ``warm`` loads every theme's code before the
+    first page is served, so that no visitor waits for it.
     """
-    from ._proxy import check_private_folder, removed_on_exit
+    import contextlib
 
-    if unix_socket:
-        check_private_folder(unix_socket)  # before Panel's slow import
-    import panel as pn
+    from ._proxy import check_private_folder, listen, removed_on_exit, serve_on
 
     themes = themes or list(THEMES)
     unknown = [t for t in themes if t not in THEMES]
     if unknown:
         raise ValueError(f"unknown workshop theme(s) {unknown}; available: {sorted(THEMES)}")
-    pn.extension(sizing_mode="stretch_width")
-    apps = {t: _app(t) for t in themes}
     if unix_socket:
-        with removed_on_exit(unix_socket):
-            return pn.serve(apps, unix_socket=unix_socket, show=False, prefix=prefix, websocket_origin=["*"],
-                            title="terra_lab workshops")
-    origins = ["*"] if allow_any_origin else [f"{address}:{port}", f"localhost:{port}"]
-    return pn.serve(apps, port=port, address=address, show=show, prefix=prefix,
-                    websocket_origin=origins, title="terra_lab workshops")
+        check_private_folder(unix_socket)  # before anything is made or removed there
+    with removed_on_exit(unix_socket) if unix_socket else contextlib.nullcontext():
+        listening = listen(unix_socket) if unix_socket else None  # at once, before Panel's slow import
+        import panel as pn
+
+        pn.extension(sizing_mode="stretch_width")
+        if warm:
+            _preload(themes)
+        apps = {t: _app(t) for t in themes}
+        if listening is not None:
+            return serve_on(listening, apps, prefix=prefix, title="terra_lab workshops", warm=warm)
+        origins = ["*"] if allow_any_origin else [f"{address}:{port}", f"localhost:{port}"]
+        return pn.serve(apps, port=port, address=address, show=show, prefix=prefix,
+                        websocket_origin=origins, title="terra_lab workshops")

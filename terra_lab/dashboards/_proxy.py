@@ -1,5 +1,6 @@
 """jupyter-server-proxy entry: the workshop dashboards inside JupyterLab/JupyterHub, at
-``<base_url>terra-lab-workshops/<theme>``, with a "THEIA workshops" launcher entry.
+``<base_url>terra-lab-workshops/<theme>``.  Their launcher cards are the extension's (the THEIA
+section, widgets/src/plugin.ts, one per dashboard): this entry adds none of its own.
 
 Panel listens on a Unix socket, not a TCP port: jupyter-server-proxy makes it in a new 0700
 folder of the user's (``unix_socket: True``), so only the Jupyter server of that user can
@@ -11,24 +12,91 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import stat
 import sys
 from pathlib import Path
 
-__all__ = ["check_private_folder", "removed_on_exit", "setup"]
+__all__ = ["check_private_folder", "listen", "removed_on_exit", "serve_on", "setup"]
 
 _PROXY_FOLDER = "jupyter-server-proxy-"  # the prefix of the folders jupyter-server-proxy makes for sockets
 
 
 def setup() -> dict:
     return {
-        "command": [sys.executable, "-m", "terra_lab.cli", "workshop", "serve", "--unix-socket", "{unix_socket}",
-                    "--prefix", "{base_url}terra-lab-workshops"],
+        # --warm: every theme's code loaded before the first page (the extension starts this server
+        # in the background when JupyterLab opens, so the attendee's first click finds it ready)
+        "command": [sys.executable, "-m", "terra_lab.cli", "workshop", "serve", "--warm", "--unix-socket",
+                    "{unix_socket}", "--prefix", "{base_url}terra-lab-workshops"],
         "unix_socket": True,
         "absolute_url": True,
         "timeout": 120,
-        "launcher_entry": {"title": "THEIA workshops (dashboards)", "path_info": "terra-lab-workshops/snow"},
+        "launcher_entry": {"enabled": False},  # not a generic card under "Notebook" opening one dashboard
     }
+
+
+def listen(unix_socket: str) -> socket.socket:
+    """Listen on ``unix_socket`` (mode 0600) at once, before the slow imports, and return the socket.
+
+    jupyter-server-proxy checks that a server is ready by polling it with a doubling delay
+    (0.01 s, 0.02 s, ... 2.56 s, 5.12 s: simpervisor) and takes any answer.  A socket that only
+    appears once Panel is loaded is found at the next poll, up to seconds later; one that
+    listens from the start keeps the poll's connection waiting, answered the moment the
+    server runs (:func:`serve_on`)."""
+    from tornado.netutil import bind_unix_socket
+
+    return bind_unix_socket(unix_socket)
+
+
+@contextlib.contextmanager
+def _bokeh_binds_to(listening: socket.socket):
+    """Bokeh's server binds its Unix socket itself (``tornado.netutil.bind_unix_socket``, which
+    removes the file and makes a new socket, dropping the connections waiting on ours): while it
+    starts, hand it ``listening`` instead for that path."""
+    import tornado.netutil
+
+    bind, path = tornado.netutil.bind_unix_socket, listening.getsockname()
+
+    def ours(file, *args, **kwargs):
+        return listening if file == path else bind(file, *args, **kwargs)
+
+    tornado.netutil.bind_unix_socket = ours
+    try:
+        yield
+    finally:
+        tornado.netutil.bind_unix_socket = bind
+
+
+def _request_once(unix_socket: str, url: str) -> None:
+    """GET ``url`` from the server on ``unix_socket`` and drop the answer (errors ignored)."""
+    with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(300)
+        s.connect(unix_socket)
+        s.sendall(f"GET {url} HTTP/1.0\r\nHost: localhost\r\n\r\n".encode())
+        while s.recv(1 << 16):
+            pass
+
+
+def serve_on(listening: socket.socket, apps: dict, *, prefix: str, title: str, warm: bool = False):
+    """Serve the Panel ``apps`` on the Unix socket ``listening`` (from :func:`listen`), blocking,
+    any websocket origin (the Jupyter server in front checks it).
+
+    ``warm``: the server first makes a page of the first app for itself (an unused session, which
+    Panel drops), so that Panel's one-time costs (templates, resources, the first document's
+    serialisation: about a second) are not paid by the first visitor."""
+    import threading
+
+    import panel as pn
+
+    path = listening.getsockname()
+    with _bokeh_binds_to(listening):
+        server = pn.serve(apps, unix_socket=path, show=False, start=False, prefix=prefix, websocket_origin=["*"],
+                          title=title)
+    server.start()
+    if warm and apps:
+        threading.Thread(target=_request_once, args=(path, f"{prefix}/{next(iter(apps))}"), daemon=True).start()
+    server.io_loop.start()
+    return server
 
 
 def check_private_folder(unix_socket: str) -> None:

@@ -1,27 +1,47 @@
-// terra_lab JupyterLab extension: launcher entries for the THEIA workshop notebooks and dashboards.
+// terra_lab JupyterLab extension: the launcher's THEIA section (workshop notebooks and dashboards),
+// first in the launcher, with an icon and a short label per card in JupyterLab's language (FR or EN).
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from "@jupyterlab/application";
 import { ILauncher } from "@jupyterlab/launcher";
+import { ServerConnection } from "@jupyterlab/services";
+import { ITranslator } from "@jupyterlab/translation";
 
-const NOTEBOOKS: Array<[string, string]> = [
-  ["Quick start", "quickstart.ipynb"],
-  ["Search on a map", "map_search.ipynb"],
-  ["Snow / Neige", "snow.ipynb"],
-  ["Water / Eau", "water.ipynb"],
-  ["Forest health / Santé des forêts", "forest_health.ipynb"],
-  ["Biodiversity and landscape / Biodiversité et paysage", "biodiversity_landscape.ipynb"],
-  ["Land cover / Occupation du sol", "land_cover.ipynb"],
-  ["Species niche model / Modèle de niche", "niche_model.ipynb"],
+import { Theme, dashboardIcon, notebookIcon } from "./icons";
+
+type Lang = "fr" | "en";
+type Words = Record<Lang, string>;
+
+const SECTION: Words = { fr: "Ateliers THEIA", en: "THEIA workshops" };
+
+// notebook file, icon, label
+const NOTEBOOKS: Array<[string, Theme, Words]> = [
+  ["quickstart.ipynb", "quickstart", { fr: "Prise en main", en: "Quick start" }],
+  ["map_search.ipynb", "search", { fr: "Recherche sur carte", en: "Search on a map" }],
+  ["snow.ipynb", "snow", { fr: "Neige", en: "Snow" }],
+  ["water.ipynb", "water", { fr: "Eau", en: "Water" }],
+  ["forest_health.ipynb", "forest", { fr: "Santé des forêts", en: "Forest health" }],
+  ["biodiversity_landscape.ipynb", "biodiversity", { fr: "Biodiversité", en: "Biodiversity" }],
+  ["land_cover.ipynb", "landcover", { fr: "Occupation du sol", en: "Land cover" }],
+  ["niche_model.ipynb", "niche", { fr: "Niche d'espèce", en: "Species niche" }],
 ];
 
-// the Panel dashboards, served by `terra-lab workshop serve` behind jupyter-server-proxy
-const DASHBOARDS: Array<[string, string]> = [
-  ["Snow dashboard / Tableau de bord neige", "snow"],
-  ["Water dashboard / Tableau de bord eau", "water"],
-  ["Forest health dashboard / Tableau de bord forêt", "forest"],
-  ["Biodiversity dashboard / Tableau de bord biodiversité", "biodiversity"],
+// the Panel dashboards, served by `terra-lab workshop serve` behind jupyter-server-proxy:
+// URL path (terra_lab.dashboards.THEMES), icon, label
+const DASHBOARDS: Array<[string, Theme, Words]> = [
+  ["snow", "snow", { fr: "Tableau de bord neige", en: "Snow dashboard" }],
+  ["water", "water", { fr: "Tableau de bord eau", en: "Water dashboard" }],
+  ["forest", "forest", { fr: "Tableau de bord forêts", en: "Forest dashboard" }],
+  ["biodiversity", "biodiversity", { fr: "Tableau de bord biodiversité", en: "Biodiversity dashboard" }],
 ];
 
-const CATEGORY = "THEIA workshops";
+// where jupyter-server-proxy serves them (terra_lab/dashboards/_proxy.py, the entry point's name)
+const PROXY_PATH = "terra-lab-workshops/";
+
+// before JupyterLab's own sections (Notebook is 0): the workshops are what attendees come for
+const CATEGORY_RANK = -10;
+
+function languageOf(translator: ITranslator | null): Lang {
+  return (translator?.languageCode ?? "en").toLowerCase().startsWith("fr") ? "fr" : "en";
+}
 
 async function firstExisting(app: JupyterFrontEnd, names: string[]): Promise<string> {
   for (const path of names) {
@@ -35,41 +55,54 @@ async function firstExisting(app: JupyterFrontEnd, names: string[]): Promise<str
   return names[names.length - 1];
 }
 
+// Start the dashboard server in the background once JupyterLab has loaded: jupyter-server-proxy
+// starts it on the first request, and it loads every theme's code before answering, so that the
+// first click on a dashboard card no longer waits for Python, Panel and the workflows to import.
+function warmDashboards(app: JupyterFrontEnd): void {
+  const settings = app.serviceManager.serverSettings;
+  void app.restored
+    .then(() => ServerConnection.makeRequest(`${settings.baseUrl}${PROXY_PATH}`, { method: "GET" }, settings))
+    .catch(reason => console.debug("terra_lab: the workshop dashboards did not start in advance", reason));
+}
+
 const plugin: JupyterFrontEndPlugin<void> = {
   id: "terra-lab-widgets:launcher",
-  description: "Launcher entries opening terra_lab's workshop notebooks",
+  description: "The launcher's THEIA section: terra_lab's workshop notebooks and dashboards",
   autoStart: true,
-  optional: [ILauncher],
-  activate: (app: JupyterFrontEnd, launcher: ILauncher | null) => {
-    NOTEBOOKS.forEach(([label, file], rank) => {
+  optional: [ILauncher, ITranslator],
+  activate: (app: JupyterFrontEnd, launcher: ILauncher | null, translator: ITranslator | null) => {
+    const lang = languageOf(translator);
+    const category = SECTION[lang];
+    NOTEBOOKS.forEach(([file, theme, words], rank) => {
       const command = `terra-lab:open-${file.replace(".ipynb", "")}`;
+      const label = words[lang];
       app.commands.addCommand(command, {
-        label: `terra_lab: ${label}`,
-        caption: `Open the ${label} notebook (terra_lab)`,
+        label,
+        caption: lang === "fr" ? `Ouvrir le carnet « ${label} »` : `Open the ${label} notebook`,
+        icon: notebookIcon(theme),
         execute: async () => {
           // the notebooks sit at the server root (make lab) or under notebooks/ (Binder, JupyterHub)
           const path = await firstExisting(app, [`notebooks/${file}`, file]);
           return app.commands.execute("docmanager:open", { path });
         },
       });
-      if (launcher) {
-        launcher.add({ command, category: CATEGORY, rank });
-      }
+      launcher?.add({ command, category, rank, categoryRank: CATEGORY_RANK });
     });
-    DASHBOARDS.forEach(([label, theme], i) => {
-      const command = `terra-lab:dashboard-${theme}`;
+    DASHBOARDS.forEach(([path, theme, words], i) => {
+      const command = `terra-lab:dashboard-${path}`;
+      const label = words[lang];
       app.commands.addCommand(command, {
-        label: `terra_lab: ${label}`,
-        caption: `Open the ${theme} workshop dashboard in a new tab (Panel, through jupyter-server-proxy)`,
+        label,
+        caption: lang === "fr" ? `${label}, dans un nouvel onglet` : `${label}, in a new browser tab`,
+        icon: dashboardIcon(theme),
         execute: () => {
-          const base = app.serviceManager.serverSettings.baseUrl;
-          window.open(`${base}terra-lab-workshops/${theme}`, "_blank");
+          // synchronous, in the click: a browser opens a new tab only on a user's gesture
+          window.open(`${app.serviceManager.serverSettings.baseUrl}${PROXY_PATH}${path}`, "_blank");
         },
       });
-      if (launcher) {
-        launcher.add({ command, category: CATEGORY, rank: NOTEBOOKS.length + i });
-      }
+      launcher?.add({ command, category, rank: NOTEBOOKS.length + i, categoryRank: CATEGORY_RANK });
     });
+    warmDashboards(app);
   },
 };
 
