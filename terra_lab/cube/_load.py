@@ -1,4 +1,13 @@
-"""STAC items to a lazy, THEIA-aware xarray cube (stackstac underneath)."""
+"""STAC items to a lazy, THEIA-aware xarray cube (stackstac underneath).
+
+:func:`load` runs three named phases over typed objects, as stackstac and odc-stac do:
+
+1. :func:`plan_load` -> :class:`LoadPlan`: bands, assets, output :class:`Grid`, mask layers,
+   checked against the items' metadata and the size limits (no pixel read, no graph built);
+2. :func:`stack` -> :class:`Stacked`: the lazy stackstac arrays (reflectance scaled, raw masks);
+3. :func:`decode_masks` -> the cube: one variable per band, solar-day mosaics, named boolean
+   mask layers decoded by the profile's rules, masks applied, attributes and provenance.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +15,7 @@ import math
 import os
 import warnings
 from collections import Counter
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Mapping, Sequence
 
@@ -20,12 +30,12 @@ from rasterio.enums import Resampling
 from .._version import __version__
 from ..catalog._zip import gdal_path, split_vsizip, zip_member_exists
 from ..errors import AOIError, AssetReadError, MissingBandError, NoItemsFoundError, RequestTooLargeError, TerraLabWarning
-from ..profiles import MASK_LAYERS, CollectionProfile, profile_for_item
+from ..profiles import MASK_LAYERS, CollectionProfile, MaskRule, profile_for_item
 from ._masks import decode_layer
 from ._reader import TerraLabReader
 from ._size import check_request
 
-__all__ = ["load", "estimate_bytes"]
+__all__ = ["Grid", "LoadPlan", "Stacked", "decode_masks", "estimate_bytes", "load", "plan_load", "stack"]
 
 _ITEM_COORDS = ["platform", "eo:cloud_cover"]
 
@@ -276,8 +286,6 @@ def load(
         variable per mask layer, on dims ``(time, y, x)``, with the CRS in ``spatial_ref``
         and provenance in ``attrs``.
     """
-    import stackstac
-
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error={on_error!r}: use 'raise' or 'skip'")
     if not isinstance(resampling, str) or resampling not in Resampling.__members__:
@@ -309,10 +317,83 @@ def load(
         return load_thematic(items, profile, bands=bands, resolution=resolution, bbox=bbox, crs=crs, chunks=chunks,
                              masks=masks, level=level, group_by=group_by, resampling=resampling, on_error=on_error,
                              max_bytes=max_bytes, like=like)
+    plan = plan_load(items, profile, bands=bands, resolution=resolution, bbox=bbox, crs=crs, chunks=chunks,
+                     masks=masks, raw_masks=raw_masks, level=level, group_by=group_by, resampling=resampling,
+                     on_error=on_error, max_bytes=max_bytes, like=like)
+    ds = decode_masks(stack(plan, max_bytes=max_bytes), plan, apply_masks=apply_masks)
+    if like is not None:  # identical coordinates, not just equal up to float noise
+        ds = ds.assign_coords(x=like["x"].values, y=like["y"].values)
+    return ds
+
+
+# ------------------------------------------------------------------------------ phase 1: plan
+@dataclass(frozen=True)
+class Grid:
+    """The output grid: EPSG code, pixel size, and either projected ``bounds`` or lon/lat
+    ``bounds_latlon`` (stackstac snaps the latter to the resolution when ``snap_bounds``)."""
+
+    epsg: int
+    resolution: float
+    bounds: tuple[float, float, float, float] | None
+    bounds_latlon: tuple[float, float, float, float] | None
+    snap_bounds: bool
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    """What :func:`load` will read, decided from the items' metadata alone (no pixel read).
+
+    ``items`` are prepared copies (``proj:epsg``, GDAL paths, masks aliased across resolutions);
+    ``layers`` maps each mask layer to its resolved rules; ``raw_keep`` maps a raw mask's
+    product code (``CLM``) to its asset key; ``mask_assets`` are every mask asset to stack.
+    """
+
+    items: list[dict]
+    profile: CollectionProfile
+    commons: tuple[str, ...]
+    band_assets: tuple[str, ...]
+    grid: Grid
+    layers: Mapping[str, tuple[MaskRule, ...]]
+    raw_keep: Mapping[str, str]
+    mask_assets: tuple[str, ...]
+    chunks: Any
+    level: str | None
+    group_by: str | None
+    resampling: str
+    on_error: str
+
+    @property
+    def n_vars(self) -> int:
+        return len(self.band_assets) + len(self.mask_assets)
+
+
+def plan_load(items: list[dict], profile: CollectionProfile, *, bands: Sequence[str] | None, resolution: float | None,
+              bbox: Any, crs: int | str | None, chunks: Any, masks: bool | Sequence[str], raw_masks: bool,
+              level: str | None, group_by: str | None, resampling: str, on_error: str, max_bytes: int | None,
+              like: xr.Dataset | xr.DataArray | None) -> LoadPlan:
+    """Phase 1: bands, assets, grid and masks of the cube, checked against the items and the size limits."""
+    if group_by not in ("solar_day", None):
+        raise ValueError(f"group_by={group_by!r}: use 'solar_day' or None")
     commons = _pick_bands(profile, items[0], bands)
     band_assets = [profile.band_asset(b, level, item_id=items[0]["id"]) for b in commons]
     _check_assets(items, band_assets, on_error)
+    grid = _plan_grid(items, profile, commons, band_assets, resolution=resolution, bbox=bbox, crs=crs, like=like)
+    layers = _pick_layers(profile, items, masks, grid.resolution)
+    raw_keep = _raw_mask_assets(profile, items, grid.resolution) if raw_masks else {}
+    mask_assets = sorted({r.asset for rules in layers.values() for r in rules} | set(raw_keep.values()))
+    _alias_masks(items, mask_assets)
+    check_request(items, epsg=grid.epsg, resolution=grid.resolution, bounds=grid.bounds,
+                  bounds_latlon=grid.bounds_latlon, n_vars=len(band_assets) + len(mask_assets), chunks=chunks,
+                  max_bytes=max_bytes, what="cube")
+    return LoadPlan(items=items, profile=profile, commons=tuple(commons), band_assets=tuple(band_assets), grid=grid,
+                    layers=layers, raw_keep=raw_keep, mask_assets=tuple(mask_assets), chunks=chunks, level=level,
+                    group_by=group_by, resampling=resampling, on_error=on_error)
 
+
+def _plan_grid(items: list[dict], profile: CollectionProfile, commons: list[str], band_assets: list[str], *,
+               resolution: float | None, bbox: Any, crs: int | str | None,
+               like: xr.Dataset | xr.DataArray | None) -> Grid:
+    """The output grid: ``like``'s, else the items' own pixel grid when they share one, else stackstac's."""
     bounds = None
     if like is not None:
         crs, resolution, bounds = _grid_of(like)
@@ -321,98 +402,120 @@ def load(
         resolution = min(profile.bands[b].resolution for b in commons)
         if epsg == 4326:
             raise ValueError("resolution= is required when crs=4326 (degrees), e.g. resolution=0.0001")
-    resolution = _pixel_size(resolution)
+    res = _pixel_size(resolution)
     bounds_latlon = _bbox_bounds(bbox, items)
     snap_bounds = bounds is None
     if bounds is None:  # the items' own pixel grid when they share one (no resampling, no half-pixel shift)
-        bounds = _native_bounds(items, band_assets, epsg, resolution, bounds_latlon)
+        bounds = _native_bounds(items, band_assets, epsg, res, bounds_latlon)
         if bounds is not None:
             bounds_latlon, snap_bounds = None, False
-    common_kw = dict(
-        epsg=epsg,
-        resolution=resolution,
-        bounds_latlon=bounds_latlon,
-        bounds=bounds,
+    return Grid(epsg=epsg, resolution=res, bounds=bounds, bounds_latlon=bounds_latlon, snap_bounds=snap_bounds)
+
+
+# ------------------------------------------------------------------------------ phase 2: stack
+@dataclass(frozen=True)
+class Stacked:
+    """Lazy stackstac arrays of a plan: scaled reflectance and raw masks, both (time, band, y, x)."""
+
+    reflectance: xr.DataArray
+    masks: xr.DataArray | None
+
+
+def _stack_kwargs(plan: LoadPlan) -> dict[str, Any]:
+    """The arguments of ``stackstac.stack`` shared by the band and mask stacks."""
+    g, items = plan.grid, plan.items
+    return dict(
+        epsg=g.epsg,
+        resolution=g.resolution,
+        bounds_latlon=g.bounds_latlon,
+        bounds=g.bounds,
         dtype=np.dtype("float32"),
         fill_value=np.float32(np.nan),
         rescale=False,
         sortby_date="asc",
-        snap_bounds=snap_bounds,
+        snap_bounds=g.snap_bounds,
         xy_coords="center",  # rioxarray and every xarray tool expect pixel centres
-        reader=TerraLabReader.declaring(_declared_nodata(profile, items, band_assets)),
-        errors_as_nodata=(Exception(".*"),) if on_error == "skip" else (),
+        reader=TerraLabReader.declaring(_declared_nodata(plan.profile, items, list(plan.band_assets))),
+        errors_as_nodata=(Exception(".*"),) if plan.on_error == "skip" else (),
         properties=[p for p in _ITEM_COORDS if p in items[0]["properties"]],
         band_coords=False,
     )
-    layers = _pick_layers(profile, items, masks, resolution)
-    raw_keep = _raw_mask_assets(profile, items, resolution) if raw_masks else {}
-    mask_assets = sorted({r.asset for rules in layers.values() for r in rules} | set(raw_keep.values()))
-    _alias_masks(items, mask_assets)
-    check_request(items, epsg=epsg, resolution=resolution, bounds=bounds, bounds_latlon=bounds_latlon,
-                  n_vars=len(band_assets) + len(mask_assets), chunks=chunks, max_bytes=max_bytes, what="cube")
-    if chunks == "auto":  # the grid's size is known once stackstac has seen the items
-        probe = stackstac.stack(items, assets=band_assets[:1], **common_kw)
-        common_kw["chunksize"] = (*_chunks("auto", probe.sizes["time"], probe.sizes["y"] * probe.sizes["x"] * 4)[:1], 1, 1024, 1024)
+
+
+def stack(plan: LoadPlan, *, max_bytes: int | None = None) -> Stacked:
+    """Phase 2: the lazy stacks of a plan (one stackstac graph for bands and masks when both
+    use nearest resampling), refused when larger than ``max_bytes``; masks count only where
+    the item has reflectance (so mosaics stay consistent)."""
+    import stackstac
+
+    items, band_assets, mask_assets = plan.items, list(plan.band_assets), list(plan.mask_assets)
+    kw = _stack_kwargs(plan)
+    if plan.chunks == "auto":  # the grid's size is known once stackstac has seen the items
+        probe = stackstac.stack(items, assets=band_assets[:1], **kw)
+        kw["chunksize"] = (*_chunks("auto", probe.sizes["time"], probe.sizes["y"] * probe.sizes["x"] * 4)[:1], 1, 1024, 1024)
     else:
-        ct, cy, cx = _chunks(chunks, len(items), 0)
-        common_kw["chunksize"] = (ct, 1, cy, cx)
-    if resampling == "nearest" and mask_assets:  # one stack (one graph) for bands and masks
-        both = stackstac.stack(items, assets=band_assets + mask_assets, resampling=Resampling.nearest, **common_kw)
-        refl, stacked = both.isel(band=slice(0, len(band_assets))), both.isel(band=slice(len(band_assets), None))
+        ct, cy, cx = _chunks(plan.chunks, len(items), 0)
+        kw["chunksize"] = (ct, 1, cy, cx)
+    if plan.resampling == "nearest" and mask_assets:  # one stack (one graph) for bands and masks
+        both = stackstac.stack(items, assets=band_assets + mask_assets, resampling=Resampling.nearest, **kw)
+        refl, raw = both.isel(band=slice(0, len(band_assets))), both.isel(band=slice(len(band_assets), None))
     else:
-        refl = stackstac.stack(items, assets=band_assets, resampling=Resampling[resampling], **common_kw)
-        stacked = (
-            stackstac.stack(items, assets=mask_assets, resampling=Resampling.nearest, **common_kw) if mask_assets else None
-        )
-    size = estimate_bytes(refl.sizes["time"], len(band_assets) + len(mask_assets), refl.sizes["y"], refl.sizes["x"])
+        refl = stackstac.stack(items, assets=band_assets, resampling=Resampling[plan.resampling], **kw)
+        raw = stackstac.stack(items, assets=mask_assets, resampling=Resampling.nearest, **kw) if mask_assets else None
+    _check_size(refl, plan, max_bytes)
+    refl = refl * np.float32(plan.profile.scale) + np.float32(plan.profile.offset)
+    if raw is not None:
+        raw = raw.where(refl.notnull().any("band"))
+    return Stacked(reflectance=refl, masks=raw)
+
+
+def _check_size(refl: xr.DataArray, plan: LoadPlan, max_bytes: int | None) -> None:
+    """:class:`RequestTooLargeError` when the stacked cube is over ``max_bytes`` (default: 4x the memory)."""
+    size = estimate_bytes(refl.sizes["time"], plan.n_vars, refl.sizes["y"], refl.sizes["x"])
     limit = max_bytes if max_bytes is not None else _default_max_bytes()
     if size > limit:
         raise RequestTooLargeError(
-            f"the cube would hold {size / 2**30:.1f} GiB ({refl.sizes['time']} dates x {len(band_assets)} bands "
-            f"x {refl.sizes['y']} x {refl.sizes['x']} px float32 at {resolution:g} m), over the limit of "
+            f"the cube would hold {size / 2**30:.1f} GiB ({refl.sizes['time']} dates x {len(plan.band_assets)} bands "
+            f"x {refl.sizes['y']} x {refl.sizes['x']} px float32 at {plan.grid.resolution:g} m), over the limit of "
             f"{limit / 2**30:.1f} GiB; narrow bbox=, coarsen resolution=, ask fewer bands= or dates, or pass "
             "max_bytes= to raise the limit (the cube stays lazy: compute it piecewise, e.g. with .to_zarr())"
         )
-    refl = refl * np.float32(profile.scale) + np.float32(profile.offset)
-    raw_masks = {}
-    if stacked is not None:
-        # masks only count where the item has reflectance (so mosaics stay consistent)
-        stacked = stacked.where(refl.notnull().any("band"))
-        raw_masks = {a: stacked.isel(band=i, drop=True) for i, a in enumerate(mask_assets)}
 
+
+# ------------------------------------------------------------------------------ phase 3: decode masks
+def decode_masks(stacked: Stacked, plan: LoadPlan, *, apply_masks: bool | Sequence[str] = False) -> xr.Dataset:
+    """Phase 3: one variable per band, solar-day mosaics, the named mask layers decoded from the
+    raw masks (and the raw masks kept when asked), masks applied, attributes and provenance."""
+    commons = list(plan.commons)
+    refl = stacked.reflectance
+    raw = {a: stacked.masks.isel(band=i, drop=True) for i, a in enumerate(plan.mask_assets)} if stacked.masks is not None else {}
     ds = xr.Dataset({c: refl.isel(band=i, drop=True) for i, c in enumerate(commons)})
-    for name, da in raw_masks.items():
+    for name, da in raw.items():
         ds[f"_raw_{name}"] = da
-    if group_by == "solar_day":
-        ds = _group_solar_day(ds, items)
-    elif group_by is not None:
-        raise ValueError(f"group_by={group_by!r}: use 'solar_day' or None")
+    if plan.group_by == "solar_day":
+        ds = _group_solar_day(ds, plan.items)
 
     first = ds[commons[0]]
-    for name, rules in layers.items():
-        if name == "edge" and not any(r.asset in raw_masks for r in rules):
+    for name, rules in plan.layers.items():
+        if name == "edge" and not any(r.asset in raw for r in rules):
             ds[name] = ds[commons].to_array().isnull().all("variable")
         else:
-            ds[name] = decode_layer({k: ds[f"_raw_{k}"] for k in raw_masks}, rules)
+            ds[name] = decode_layer({k: ds[f"_raw_{k}"] for k in raw}, rules)
             if name == "edge":
                 ds[name] = ds[name] | first.isnull()
-    for stem, key in raw_keep.items():
+    for stem, key in plan.raw_keep.items():
         ds[stem] = ds[f"_raw_{key}"].fillna(0).astype(np.uint8)
         ds[stem].attrs.update(long_name=f"{stem} mask ({key}), raw bits", asset=key)
     ds = ds.drop_vars([v for v in ds.data_vars if str(v).startswith("_raw_")])
 
-    to_apply = _apply_list(apply_masks, layers)
+    to_apply = _apply_list(apply_masks, plan.layers)
     if to_apply:
         bad = ds[to_apply[0]]
         for name in to_apply[1:]:
             bad = bad | ds[name]
         for c in commons:
             ds[c] = ds[c].where(~bad)
-
-    ds = _finish(ds, items, profile, commons, layers, epsg, resolution, level, group_by, to_apply)
-    if like is not None:  # identical coordinates, not just equal up to float noise
-        ds = ds.assign_coords(x=like["x"].values, y=like["y"].values)
-    return ds
+    return _finish(ds, plan, to_apply)
 
 
 def _bbox_bounds(bbox: Any, items: list[dict]) -> tuple[float, float, float, float] | None:
@@ -687,7 +790,10 @@ def _mosaic_time(arr, members: list[list[int]]):
     return out if max(restore) == 1 else out.rechunk({0: max(restore)})
 
 
-def _finish(ds, items, profile, commons, layers, epsg, resolution, level, group_by, applied) -> xr.Dataset:
+def _finish(ds: xr.Dataset, plan: LoadPlan, applied: list[str]) -> xr.Dataset:
+    """Coordinates kept, CRS, per-variable attributes and the cube's provenance."""
+    items, profile, commons, layers = plan.items, plan.profile, plan.commons, plan.layers
+    epsg, resolution, level, group_by = plan.grid.epsg, plan.grid.resolution, plan.level, plan.group_by
     keep = {"time", "x", "y", "id", "solar_day", "epsg", *_ITEM_COORDS}
     ds = ds.drop_vars([c for c in ds.coords if c not in keep and c not in ds.dims])
     ds = ds.rio.write_crs(epsg)
