@@ -37,7 +37,8 @@ References
 
 from __future__ import annotations
 
-from typing import Sequence
+from dataclasses import dataclass
+from typing import Any, Sequence
 
 import numpy as np
 import xarray as xr
@@ -179,6 +180,33 @@ def effective_mesh_size(
     >>> float(effective_mesh_size(hab, units="m2").effective_mesh_size)  # (800**2 + 400**2) / 1600
     500.0
     """
+    _check_options(method, connectivity, units, zones, grid_size)
+    landscape = as_yx(landscape, "landscape")
+    pixel = pixel_size(landscape, "landscape")
+    habitat, valid, has_nodata = _habitat_and_valid(landscape, classes, nodata)
+    if barriers is not None:
+        barriers = as_yx(barriers, "barriers")
+        check_same_grid(landscape, barriers, "landscape", "barriers")
+        habitat = (habitat.view(bool) & ~np.asarray(barriers.values, bool)).view(np.uint8)
+    ru = _reporting_units(landscape, zones, grid_size, pixel)
+    n_valid, n_patches, s1, net = _patch_sums(habitat, valid, has_nodata, ru, method, connectivity == 8)
+    data = _measures(n_valid, n_patches, s1, net, pixel[0] * pixel[1] / AREA_UNITS[units])
+    ds = _on_units(data, ru, landscape, pixel)
+    for name in ("effective_mesh_size", "area", "habitat_area"):
+        ds[name].attrs["units"] = units
+    ds["effective_mesh_size"].attrs["long_name"] = (
+        "effective mesh size (cross-boundary connection)" if method == "cbc" else "effective mesh size (cutting-out)")
+    ds["coherence"].attrs["long_name"] = "degree of coherence (m_eff / A_t)"
+    ds["division"].attrs["long_name"] = "degree of landscape division (1 - coherence)"
+    ds["splitting_index"].attrs["long_name"] = "splitting index (A_t / m_eff)"
+    params = {"classes": None if classes is None else np.atleast_1d(classes).tolist(), "method": method,
+              "connectivity": connectivity, "units": units, "grid_size": grid_size,
+              "zones": zones is not None, "barriers": barriers is not None}
+    return with_provenance(ds, algorithm="effective mesh size (FragScape)", params=params, source=landscape,
+                           reference=_REF)
+
+
+def _check_options(method: str, connectivity: int, units: str, zones: Any, grid_size: float | None) -> None:
     if method not in ("cutting", "cbc"):
         raise ValueError(f"method={method!r}: use 'cutting' (CUT) or 'cbc' (cross-boundary connection)")
     if connectivity not in (4, 8):
@@ -187,32 +215,43 @@ def effective_mesh_size(
         raise ValueError(f"units={units!r}: use one of {sorted(AREA_UNITS)}")
     if zones is not None and grid_size is not None:
         raise ValueError("pass either zones= or grid_size= as reporting units, not both")
-    landscape = as_yx(landscape, "landscape")
-    pixel = pixel_size(landscape, "landscape")
-    cell = pixel[0] * pixel[1]
-    habitat, valid, has_nodata = _habitat_and_valid(landscape, classes, nodata)
-    if barriers is not None:
-        barriers = as_yx(barriers, "barriers")
-        check_same_grid(landscape, barriers, "landscape", "barriers")
-        habitat = (habitat.view(bool) & ~np.asarray(barriers.values, bool)).view(np.uint8)
 
-    coarse = None
+
+@dataclass(frozen=True)
+class _Units:
+    """Reporting units: ``unit`` (y, x) ids (a (1, 1) zero array for the whole raster), their
+    count, and the zone ids (``zones=``) or the coarse grid's shape and factors (``grid_size=``)."""
+
+    unit: np.ndarray
+    n_units: int
+    ids: np.ndarray | None = None
+    gshape: tuple[int, int] | None = None
+    coarse: tuple[int, int] | None = None
+
+
+def _reporting_units(landscape: xr.DataArray, zones: xr.DataArray | None, grid_size: float | None,
+                     pixel: tuple[float, float]) -> _Units:
+    """Step 1: the reporting units (zones, square cells, or the whole raster)."""
     if zones is not None:
         zones = as_yx(zones, "zones")
         check_same_grid(landscape, zones, "landscape", "zones")
         unit, ids = _zones_units(zones)
-        n_units = len(ids)
-        if n_units == 0:
+        if len(ids) == 0:
             raise RasterInputError("zones has no pixel inside a reporting unit (all NaN or nodata); pass a raster "
-                                  "of unit ids, e.g. rasterised communes, on the landscape grid")
-    elif grid_size is not None:
+                                   "of unit ids, e.g. rasterised communes, on the landscape grid")
+        return _Units(unit, len(ids), ids=ids)
+    if grid_size is not None:
         unit, gshape, coarse = _grid_units(landscape.shape, pixel, float(grid_size))
-        n_units = gshape[0] * gshape[1]
-    else:
-        unit, n_units = np.zeros((1, 1), np.int32), 1
-    use_units = unit.shape == habitat.shape
-    conn8 = connectivity == 8
+        return _Units(unit, gshape[0] * gshape[1], gshape=gshape, coarse=coarse)
+    return _Units(np.zeros((1, 1), np.int32), 1)
 
+
+def _patch_sums(habitat: np.ndarray, valid: np.ndarray, has_nodata: bool, ru: _Units, method: str,
+                conn8: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Step 2: per unit, (valid pixels, patches, habitat pixels, sum of squared patch sizes: clipped
+    at the unit for CUT, complete patches for CBC), from the labelled patches."""
+    unit, n_units = ru.unit, ru.n_units
+    use_units = unit.shape == habitat.shape
     if use_units:
         n_valid = k.count_units(unit, valid, n_units)
     else:
@@ -233,29 +272,37 @@ def effective_mesh_size(
     n_pieces, s1, s2, scbc = k.piece_sums(sizes, piece_unit, full, n_units)
     if n_patches is None:
         n_patches = n_pieces
-    net = scbc if method == "cbc" else s2
+    return n_valid, n_patches, s1, (scbc if method == "cbc" else s2)
 
-    a_u = AREA_UNITS[units]
-    area = n_valid * (cell / a_u)
+
+def _measures(n_valid: np.ndarray, n_patches: np.ndarray, s1: np.ndarray, net: np.ndarray,
+              cell: float) -> dict[str, np.ndarray]:
+    """Step 3: the measures per unit from pixel counts (``cell``: one pixel's area in the output unit)."""
+    area = n_valid * cell
     with np.errstate(invalid="ignore", divide="ignore"):
-        net_u = net * (cell / a_u) ** 2
+        net_u = net * cell ** 2
         meff = np.where(n_valid > 0, net_u / area, np.nan)
         coherence = meff / area
         split = np.where(meff > 0, area / meff, np.where(n_valid > 0, np.inf, np.nan))
-    data = {
+    return {
         "effective_mesh_size": meff,
         "n_patches": n_patches.astype(np.int64),
         "area": np.where(n_valid > 0, area, np.nan),
-        "habitat_area": s1 * (cell / a_u),
+        "habitat_area": s1 * cell,
         "coherence": coherence,
         "division": 1.0 - coherence,
         "splitting_index": split,
     }
-    if zones is not None:
-        ds = xr.Dataset({n: ("zone", v) for n, v in data.items()}, coords={"zone": ids})
-    elif coarse is not None:
-        ky, kx = coarse
-        gy, gx = gshape
+
+
+def _on_units(data: dict[str, np.ndarray], ru: _Units, landscape: xr.DataArray,
+              pixel: tuple[float, float]) -> xr.Dataset:
+    """Step 4: the measures as a Dataset on the units: ``zone``, the coarse (y, x) grid, or scalars."""
+    if ru.ids is not None:
+        ds = xr.Dataset({n: ("zone", v) for n, v in data.items()}, coords={"zone": ru.ids})
+    elif ru.coarse is not None and ru.gshape is not None:
+        ky, kx = ru.coarse
+        gy, gx = ru.gshape
         y0, x0 = float(landscape.y.values[0]), float(landscape.x.values[0])
         dy = float(landscape.y.values[1] - landscape.y.values[0]) if landscape.sizes["y"] > 1 else -pixel[1]
         dx = float(landscape.x.values[1] - landscape.x.values[0]) if landscape.sizes["x"] > 1 else pixel[0]
@@ -266,15 +313,4 @@ def effective_mesh_size(
         ds = xr.Dataset({n: ((), v[0]) for n, v in data.items()})
     if landscape.rio.crs is not None:
         ds = ds.rio.write_crs(landscape.rio.crs)
-    for name in ("effective_mesh_size", "area", "habitat_area"):
-        ds[name].attrs["units"] = units
-    ds["effective_mesh_size"].attrs["long_name"] = (
-        "effective mesh size (cross-boundary connection)" if method == "cbc" else "effective mesh size (cutting-out)")
-    ds["coherence"].attrs["long_name"] = "degree of coherence (m_eff / A_t)"
-    ds["division"].attrs["long_name"] = "degree of landscape division (1 - coherence)"
-    ds["splitting_index"].attrs["long_name"] = "splitting index (A_t / m_eff)"
-    params = {"classes": None if classes is None else np.atleast_1d(classes).tolist(), "method": method,
-              "connectivity": connectivity, "units": units, "grid_size": grid_size,
-              "zones": zones is not None, "barriers": barriers is not None}
-    return with_provenance(ds, algorithm="effective mesh size (FragScape)", params=params, source=landscape,
-                           reference=_REF)
+    return ds
