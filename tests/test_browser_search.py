@@ -15,7 +15,7 @@ import nbformat
 import pytest
 from conftest import ARTIFACTS, assert_not_blank, jupyterlab, run_all_cells
 
-from terra_lab.display._footprints import SELECTED_STYLE
+from terra_lab.display._footprints import SELECTED_STYLE, STYLE
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = [(1280, 720), (1400, 900)]
@@ -28,6 +28,13 @@ def _notebook(path: Path, *sources: str) -> None:
     nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, path)
+
+
+def _open_fresh(page, url: str, token: str, notebook: str) -> None:
+    """Run ``notebook`` in a reset JupyterLab workspace (no tab left open by an earlier test)."""
+    page.goto(f"{url}/lab?reset&token={token}", wait_until="domcontentloaded")
+    page.wait_for_selector(".jp-Launcher", timeout=90_000)
+    run_all_cells(page, url, token, notebook)
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +54,7 @@ def test_draw_search_pick_load_show(lab, browser, size):
     tag = f"{w}x{h}"
     page = browser.new_page(viewport={"width": w, "height": h})
     try:
-        run_all_cells(page, url, token, "search.ipynb")
+        _open_fresh(page, url, token, "search.ipynb")
         root = page.locator(".jp-OutputArea-output").filter(has=page.locator(".leaflet-container")).first
         mapbox = root.locator(".leaflet-container").first
         mapbox.wait_for(timeout=120_000)
@@ -73,7 +80,7 @@ def test_draw_search_pick_load_show(lab, browser, size):
         rows = root.locator(".tl-results tbody tr")
         assert rows.count() == n
         # footprints: outlined (fill opacity 0), one per date and tile, with a count label
-        paths = root.locator(".leaflet-overlay-pane path.leaflet-interactive")
+        paths = root.locator(f".leaflet-overlay-pane path[stroke='{STYLE['color']}']")  # not the drawn area's
         assert paths.count() >= 1
         assert {paths.nth(i).get_attribute("fill-opacity") for i in range(paths.count())} == {"0"}
         assert re.search(r"\d+ items?$", root.locator(".tl-footprint-count").first.inner_text())
@@ -108,7 +115,7 @@ def test_readme_quick_start_in_a_fresh_notebook(lab, browser):
     url, token = lab
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     try:
-        run_all_cells(page, url, token, "readme.ipynb")
+        _open_fresh(page, url, token, "readme.ipynb")
         out = page.wait_for_selector(".jp-OutputArea-output:has-text('xarray.DataArray')", timeout=180_000)
         assert out is not None
         errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
