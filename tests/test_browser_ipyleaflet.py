@@ -37,6 +37,7 @@ ndvi = ((cube.nir - cube.red) / (cube.nir + cube.red)).rename("NDVI")
 _PLAIN = """
 plain = ipyleaflet.Map(center=(45.2, 6.30), zoom=13)  # its OpenStreetMap basemap fails offline: fine
 plain.add(KernelTileLayer(ndvi, name="NDVI", cmap="RdYlGn", vmin=0, vmax=0.9))
+plain.add(KernelTileLayer(ndvi.isel(time=0), name='<img src=x onerror="window.__xss=1">', vmin=0, vmax=1, opacity=0))
 plain.add(ipyleaflet.LayersControl(position="topright", collapsed=False))
 plain.add_class("plain-map")
 plain
@@ -95,7 +96,9 @@ def test_terra_lab_layers_on_ipyleaflet_leafmap_and_terramap(lab, browser):
         # (a) a plain ipyleaflet.Map
         _loaded_tiles(page, ".plain-map")
         _map_box(page, ".plain-map", "ipyleaflet_plain")
-        assert "NDVI" in page.locator(".plain-map .leaflet-control-layers").inner_text()
+        control = page.locator(".plain-map .leaflet-control-layers").inner_text()
+        assert "NDVI" in control and '<img src=x onerror="window.__xss=1">' in control  # a name is text, not HTML
+        assert page.evaluate("window.__xss") is None
         # (b) a leafmap map
         _loaded_tiles(page, ".leafmap-map")
         _map_box(page, ".leafmap-map", "ipyleaflet_leafmap")

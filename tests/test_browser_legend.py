@@ -14,6 +14,8 @@ from PIL import Image
 pytestmark = pytest.mark.slow
 
 _CELL = """
+import os
+os.environ["TERRA_LAB_OFFLINE"] = "1"   # no network: the basemap is the kernel's hillshade of the demo DEM
 import terra_lab
 from terra_lab.display.map import TerraMap
 from terra_lab.profiles import _collections as C

@@ -78,7 +78,7 @@ def test_dashboard_message_and_tables_are_text():
     assert pane.escape and "<img" not in shown and "&lt;img src=x" in shown
 
 
-def test_terra_map_names_and_legend_are_text(demo_catalog):
+def test_terra_map_names_and_legend_are_text():
     import numpy as np
     import xarray as xr
 
@@ -87,20 +87,15 @@ def test_terra_map_names_and_legend_are_text(demo_catalog):
     da = xr.DataArray(np.zeros((4, 4), "float32"), dims=("y", "x"),
                       coords={"y": np.arange(4.0) * -10 + 5e6, "x": np.arange(4.0) * 10 + 7e5}, name="v")
     da = da.rio.write_crs(32631)
-    m = TerraMap()
-    m.add_layer(da, name=_payload(4), vmin=0, vmax=1, label=_payload(5))
-    spec = m.layers[0]
-    assert "<img" not in spec["name"]
-    # the legend label travels as data; the front end writes every legend text with textContent
-    assert spec["legend"]["label"] == _payload(5)
-    source = (ROOT / "widgets" / "src" / "map.ts").read_text()
+    m = TerraMap(basemap=None)
+    layer = m.add_layer(da, name=_payload(4), vmin=0, vmax=1, label=_payload(5))
+    # Leaflet's layer control writes layer names as HTML: the name is escaped
+    assert "<img" not in layer.name and "&lt;img src=x" in layer.name
+    # the legend (an ipywidgets HTML in a WidgetControl) escapes every text it shows
+    assert layer.legend["label"] == _payload(5)  # data; escaped where it becomes HTML
+    assert "<img" not in m._legend.value and "&lt;img src=x" in m._legend.value
+    source = (ROOT / "widgets" / "src" / "kernel-layer.ts").read_text()
     assert "innerHTML" not in source and "insertAdjacentHTML" not in source and "bindTooltip" not in source
-    assert "title.textContent = s.legend.label" in source and "name.textContent = `${c.value} ${c.label}`" in source
-    # footprints: property values escaped, and the front end shows none of them as HTML
-    res = demo_catalog.search((6.28, 45.17, 6.33, 45.2), "2024-02", "THEIA_REFLECTANCE_SENTINEL2_L2A")
-    items = [dict(it, properties={**it["properties"], "platform": _payload(6)}) for it in res.items[:1]]
-    m.show_items(items)
-    assert "<img" not in str(m.footprints["features"][0]["properties"])
 
 
 def test_search_map_messages_and_table_are_text(demo_root):
