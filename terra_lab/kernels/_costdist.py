@@ -19,12 +19,13 @@ References
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from ._jit import jit
 
 __all__ = ["cost_distance"]
 
 
-@njit(nogil=True, cache=False)
+@jit()
 def _sift_up(hk, hv, pos):  # pragma: no cover - numba
     key = hk[pos]
     val = hv[pos]
@@ -39,7 +40,7 @@ def _sift_up(hk, hv, pos):  # pragma: no cover - numba
     hv[pos] = val
 
 
-@njit(nogil=True, cache=False)
+@jit()
 def _sift_down(hk, hv, n):  # pragma: no cover - numba
     key = hk[0]
     val = hv[0]
@@ -59,7 +60,7 @@ def _sift_down(hk, hv, n):  # pragma: no cover - numba
     hv[pos] = val
 
 
-@njit(nogil=True, cache=False)
+@jit()
 def _grown(hk, hv, size):  # pragma: no cover - numba
     """The heap's key and value arrays, twice as large, holding their first ``size`` entries."""
     hk2 = np.empty(2 * hk.shape[0], np.float64)
@@ -69,7 +70,7 @@ def _grown(hk, hv, size):  # pragma: no cover - numba
     return hk2, hv2
 
 
-@njit(nogil=True, cache=False)
+@jit()
 def cost_distance(friction, sources, dx, dy, max_cost):  # pragma: no cover - numba
     """Least accumulated cost from any source cell, Dijkstra on 8 neighbours.
 

@@ -18,7 +18,8 @@ References
 from __future__ import annotations
 
 import numpy as np
-from numba import guvectorize, njit
+
+from ._jit import gufunc, jit
 
 __all__ = [
     "BARE_SOIL",
@@ -54,7 +55,7 @@ def harmonic_design(days: np.ndarray) -> np.ndarray:
     return np.stack([np.ones_like(w), np.sin(w), np.cos(w), np.sin(2 * w), np.cos(2 * w)], axis=-1)
 
 
-@njit(nogil=True, cache=False)
+@jit()
 def solve_normal_equations(ata, aty, out):  # pragma: no cover - numba
     """Solve the 5 x 5 system ``ata @ x = aty`` (Gaussian elimination, partial pivoting) into ``out``.
 
@@ -91,13 +92,10 @@ def solve_normal_equations(ata, aty, out):  # pragma: no cover - numba
         out[i] = s / ata[i, i]
 
 
-@guvectorize(
+@gufunc(
     ["void(float32[:], uint8[:], float64[:, :], int64, int64, int64, float64, float64, float64, int64,"
      " float32[:], int16[:], int32[:], uint8[:], int32[:], int32[:], float32[:], int16[:], int16[:])"],
-    "(t),(t),(t,c),(),(),(),(),(),(),()->(c),(),(),(),(),(),(),(),()",
-    nopython=True,
-    cache=False,
-)
+    "(t),(t),(t,c),(),(),(),(),(),(),()->(c),(),(),(),(),(),(),(),()")
 def dieback_pixel(vi, soil, design, i_min, n_max, nb_min_date, threshold, sign, weighted, max_periods,
                   coeff, n_train, i_detect, state, i_dieback, i_soil, stress, n_stress, n_periods):  # pragma: no cover
     """fordead on one pixel: bare soil, harmonic training, anomalies, dieback and stress periods.

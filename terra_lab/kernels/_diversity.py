@@ -9,7 +9,8 @@ The method and its references are documented in :mod:`terra_lab.products.diversi
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from ._jit import jit
 
 __all__ = [
     "ALPHA_FIELDS",
@@ -30,7 +31,7 @@ ALPHA_FIELDS = ("richness", "richness_sd", "shannon", "shannon_sd", "simpson", "
                 "fisher_sd", "n_valid")
 
 
-@njit(nogil=True, cache=False)
+@jit()
 def continuum_removal(spectra, wavelengths, out):  # pragma: no cover - numba
     """Divide each spectrum (rows of ``spectra``, (n, b)) by its upper convex hull over ``wavelengths``.
 
@@ -76,7 +77,7 @@ def continuum_removal(spectra, wavelengths, out):  # pragma: no cover - numba
             out[r, j] = spectra[r, j] / c if c > 0 else np.nan
 
 
-@njit(nogil=True, cache=False)
+@jit()
 def nearest_centroid(x, centroids, out):  # pragma: no cover - numba
     """Index of the nearest centroid (Euclidean) of each row of ``x`` (n, c), for every partition.
 
@@ -105,7 +106,7 @@ def nearest_centroid(x, centroids, out):  # pragma: no cover - numba
             out[p, i] = arg
 
 
-@njit(nogil=True, cache=False)
+@jit()
 def window_counts(labels, window, n_clusters, out):  # pragma: no cover - numba
     """Spectral-species counts of each ``window`` x ``window`` block of ``labels`` (P, ny, nx).
 
@@ -123,7 +124,7 @@ def window_counts(labels, window, n_clusters, out):  # pragma: no cover - numba
                     out[wy, x // window, p, lab] += 1
 
 
-@njit(nogil=True, cache=False)
+@jit()
 def fisher_alpha(s, n):  # pragma: no cover - numba
     """Fisher's alpha: the root ``a`` of ``S = a ln(1 + N / a)`` ([3]_; vegan ``fisher.alpha``).
 
@@ -145,7 +146,7 @@ def fisher_alpha(s, n):  # pragma: no cover - numba
     return 0.5 * (lo + hi)
 
 
-@njit(nogil=True, cache=False)
+@jit()
 def alpha_from_counts(counts, window_pixels, min_sun, pcelim, out):  # pragma: no cover - numba
     """Alpha diversity of windows from their spectral-species counts (nw, P, K).
 
@@ -205,7 +206,7 @@ def alpha_from_counts(counts, window_pixels, min_sun, pcelim, out):  # pragma: n
             out[w, 2 * f + 1] = np.sqrt(v / (cnt - 1)) if cnt > 1 else np.nan
 
 
-@njit(nogil=True, cache=False)
+@jit()
 def normalized_ssd(counts, pcelim, out):  # pragma: no cover - numba
     """Spectral-species distributions (nw, P, K) as proportions after dropping species below
     ``pcelim`` x (window total); all-zero windows stay zero (biodivMapR ``get_normalized_ssd``)."""
@@ -225,7 +226,7 @@ def normalized_ssd(counts, pcelim, out):  # pragma: no cover - numba
                 out[w, p, k] = c / kept if (c > 0 and c >= pcelim * total) else 0.0
 
 
-@njit(nogil=True, cache=False)
+@jit()
 def bray_curtis_to_reference(ssd, reference, out):  # pragma: no cover - numba
     """Bray-Curtis dissimilarity of each window (ssd (nw, P, K)) to each reference window
     (reference (P, R, K)), averaged over the P partitions: ``out`` (nw, R).
@@ -262,7 +263,7 @@ def bray_curtis_to_reference(ssd, reference, out):  # pragma: no cover - numba
             out[w, r] /= p_count
 
 
-@njit(nogil=True, cache=False)
+@jit()
 def knn_projection(dissimilarity, coords, knn, out):  # pragma: no cover - numba
     """Place windows in the reference ordination from their ``knn`` nearest reference windows.
 

@@ -15,12 +15,13 @@ References
 from __future__ import annotations
 
 import numpy as np
-from numba import guvectorize, njit
+
+from ._jit import gufunc, jit
 
 __all__ = ["fill_linear", "gapfill_linear"]
 
 
-@njit(nogil=True, cache=False)
+@jit()
 def fill_linear(t, v, grid, out):  # pragma: no cover - numba
     """Linear interpolation in time of the valid (non-NaN) ``v`` at times ``t`` (sorted) onto
     ``grid``; constant beyond the first and last valid observations; all NaN if none is valid.
@@ -56,12 +57,9 @@ def fill_linear(t, v, grid, out):  # pragma: no cover - numba
     return n
 
 
-@guvectorize(
+@gufunc(
     ["void(float32[:], float64[:], float64[:], float32[:])", "void(float64[:], float64[:], float64[:], float64[:])"],
-    "(t),(t),(g)->(g)",
-    nopython=True,
-    cache=False,
-)
+    "(t),(t),(g)->(g)")
 def gapfill_linear(values, days, grid, out):  # pragma: no cover - numba
     """Linearly interpolate the non-NaN ``values`` (at increasing ``days``) onto ``grid``.
 

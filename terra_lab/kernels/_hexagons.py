@@ -13,14 +13,15 @@ References
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from ._jit import jit
 
 __all__ = ["hex_axial", "hex_grid_ids"]
 
 _SQRT3 = np.sqrt(3.0)
 
 
-@njit(nogil=True, cache=False)
+@jit()
 def _round_axial(qf: float, rf: float):  # pragma: no cover - numba
     """Cube rounding of fractional axial coordinates (q, r) to the nearest hexagon."""
     sf = -qf - rf
@@ -35,7 +36,7 @@ def _round_axial(qf: float, rf: float):  # pragma: no cover - numba
     return np.int64(q), np.int64(r)
 
 
-@njit(nogil=True, cache=False)
+@jit()
 def hex_axial(x: float, y: float, size: float, pointy: bool):  # pragma: no cover - numba
     """Axial (q, r) of the hexagon of ``size`` containing point (x, y) (origin at a hex centre)."""
     if pointy:
@@ -47,7 +48,7 @@ def hex_axial(x: float, y: float, size: float, pointy: bool):  # pragma: no cove
     return _round_axial(qf, rf)
 
 
-@njit(nogil=True, cache=False)
+@jit()
 def hex_grid_ids(xs: np.ndarray, ys: np.ndarray, size: float, pointy: bool, q_out: np.ndarray,
                  r_out: np.ndarray) -> None:  # pragma: no cover - numba
     """Fill ``q_out``/``r_out`` (len(ys), len(xs)) with the hexagon of every (ys[i], xs[j])."""

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from ._jit import jit
 
 __all__ = ["histogram_masked", "otsu_from_counts"]
 
 
-@njit(nogil=True, cache=False)
+@jit()
 def histogram_masked(values, mask, lo, hi, counts):  # pragma: no cover - numba
     """Add the finite ``values`` where ``mask`` is true into ``counts`` (equal bins over [lo, hi])."""
     nb = counts.shape[0]

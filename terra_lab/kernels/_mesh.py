@@ -12,12 +12,13 @@ The method and its references are documented in :mod:`terra_lab.products.fragmen
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from ._jit import jit
 
 __all__ = ["label_patches", "count_units", "piece_sums"]
 
 
-@njit(nogil=True, cache=False)
+@jit()
 def _root(parent, i):  # pragma: no cover - numba
     """Root of ``i`` with path halving."""
     while parent[i] != i:
@@ -26,7 +27,7 @@ def _root(parent, i):  # pragma: no cover - numba
     return i
 
 
-@njit(nogil=True, cache=False)
+@jit()
 def _join(parent, a, b):  # pragma: no cover - numba
     """Union of the sets of provisional labels ``a`` (non-zero) and ``b``; returns the new root.
 
@@ -42,7 +43,7 @@ def _join(parent, a, b):  # pragma: no cover - numba
     return rb
 
 
-@njit(nogil=True, cache=False)
+@jit()
 def label_patches(habitat, unit, use_units, conn8, relabel=True):  # pragma: no cover - numba
     """Two-pass union-find labelling of the habitat pixels, optionally clipped at unit boundaries.
 
@@ -160,7 +161,7 @@ def label_patches(habitat, unit, use_units, conn8, relabel=True):  # pragma: no 
     return labels, sizes, first, final
 
 
-@njit(nogil=True, cache=False)
+@jit()
 def count_units(unit, valid, n_units):  # pragma: no cover - numba
     """Valid pixels per unit: ``unit`` int32 (y, x) (negative: outside), ``valid`` uint8 (y, x)."""
     out = np.zeros(n_units, np.int64)
@@ -173,7 +174,7 @@ def count_units(unit, valid, n_units):  # pragma: no cover - numba
     return out
 
 
-@njit(nogil=True, cache=False)
+@jit()
 def piece_sums(piece_sizes, piece_unit, piece_full, n_units):  # pragma: no cover - numba
     """Per-unit sums over the clipped patches ("pieces") of each unit.
 

@@ -9,9 +9,9 @@ The method and its references are documented in :mod:`terra_lab.products.phenolo
 from __future__ import annotations
 
 import numpy as np
-from numba import guvectorize, njit
 
 from ._gapfill import fill_linear
+from ._jit import gufunc, jit
 
 __all__ = [
     "FLAG_FEW_OBSERVATIONS",
@@ -46,7 +46,7 @@ def savgol_hat(window: int, polyorder: int) -> np.ndarray:
     return v @ np.linalg.pinv(v)
 
 
-@njit(nogil=True, cache=False)
+@jit()
 def savgol_smooth(x, hat, out):  # pragma: no cover - numba
     """Savitzky-Golay smoothing of the regular series ``x`` with the window's ``hat`` matrix
     (:func:`savgol_hat`); the first and last half-windows take the polynomial fitted to the
@@ -71,8 +71,7 @@ def savgol_smooth(x, hat, out):  # pragma: no cover - numba
         out[i] = acc
 
 
-@guvectorize(["void(float32[:], float64[:], float64[:], float64[:, :], float32[:])"], "(t),(t),(g),(w,w)->(g)",
-             nopython=True, cache=False)
+@gufunc(["void(float32[:], float64[:], float64[:], float64[:, :], float32[:])"], "(t),(t),(g),(w,w)->(g)")
 def smooth_pixel(values, days, grid, hat, out):  # pragma: no cover - numba
     """Gap-filled (linear) and smoothed series of one pixel on the regular ``grid`` of days."""
     filled = np.empty(grid.shape[0], np.float64)
@@ -85,8 +84,8 @@ def smooth_pixel(values, days, grid, hat, out):  # pragma: no cover - numba
         out[i] = smooth[i]
 
 
-@guvectorize(["void(float32[:], float64[:], float64[:], float64[:], float64[:, :], float64[:], float64[:], float32[:, :])"],
-             "(t),(t),(g),(n),(w,w),(p),(m)->(n,m)", nopython=True, cache=False)
+@gufunc(["void(float32[:], float64[:], float64[:], float64[:], float64[:, :], float64[:], float64[:], float32[:, :])"],
+             "(t),(t),(g),(n),(w,w),(p),(m)->(n,m)")
 def season_pixel(values, days, grid, year_start, hat, params, metrics_template, out):  # pragma: no cover - numba
     """Season metrics of one pixel for each year starting on day ``year_start[k]``.
 
@@ -174,8 +173,8 @@ def season_pixel(values, days, grid, year_start, hat, params, metrics_template, 
         out[k, 8] = FLAG_OK if not (np.isnan(sos) or np.isnan(eos)) else FLAG_NO_CROSSING
 
 
-@guvectorize(["void(float32[:], int64[:], float64[:], float64[:], float64[:], float32[:])"],
-             "(t),(t),(p),(k),(c)->(c)", nopython=True, cache=False)
+@gufunc(["void(float32[:], int64[:], float64[:], float64[:], float64[:], float32[:])"],
+             "(t),(t),(p),(k),(c)->(c)")
 def dhi_pixel(values, period, n_periods_template, params, components_template, out):  # pragma: no cover - numba
     """Dynamic Habitat Index components of one pixel over one year [4]_ [5]_.
 

@@ -14,10 +14,10 @@ References
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from ..profiles._lis import L2B_CLOUD, L2B_NO_SNOW, L2B_NODATA, L2B_NODATA_LIS17, L2B_SNOW
 from ..profiles._maja import CLM_LIS_REFINED_CLOUD, bitmask
+from ._jit import jit
 
 __all__ = [
     "NO_SNOW",
@@ -36,7 +36,11 @@ NO_SNOW, SNOW, CLOUD, NODATA = L2B_NO_SNOW, L2B_SNOW, L2B_CLOUD, L2B_NODATA
 REFINED_CLOUD_BITS = bitmask(CLM_LIS_REFINED_CLOUD)
 
 
-@njit(nogil=True, cache=False)
+#: The types :mod:`terra_lab.products.snow` passes (C-contiguous float32 blocks, uint8 CLM).
+_BLOCK = "float32[:, :, ::1], float32[:, :, ::1], float32[:, :, ::1], uint8[:, :, ::1], float32[:, ::1]"
+
+
+@jit(f"void({_BLOCK}, float64, float64, float64, float64, float64, int64[:, :, ::1])")
 def l2b_block_histogram(green, red, swir, clm, dem, zmin, zmax, dz, ndsi_min, red_min, counts):  # pragma: no cover
     """Fused pass 1 + elevation histogram of a (t, y, x) block; ``counts`` is (t, bins, 3).
 
@@ -77,7 +81,8 @@ def l2b_block_histogram(green, red, swir, clm, dem, zmin, zmax, dz, ndsi_min, re
                     counts[t, b, 2] += 1
 
 
-@njit(nogil=True, cache=False)
+@jit(f"void({_BLOCK}, float32[::1], uint8[::1], int64, float64, float64, float64, float64, float64, float64, "
+     "uint8[:, :, ::1])")
 def l2b_block_codes(green, red, swir, clm, dem, zs, run, rf, ndsi1, red1, ndsi2, red2, red_darkcloud,
                     red_backtocloud, out):  # pragma: no cover - numba
     """Fused L2B of a (t, y, x) block whose origin is on the rf x rf grid: 240 m red, both passes, codes.
@@ -151,7 +156,7 @@ def snowline_from_histogram(counts: np.ndarray, zmin: float, zmax: float, dz: fl
     return float("nan")
 
 
-@njit(nogil=True, cache=False, inline="always")
+@jit(inline="always")
 def _add_segment(start, end, snow, n_days, st, j, i):  # pragma: no cover - numba
     """Add days [start, end) of constant ``snow`` state to pixel (j, i) of the state arrays
     ``st`` = (scd, run_start, run_end, best_start, best_len)."""
@@ -172,7 +177,7 @@ def _add_segment(start, end, snow, n_days, st, j, i):  # pragma: no cover - numb
         st[4, j, i] = st[2, j, i] - st[1, j, i]
 
 
-@njit(nogil=True, cache=False)
+@jit("void(uint8[:, :, ::1], int64[::1], int64, int64, uint16[:, :, ::1])")
 def l3b_block(codes, days, n_days, min_days, out):  # pragma: no cover - numba
     """Annual synthesis (LIS ``snow_annual_map``) of every pixel of a (t, y, x) block of L2B codes.
 

@@ -10,8 +10,9 @@ References
 from __future__ import annotations
 
 import numpy as np
-from numba import guvectorize
 from scipy import ndimage
+
+from ._jit import gufunc
 
 __all__ = ["NODATA", "CLOUD", "SNOW", "WATER", "LAND", "cloud_weight_2d", "aot_weight", "wasp_pixel"]
 
@@ -48,12 +49,9 @@ def aot_weight(aot, aot_max: float = 0.8, w_min: float = 0.33, w_max: float = 1.
     return np.where(aot < 0, 0.0, np.where(aot < aot_max, w, w_min))
 
 
-@guvectorize(
+@gufunc(
     ["void(float32[:, :], float32[:], uint8[:], float32[:], float32[:], float32[:], float32[:], uint8[:], uint16[:])"],
-    "(t,b),(t),(t),(t)->(b),(),(),(),()",
-    nopython=True,
-    cache=False,
-)
+    "(t,b),(t),(t),(t)->(b),(),(),(),()")
 def wasp_pixel(refl, weight, state, days, out, wsum, date, flag, count):  # pragma: no cover - numba
     """One pixel's synthesis over its dates (sorted by time).
 

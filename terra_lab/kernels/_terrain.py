@@ -35,9 +35,11 @@ import math
 import platform
 
 import numpy as np
-from numba import njit, types
+from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
+
+from ._jit import jit
 
 __all__ = [
     "ASPECT",
@@ -114,18 +116,18 @@ def _rsqrtss(typingctx, x):  # pragma: no cover - compiled by numba
 
 
 if _X86:
-    @njit(nogil=True, cache=False)
+    @jit()
     def _inv_sqrt(b):  # pragma: no cover - numba
         """GDAL's ApproxADivByInvSqrtB multiplier: rsqrtss of float32(b), one Newton step in float64."""
         r = np.float64(_rsqrtss(np.float32(b)))
         return r * (1.5 - (b * 0.5) * (r * r))
 else:
-    @njit(nogil=True, cache=False)
+    @jit()
     def _inv_sqrt(b):  # pragma: no cover - numba
         return 1.0 / math.sqrt(b)
 
 
-@njit(nogil=True, cache=False)
+@jit()
 def _interpol(a, b):  # pragma: no cover - numba
     """GDAL's linear extrapolation beyond the raster edge: 2a - b (no data if either is)."""
     if np.isnan(a) or np.isnan(b):
@@ -133,7 +135,7 @@ def _interpol(a, b):  # pragma: no cover - numba
     return np.float32(2.0) * a - b
 
 
-@njit(nogil=True, cache=False)
+@jit()
 def _gradient(w, method, inv_ew, inv_ns):  # pragma: no cover - numba
     """(x, y) as GDAL's Gradient<float, alg>: float32 sums, float64 scaling."""
     if method == HORN:
@@ -145,7 +147,7 @@ def _gradient(w, method, inv_ew, inv_ns):  # pragma: no cover - numba
     return np.float64(sx) * inv_ew, np.float64(sy) * inv_ns
 
 
-@njit(nogil=True, cache=False)
+@jit()
 def _angle_diff(a1, a2, norm):  # pragma: no cover - numba
     a1 = np.fmod(a1, norm)
     if a1 < 0:
@@ -160,7 +162,7 @@ def _angle_diff(a1, a2, norm):  # pragma: no cover - numba
 
 
 
-@njit(nogil=True, cache=False)
+@jit()
 def _aspect_deltas(w, method):  # pragma: no cover - numba
     """GDAL's unscaled west-east and north-south differences of the 3x3 window ``w`` for aspect."""
     if method == HORN:
@@ -168,7 +170,7 @@ def _aspect_deltas(w, method):  # pragma: no cover - numba
                 np.float64((w[6] + w[7] + w[7] + w[8]) - (w[0] + w[1] + w[1] + w[2])))
     return np.float64(w[5] - w[3]), np.float64(w[7] - w[1])
 
-@njit(nogil=True, cache=False)
+@jit()
 def _pixel(w, product, method, p, same_res, multisample, zero_for_flat):  # pragma: no cover - numba
     """The value of one pixel from its 3 x 3 window ``w`` (float32, no NaN); float32 result."""
     nan = np.float32(np.nan)
@@ -257,7 +259,7 @@ def _pixel(w, product, method, p, same_res, multisample, zero_for_flat):  # prag
     return np.float32(1.0 + c)
 
 
-@njit(nogil=True, cache=False)
+@jit()
 def terrain_block(z, rows, cols, line_nodata, ny, nx, product, method, p, same_res, integer_path,
                   compute_edges, zero_for_flat, out):  # pragma: no cover - numba
     """Fill ``out`` (h, w) from the padded block ``z`` (h + 2, w + 2, float32, NaN = no data).
