@@ -1,31 +1,24 @@
-"""Map options of a categorical layer drawn with its producer's legend (OSO classes, snow codes...).
+"""Map options of a categorical layer: its classes' colours, their names on the colour bar.
 
-A layer that :func:`terra_lab.load` read from a categorical product carries its legend in its
-attributes (:class:`terra_lab.profiles.Legend`); the dashboards then draw it in the producer's
-colours, name the classes on the colour bar, and aggregate zoomed-out pixels by the first class
-(a mean of class codes means nothing), without the theme choosing a colour map.
+The classes come from the layer's producer legend (a layer that :func:`terra_lab.load` read from
+a categorical product carries it in its attributes, :class:`terra_lab.profiles.Legend`; see
+:func:`terra_lab.display._legend.legend_entries`) or from the theme (the forest's dieback states).
+Zoomed-out pixels take the first class (a mean of class codes means nothing).
 """
 
 from __future__ import annotations
 
-import xarray as xr
-
-from ..display._legend import legend_entries
-
-__all__ = ["legend_map_options"]
+__all__ = ["categorical_options"]
 
 #: colour of the codes between two classes of the legend (never drawn: no pixel holds them)
 _GAP = "#00000000"
 
 
-def legend_map_options(layer: xr.DataArray, lang: str) -> dict | None:
-    """``{"cmap", "clim", "aggregator", "colorbar_opts"}`` for ``layer``'s legend, or None without one."""
-    entries = legend_entries(layer, lang)
-    if not entries:
-        return None
+def categorical_options(entries: list[tuple[int, str, str]]) -> dict:
+    """``{"cmap", "clim", "aggregator", "colorbar_opts"}`` drawing ``[(code, colour, name)]``'s classes."""
     from bokeh.models import FixedTicker
 
-    colours = {code: colour for code, colour, _ in entries}
+    colours = {int(code): colour for code, colour, _ in entries}
     low, high = min(colours), max(colours)
     return {
         # one colour per integer code from the lowest to the highest class, clim centred on the codes
@@ -33,5 +26,5 @@ def legend_map_options(layer: xr.DataArray, lang: str) -> dict | None:
         "clim": (low - 0.5, high + 0.5),
         "aggregator": "first",
         "colorbar_opts": {"ticker": FixedTicker(ticks=list(colours)),
-                          "major_label_overrides": {code: name for code, _, name in entries}},
+                          "major_label_overrides": {int(code): name for code, _, name in entries}},
     }

@@ -1,79 +1,258 @@
-"""The map and pixel-series view of a dashboard: how a result layer is drawn, and what a click on it shows."""
+"""The map and pixel-series view of a dashboard: how a result layer is drawn, and what a click on it shows.
+
+The layer is cut to its data, reprojected to Web Mercator and drawn over a basemap
+(:mod:`._basemap`: OpenStreetMap online, the DEM's shaded relief offline) with longitude/latitude
+ticks, in a frame of the data's shape.  Three kinds of pixels stay apart: values (the colour
+map), masked pixels (clouds, no clear observation: :data:`MASKED_COLOUR`, named in the legend)
+and no data (transparent: the basemap shows through).  Hovering names the class of a categorical
+layer, or gives the value with its unit; a click gives the pixel's series in the layer's own
+coordinates.
+"""
 
 from __future__ import annotations
 
 import logging
 import traceback
 
-from ._i18n import tr
-from ._legend_map import legend_map_options
+import numpy as np
+import xarray as xr
 
-__all__ = ["MapView"]
+from ._basemap import basemap
+from ._i18n import option_label, tr
+from ._legend_map import categorical_options
+from ._webmercator import crop_to, to_mercator, to_native
+
+__all__ = ["MASKED_COLOUR", "MapView", "clearest_time", "frame_size"]
 
 log = logging.getLogger("terra_lab.dashboards")
 
+#: colour of masked pixels (clouds, no clear observation): a neutral grey, unlike the basemaps
+#: (sepia relief, OSM's colours) and unlike no data (transparent)
+MASKED_COLOUR = "#5f6b7a"
+#: largest map frame (pixels); the frame takes the data's shape within it
+MAX_FRAME = (620, 440)
+#: units of the layers' ``units`` attribute, as the page shows them (unitless: nothing)
+_UNITS = {"FNU": "FNU", "NTU": "NTU", "g m-3": "g/m³", "g/m3": "g/m³", "mg m-3": "mg/m³", "mg/m3": "mg/m³",
+          "ha": "ha", "%": "%", "m": "m", "1": "", "": ""}
+#: Web Mercator metres -> degrees, in the browser (hover)
+_LON_JS = "return (value / 6378137 * 180 / Math.PI).toFixed(5) + '°';"
+_LAT_JS = "return ((2 * Math.atan(Math.exp(value / 6378137)) - Math.PI / 2) * 180 / Math.PI).toFixed(5) + '°';"
+
+
+def clearest_time(layer: xr.DataArray) -> xr.DataArray:
+    """``layer`` at its date with the most valid pixels when it has a time dimension (else itself)."""
+    if "time" not in layer.dims or layer.sizes["time"] < 2:
+        return layer.squeeze("time", drop=True) if "time" in layer.dims else layer
+    valid = np.isfinite(np.asarray(layer.values, dtype="float64")).sum(axis=tuple(
+        i for i, d in enumerate(layer.dims) if d != "time"))
+    return layer.isel(time=int(np.argmax(valid)))
+
+
+def frame_size(width: float, height: float, limit: tuple[int, int] = MAX_FRAME) -> tuple[int, int]:
+    """(frame width, frame height) in pixels of a map of ``width`` x ``height`` metres, as large as fits ``limit``."""
+    scale = min(limit[0] / max(width, 1e-9), limit[1] / max(height, 1e-9))
+    return max(round(width * scale), 120), max(round(height * scale), 120)
+
+
+def _decimals(values: np.ndarray) -> int:
+    """Decimals showing about three significant digits of ``values``' typical size."""
+    finite = np.abs(values[np.isfinite(values)])
+    typical = float(np.nanmedian(finite)) if finite.size else 1.0
+    return int(np.clip(2 - np.floor(np.log10(typical)) if typical > 0 else 2, 0, 4))
+
 
 class MapView:
-    """Mixin of :class:`~terra_lab.dashboards._common.DashboardBase`: draws ``self._layer(self.result)``
-    in ``self._map`` and answers clicks with ``self._point_series`` in ``self._series`` / ``self._point``."""
+    """Mixin of the dashboards: draws ``self._layer(self.result)`` in ``self._map`` and answers
+    clicks with ``self._point_series`` in ``self._series`` / ``self._point``.
 
-    def _cmap(self) -> str:
+    Themes may override ``_cmap``, ``_clim``, ``_units``, ``_categories`` (categorical layers),
+    ``_masked`` (masked pixels), ``_date_origin`` (layers of days since a date), ``_dem``.
+    """
+
+    _map_crs = None  # the CRS of the drawn layer: clicks are turned back into it
+    _dem_cache: tuple = ()  # (result, bounds, DEM) of the last basemap: redrawing reads no DEM again
+
+    def _cmap(self):
         return "Blues"
 
     def _clim(self, layer) -> tuple[float, float] | None:
         """Colour range of the map (None: the data's range)."""
         return None
 
-    def _map_options(self, layer) -> dict:
-        """Further hvplot options of the map (e.g. the aggregator of categorical layers); none by default."""
-        return {}
+    def _units(self, layer) -> str:
+        """The unit of ``layer`` as the page shows it (empty for unitless indices)."""
+        units = str(layer.attrs.get("units", ""))
+        return tr("unit_days", self.language) if units in ("days", "d") else _UNITS.get(units, units)
 
-    def _colorbar_options(self, layer) -> dict:
-        """Bokeh colour-bar options (e.g. category names on the ticks); none by default."""
-        return {}
+    def _categories(self, layer) -> list[tuple[int, str, str]] | None:
+        """``[(code, colour, class name)]`` of a categorical layer in the page's language (its producer's legend)."""
+        from ..display._legend import legend_entries
+
+        return legend_entries(layer, self.language)
+
+    def _masked(self, result, layer) -> xr.DataArray | None:
+        """Pixels of ``layer``'s grid masked by clouds or without a clear observation (None: none known)."""
+        return None
+
+    def _date_origin(self, layer):
+        """The date a layer of day counts starts from (its hover and colour bar then show dates); None otherwise."""
+        return
+
+    def _dem(self, result, like: xr.DataArray) -> xr.DataArray | None:
+        """Elevation on ``like``'s grid for the offline basemap: the catalogue's DEM (None without one)."""
+        try:
+            from ..workflows._aux import load_dem
+
+            return load_dem(self.catalog, like).compute()
+        except Exception as e:  # noqa: BLE001 - no DEM: the map has no relief, and says why in the log
+            log.info("dashboard %s: no DEM for the basemap: %s", self.theme, e)
+            return None
+
+    def _cached_dem(self, like: xr.DataArray):
+        bounds = tuple(like.rio.bounds())
+        if not self._dem_cache or self._dem_cache[0] is not self.result or self._dem_cache[1] != bounds:
+            self._dem_cache = (self.result, bounds, self._dem(self.result, like))
+        return self._dem_cache[2]
 
     def _title(self, layer) -> str:
-        return f"{layer.name} ({layer.attrs.get('long_name', layer.attrs.get('units', ''))})"
+        """Short title: the product's name in the page's language, and its unit."""
+        name = option_label("product", str(layer.name), self.language)
+        units = self._units(layer)
+        return f"{name} ({units})" if units and self._date_origin(layer) is None else name
+
+    # ---------------------------------------------------------------- drawing
+    def map_element(self, layer: xr.DataArray | None = None):
+        """The HoloViews map of ``layer`` (default: the current result's): basemap, data, masked pixels."""
+        import holoviews as hv
+        import hvplot.xarray  # noqa: F401
+        from bokeh.models import CustomJSHover, MercatorTicker, MercatorTickFormatter
+
+        layer = clearest_time(self._layer(self.result) if layer is None else layer)
+        masked = self._masked(self.result, layer)
+        keep = np.isfinite(layer.astype("float32"))
+        if masked is not None:
+            masked = masked.fillna(False).astype(bool)
+            keep = keep | masked
+        layer, crs = crop_to(layer, keep), layer.rio.crs
+        self._map_crs = crs
+        data = to_mercator(layer)
+        left, bottom, right, top = (float(v) for v in data.rio.bounds())
+        width, height = frame_size(right - left, top - bottom)
+        lang = self.language
+
+        categories = self._categories(layer)
+        if categories:  # classes drawn as 0..n-1: the colour bar shows only the classes, with no gaps
+            data, categories = _class_indices(data, categories)
+        value_js = self._value_js(data, categories)
+        opts = {"clim": self._clim(layer)} if self._clim(layer) is not None else {}
+        clabel = self._units(layer) if self._date_origin(layer) is None else ""  # "" (not None): no long_name
+        colorbar = {}
+        cmap = self._cmap()
+        if categories:
+            cat = categorical_options(categories)
+            cmap, colorbar = cat.pop("cmap"), {**colorbar, **cat.pop("colorbar_opts")}
+            opts.update(cat)
+        origin = self._date_origin(layer)
+        if origin is not None:
+            from bokeh.models import CustomJSTickFormatter
+
+            colorbar["formatter"] = CustomJSTickFormatter(args={"origin": _epoch_ms(origin)}, code=_DATE_JS)
+        hover = [(tr("lon", lang), "$x{custom}"), (tr("lat", lang), "$y{custom}"),
+                 (tr("class", lang) if categories else tr("value", lang), "@image{custom}")]
+        formatters = {"$x": CustomJSHover(code=_LON_JS), "$y": CustomJSHover(code=_LAT_JS),
+                      "@image": CustomJSHover(code=value_js)}
+        image = data.hvplot.image(x="x", y="y", cmap=cmap, colorbar=True, rasterize=True, tools=["tap"], **opts)
+        image = image.opts(hv.opts.Image(hover_tooltips=hover, hover_formatters=formatters, tools=["hover", "tap"],
+                                         clabel=clabel, colorbar_opts=colorbar, clipping_colors={"NaN": "transparent"}))
+        layers = [image]
+        if masked is not None and bool(masked.any()):
+            grey = to_mercator(crop_to(masked, keep).astype("float32").where(crop_to(masked, keep)).rename("masked"))
+            layers.append(hv.Image(grey, kdims=["x", "y"], vdims=["masked"]).opts(
+                cmap=[MASKED_COLOUR], alpha=0.85, colorbar=False, tools=[]))
+            layers.append(hv.Points([(np.nan, np.nan)], label=tr("masked", lang)).opts(
+                color=MASKED_COLOUR, marker="square", size=12))
+        base = basemap(lambda: self._cached_dem(layer))
+        overlay = hv.Overlay(([base] if base is not None else []) + layers)
+        overlay = overlay.opts(
+            hv.opts.Overlay(title=self._title(layer), xlim=(left, right), ylim=(bottom, top), frame_width=width,
+                            frame_height=height, xlabel=tr("lon", lang), ylabel=tr("lat", lang),
+                            xformatter=MercatorTickFormatter(dimension="lon"), xticks=MercatorTicker(dimension="lon"),
+                            yformatter=MercatorTickFormatter(dimension="lat"), yticks=MercatorTicker(dimension="lat"),
+                            fontsize={"title": "11pt" if len(self._title(layer)) < 45 else "9pt"},
+                            legend_position="bottom", active_tools=["wheel_zoom"]))
+        return overlay, image
+
+    def _value_js(self, data: xr.DataArray, categories) -> str:
+        """Browser code showing a hovered value: its class name, its date, or the value with its unit."""
+        if categories:
+            names = {int(code): name for code, _, name in categories}
+            import json
+
+            return f"const n = {json.dumps(names)}; return isNaN(value) ? '' : (n[Math.round(value)] ?? String(value));"
+        origin = self._date_origin(data)
+        if origin is not None:
+            return f"const origin = {_epoch_ms(origin)}; {_DATE_JS.replace('tick', 'value')}"
+        digits = _decimals(np.asarray(data.values, dtype="float64"))
+        units = self._units(data)
+        suffix = f" + ' {units}'" if units else ""
+        return f"return isNaN(value) ? '' : value.toFixed({digits}){suffix};"
 
     def _redraw(self, *_):
         """Map of the current layer, rasterised by datashader at the zoom level the browser shows."""
         if self.result is None:
             return
         import holoviews as hv
-        import hvplot.xarray  # noqa: F401
 
-        layer = self._layer(self.result)
-        legend = legend_map_options(layer, self.language)  # a categorical product: its producer's legend
-        if legend is not None:
-            cmap, clim, colorbar = legend.pop("cmap"), legend.pop("clim"), legend.pop("colorbar_opts")
-            opts = {"clim": clim, **legend}
-        else:
-            cmap, clim, colorbar = self._cmap(), self._clim(layer), self._colorbar_options(layer)
-            opts = {"clim": clim} if clim is not None else {}
-            opts.update(self._map_options(layer))
-        image = layer.hvplot.image(x="x", y="y", cmap=cmap, colorbar=True, data_aspect=1, rasterize=True,
-                                   title=self._title(layer), frame_height=360, tools=["tap", "hover"], **opts)
-        if colorbar:
-            image = image.opts(hv.opts.Image(colorbar_opts=colorbar))
+        overlay, image = self.map_element()
         if self._has_series():  # the stream must exist before the pane renders the plot, or clicks are not linked
             tap = hv.streams.Tap(source=image, x=None, y=None)
             tap.add_subscriber(lambda x, y: self._on_tap(x, y))
             self._point.object = tr("click_hint", self.language)
-        self._map.object = image
+        self._map.object = overlay
 
     def _has_series(self) -> bool:
         return type(self)._point_series is not MapView._point_series
 
     def _point_series(self, x: float, y: float):
-        """(HoloViews element, Markdown text) for the pixel at map coordinates ``x, y``; themes override it."""
+        """(HoloViews element, Markdown text) for the pixel at ``x, y`` in the layer's CRS; themes override it."""
         raise NotImplementedError
+
+    def _pixel_place(self, x: float, y: float) -> str:
+        """"**Pixel** lon, lat" of the point ``x, y`` in the layer's CRS, in the page's language."""
+        from ._webmercator import to_lonlat
+
+        lon, lat = to_lonlat(x, y, self._map_crs)
+        return tr("pixel_at", self.language).format(lon=f"{lon:.5f}°", lat=f"{lat:.5f}°")
 
     def _on_tap(self, x, y):
         if x is None or y is None or self.result is None:
             return
         try:
+            if self._map_crs is not None:  # the map is in Web Mercator, the result in its own CRS
+                x, y = to_native(x, y, self._map_crs)
             plot, text = self._point_series(x, y)
             self._series.object, self._series.visible, self._point.object = plot, True, text
         except Exception as e:  # noqa: BLE001 - shown in the page, logged, the app stays usable
             log.error("dashboard %s: pixel series failed: %s\n%s", self.theme, e, traceback.format_exc())
             self._say(f"{tr('error', self.language)} : {e}", "danger")
+
+
+#: browser code: a day count ``tick`` since ``origin`` (ms since 1970) as an ISO date
+_DATE_JS = ("if (isNaN(tick)) return ''; "
+            "return new Date(origin + Math.round(tick) * 86400000).toISOString().slice(0, 10);")
+
+
+def _class_indices(data: xr.DataArray, categories):
+    """``data``'s class codes as their positions in ``categories`` (NaN for other codes), and the
+    categories renumbered accordingly."""
+    values = np.asarray(data.values)
+    out = np.full(values.shape, np.nan, dtype="float32")
+    for i, (code, _, _) in enumerate(categories):
+        out[values == code] = i
+    return data.copy(data=out), [(i, colour, name) for i, (_, colour, name) in enumerate(categories)]
+
+
+def _epoch_ms(day) -> int:
+    import pandas as pd
+
+    return int(pd.Timestamp(day).value // 1_000_000)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-import panel as pn
+import numpy as np
 import param
 
 from ..workflows.biodiversity import (
@@ -27,7 +27,8 @@ from ..workflows.biodiversity import (
     BiodiversitySettings,
     biodiversity_workflow,
 )
-from ._common import DashboardBase, page_text
+from ._common import DashboardBase
+from ._i18n import tr
 
 __all__ = ["BiodiversityDashboard"]
 
@@ -85,11 +86,29 @@ class BiodiversityDashboard(DashboardBase):
     def _cmap(self) -> str:
         return PRODUCTS[self.product]
 
+    def _units(self, layer) -> str:
+        if str(layer.name) in ("mesh_cutting", "mesh_cbc"):
+            return "ha"
+        return tr("unit_cells", self.language) if str(layer.name) == "dispersal_cost" else ""
+
     def _statistics(self, result):
-        fr = self.language == "fr"
-        names = {"date": "date de l'image", "Shannon (median)": "Shannon (médiane)",
-                 "effective mesh size (ha)": "maille effective (ha)", "habitat patches": "taches d'habitat",
-                 "potential dispersal area (ha)": "aire de dispersion potentielle (ha)"}
-        rows = [(names.get(k, k) if fr else k, v) for k, v in result.summary()]
-        table = "\n".join(["| | |", "|---|---|"] + [f"| {page_text(k)} | {page_text(v)} |" for k, v in rows])
-        return pn.pane.Markdown(table, name="stats")
+        """Image date, median Shannon diversity and, with a land-cover map, the landscape's figures."""
+        from ._tables import (
+            format_date,
+            format_number,
+            format_share,
+            kv_table,
+            table_pane,
+        )
+
+        lang = self.language
+        rows = [(tr("row_date", lang), format_date(result.date)),
+                (tr("row_shannon", lang), format_number(float(result.layers["shannon"].median()), 2, lang))]
+        if result.whole_mesh is not None:
+            area = result.dispersal_area
+            pixel_ha = abs(float(np.prod(area.rio.resolution()))) / 1e4
+            dispersal = format_number(float(area.sum()) * pixel_ha, 1, lang, "ha")
+            rows += [(tr("row_mesh", lang), format_number(float(result.whole_mesh["effective_mesh_size"]), 1, lang, "ha")),
+                     (tr("row_patches", lang), format_number(int(result.whole_mesh["n_patches"]), 0, lang)),
+                     (tr("row_dispersal", lang), f"{dispersal} ({format_share(float(area.mean()), lang)})")]
+        return table_pane(kv_table(rows, lang), name="stats")

@@ -12,18 +12,21 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import pandas as pd
 import panel as pn
 import param
 
+from ..kernels._dieback import TOO_FEW_DATES
 from ..products.dieback import DIEBACK_STATES
 from ..workflows.forest import NOT_FOREST, PRESETS, ForestSettings, forest_workflow
-from ._common import DashboardBase, tr
+from ._common import DashboardBase, page_text, tr
 
 __all__ = ["ForestDashboard"]
 
 #: what the map can show, and its colour map
 PRODUCTS = {"state": "Set1", "dieback_date": "viridis", "confidence_index": "OrRd"}
-#: colours of the dieback states (healthy, dieback, bare soil, too few dates, outside the forest, too many periods)
+#: colours of the dieback states (healthy, dieback, bare soil, too few dates, outside the forest, too many
+#: periods); too few dates and outside the forest are drawn as masked (grey) and no data (transparent)
 STATE_COLOURS = {0: "#2e8b57", 1: "#d62728", 2: "#8c564b", 3: "#bdbdbd", 4: "#ffffff", 5: "#ff7f0e"}
 
 
@@ -60,53 +63,70 @@ class ForestDashboard(DashboardBase):
                                landcover_collection=self.landcover_collection.strip() or None, **self._sources())
 
     def _layer(self, result):
+        """The product shown on the examined forest: NaN outside it and where too few dates were clear."""
         ds = result.dieback
+        shown = (ds["state"] != NOT_FOREST) & (ds["state"] != TOO_FEW_DATES)
         da = ds[self.product]
         if self.product == "dieback_date":  # datetime64 cannot be coloured: days since the training end
-            days = (da - np.datetime64(result.training_end, "ns")) / np.timedelta64(1, "D")
-            da = days.astype("float32").assign_attrs(da.attrs, long_name=f"days after {result.training_end}")
-        elif self.product == "state":
-            # the colour bar names the states (_colorbar_options)
-            da = da.where(da != NOT_FOREST).astype("float32").assign_attrs(da.attrs, long_name="dieback state (fordead)")
-        out = da.rename(self.product)
+            da = (da - np.datetime64(result.training_end, "ns")) / np.timedelta64(1, "D")
+        out = da.astype("float32").where(shown).rename(self.product)
+        out.attrs = {k: v for k, v in ds[self.product].attrs.items() if k not in ("flag_values", "flag_meanings")}
         out.attrs.update({k: v for k, v in ds.attrs.items() if k.startswith("terra_lab:") or k == "references"})
         return out
 
     def _result_attrs(self) -> dict:
         return dict(self.result.dieback.attrs)
 
+    def _masked(self, result, layer=None):
+        """Forest pixels with too few clear dates to be judged (clouds, snow)."""
+        return result.dieback["state"] == TOO_FEW_DATES
+
+    def _date_origin(self, layer):
+        return self.result.training_end if str(layer.name) == "dieback_date" else None
+
+    def _units(self, layer) -> str:
+        return ""  # a state, a date or a unitless index
+
     def _cmap(self):
-        if self.product == "state":  # one colour per state code 0..5 (4, outside the forest, is left blank)
-            return [STATE_COLOURS[code] for code in sorted(STATE_COLOURS)]
         return PRODUCTS[self.product]
 
-    def _clim(self, layer):
-        return (-0.5, max(DIEBACK_STATES) + 0.5) if self.product == "state" else None
-
-    def _map_options(self, layer) -> dict:
-        """Zoomed-out pixels of the categorical state map take the first state, not a mean of codes."""
-        return {"aggregator": "first"} if self.product == "state" else {}
-
-    def _colorbar_options(self, layer) -> dict:
-        """The colour bar of the state map names the states."""
+    def _categories(self, layer):
+        """The dieback states drawn (outside the forest and too few dates are not: blank and masked grey)."""
         if self.product != "state":
-            return {}
-        from bokeh.models import FixedTicker
+            return None
+        return [(code, STATE_COLOURS[code], self._state_name(code)) for code in sorted(DIEBACK_STATES)
+                if code not in (NOT_FOREST, TOO_FEW_DATES)]
 
-        return {"ticker": FixedTicker(ticks=list(DIEBACK_STATES)),
-                "major_label_overrides": {code: name.replace("_", " ") for code, name in DIEBACK_STATES.items()}}
+    def _state_name(self, code: int) -> str:
+        name = DIEBACK_STATES.get(int(code), str(code))
+        return tr(f"state_{name}", self.language)
 
     def _statistics(self, result):
         """Forest loss per hexagon: dieback area (ha) and share of the examined forest, largest first."""
-        title = (f"Dépérissement détecté : {result.dieback_ha:.1f} ha" if self.language == "fr"
-                 else f"Dieback detected: {result.dieback_ha:.1f} ha")
-        return pn.Column(pn.pane.Markdown(f"**{title}**"), pn.pane.DataFrame(result.hexagons, sizing_mode="stretch_width", escape=True),
-                         name="stats")
+        import shapely
+
+        from ..products.hexagons import hexagon_polygons
+        from ._tables import format_number, format_share, table_pane
+        from ._webmercator import to_lonlat
+
+        lang, table = self.language, result.hexagons
+        size = result.provenance["settings"]["cell_km"] * 1000.0
+        centres = shapely.centroid(hexagon_polygons(table["q"], table["r"], size)) if len(table) else []
+        crs = result.dieback.rio.crs
+        places = [to_lonlat(c.x, c.y, crs) for c in centres]
+        frame = pd.DataFrame({
+            tr("col_rank", lang): [str(i + 1) for i in range(len(table))],
+            tr("col_centre", lang): [f"{lon:.4f}°, {lat:.4f}°" for lon, lat in places],
+            tr("col_dieback_ha", lang): [format_number(v, 2, lang) for v in table["dieback (ha)"]],
+            tr("col_forest_share", lang): [format_share(v, lang, 1) for v in table["share of forest"]],
+            tr("col_forest_pixels", lang): [format_number(v, 0, lang) for v in table["forest pixels"]],
+        })
+        total = tr("dieback_total", lang).format(ha=format_number(result.dieback_ha, 1, lang))
+        return pn.Column(pn.pane.Markdown(f"**{page_text(total)}**"), table_pane(frame), name="stats")
 
     def _point_series(self, x: float, y: float):
         """CR_SWIR of the clicked pixel with its harmonic model and the anomaly threshold."""
         import holoviews as hv
-        import pandas as pd
 
         from terra_lab.products.dieback import predict_index
 
@@ -116,20 +136,19 @@ class ForestDashboard(DashboardBase):
         times = pd.date_range(index["time"].values[0], index["time"].values[-1], freq="5D")
         model = predict_index(px["coefficients"], times).to_series()
         threshold = self.result.provenance["settings"]["threshold_anomaly"]
-        state = DIEBACK_STATES.get(int(px["state"]), str(int(px["state"])))
-        plot = (hv.Curve((model.index, model.values), "date", "CR_SWIR", label="model").opts(color="green")
-                * hv.Curve((model.index, model.values + threshold), "date", "CR_SWIR", label="threshold")
+        state, lang = self._state_name(int(px["state"])), self.language
+        plot = (hv.Curve((model.index, model.values), "date", "CR_SWIR", label=tr("model", lang)).opts(color="green")
+                * hv.Curve((model.index, model.values + threshold), "date", "CR_SWIR", label=tr("threshold", lang))
                 .opts(color="orange", line_dash="dashed")
-                * hv.Scatter((series.index, series.values), "date", "CR_SWIR", label="observed").opts(size=5, color="navy"))
+                * hv.Scatter((series.index, series.values), "date", "CR_SWIR", label=tr("observed", lang))
+                .opts(size=5, color="navy"))
         plot = plot * hv.VLine(pd.Timestamp(self.result.training_end)).opts(color="grey")
         detected = px["dieback_date"].values
         if not np.isnat(detected):
             plot = plot * hv.VLine(pd.Timestamp(detected)).opts(color="red", line_dash="dotted")
-        plot = plot.opts(responsive=True, height=240, legend_position="top_left",
-                         title=f"x={float(px.x):.0f} y={float(px.y):.0f}: {state}")
+        place = self._pixel_place(float(px.x), float(px.y))
+        plot = plot.opts(responsive=True, height=240, legend_position="top_left", xlabel=tr("date", lang),
+                         title=f"{place.replace('**', '')} — {state}")
         when = "" if np.isnat(detected) else f" ({pd.Timestamp(detected).date()})"
-        if self.language == "fr":
-            text = f"**Pixel** ({float(px.x):.0f}, {float(px.y):.0f}) : état **{state}**{when}, {len(series)} dates valides"
-        else:
-            text = f"**Pixel** ({float(px.x):.0f}, {float(px.y):.0f}): state **{state}**{when}, {len(series)} valid dates"
-        return plot, text
+        text = tr("forest_pixel", lang).format(state=state, when=when, n=len(series))
+        return plot, f"{place} : {text}" if lang == "fr" else f"{place}: {text}"

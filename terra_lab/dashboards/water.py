@@ -7,11 +7,18 @@ shows the period's median of the chosen product over the lake, a table its month
 from __future__ import annotations
 
 import numpy as np
-import panel as pn
+import pandas as pd
 import param
 
-from ..workflows.water import PRESETS, PRODUCTS, WaterSettings, parse_threshold, water_workflow
+from ..workflows.water import (
+    PRESETS,
+    PRODUCTS,
+    WaterSettings,
+    parse_threshold,
+    water_workflow,
+)
 from ._common import DashboardBase
+from ._i18n import option_label, tr
 
 __all__ = ["WaterDashboard"]
 
@@ -58,12 +65,23 @@ class WaterDashboard(DashboardBase):
     def _result_attrs(self) -> dict:
         return dict(self.result.products[self.product].attrs)
 
-    def _layer(self, result):
-        return result.summary(self.product)
-
     def _statistics(self, result):
-        frame = result.monthly[[self.product]].rename(columns={self.product: f"{self.product} (median)"})
-        return pn.pane.DataFrame(frame, sizing_mode="stretch_width", name="stats", escape=True)
+        """The area's median of the product shown, per month."""
+        from ._tables import format_number, format_share, table_pane
+
+        lang, values = self.language, result.monthly[self.product]
+        name = option_label("product", self.product, lang)
+        if self.product == "water":
+            cells = [format_share(v, lang) for v in values]
+        else:
+            unit = self._units(self.result.products[self.product])
+            name = f"{name}, {tr('col_median', lang).lower()} ({unit})"
+            cells = [format_number(v, 1, lang) for v in values]
+        return table_pane(pd.DataFrame({tr("col_month", lang): [str(m) for m in values.index], name: cells}),
+                          name="stats")
+
+    def _units(self, layer) -> str:
+        return "%" if self.product == "water" else super()._units(layer)
 
     def _point_series(self, x: float, y: float):
         """The shown product through the period at the clicked pixel (water: 1 on water dates)."""
@@ -71,18 +89,22 @@ class WaterDashboard(DashboardBase):
 
         series = self.result.products[self.product].sel(x=x, y=y, method="nearest")
         s = series.to_series().dropna()
-        units = series.attrs.get("units", "")
-        title = f"{self.product} ({units}) x={float(series.x):.0f} y={float(series.y):.0f}"
-        plot = (hv.Curve((s.index, s.values), "date", self.product) * hv.Scatter((s.index, s.values), "date", self.product)
+        lang = self.language
+        units = "" if self.product == "water" else self._units(series)
+        place = self._pixel_place(float(series.x), float(series.y))
+        name = option_label("product", self.product, lang)
+        title = f"{name} ({units})" if units else name
+        date = tr("date", lang)
+        plot = (hv.Curve((s.index, s.values), date, name) * hv.Scatter((s.index, s.values), date, name)
                 .opts(size=5, color="navy")).opts(responsive=True, height=240, title=title)
-        fr = self.language == "fr"
         if self.product == "water":
-            summary = (f"en eau {int(s.sum())} dates sur {len(s)}" if fr else f"water on {int(s.sum())} of {len(s)} dates")
+            summary = tr("water_days", lang).format(n=int(s.sum()), total=len(s))
         else:
-            median = f"{s.median():.3g} {units}" if len(s) else "-"
-            summary = f"{len(s)} dates valides, médiane {median}" if fr else f"{len(s)} valid dates, median {median}"
-        where = f"**Pixel** ({float(series.x):.0f}, {float(series.y):.0f})"
-        return plot, f"{where} : {summary}" if fr else f"{where}: {summary}"
+            from ._tables import format_number
+
+            median = format_number(s.median(), 2, lang, units) if len(s) else "–"
+            summary = tr("water_median", lang).format(n=len(s), median=median)
+        return plot, f"{place} : {summary}" if lang == "fr" else f"{place}: {summary}"
 
     def _cmap(self) -> str:
         return {"water": "Blues", "turbidity": "YlOrBr", "spm": "copper", "chla": "Greens"}[self.product]
@@ -91,5 +113,8 @@ class WaterDashboard(DashboardBase):
         finite = np.isfinite(layer.values)
         return (0, float(np.nanpercentile(layer.values, 98))) if finite.any() else (0, 1)
 
-    def _title(self, layer) -> str:
-        return f"{layer.name} ({layer.attrs.get('units', '')})"
+    def _layer(self, result):
+        layer = result.summary(self.product)
+        if self.product == "water":  # frequency as a percentage of the clear dates
+            layer = (100.0 * layer).assign_attrs(layer.attrs, units="%").rename("water")
+        return layer

@@ -1,0 +1,65 @@
+"""The basemap under a dashboard map: OpenStreetMap tiles online, a shaded relief of the
+catalogue's DEM offline.
+
+Offline (``TERRA_LAB_OFFLINE=1`` in the environment, as in the tests and on a workshop machine
+without internet), the browser fetches nothing: the basemap is the hillshade
+(:func:`terra_lab.products.terrain.hillshade`) of the elevation the workflow read, drawn in
+light sepia tones so that the masked pixels' neutral grey stays distinct from it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+import numpy as np
+import xarray as xr
+
+from ._webmercator import to_mercator
+
+__all__ = ["OFFLINE_ENV", "OSM_URL", "basemap", "hillshade_basemap", "is_offline", "osm_basemap"]
+
+#: environment variable: "1" (or "true", "yes") draws the offline basemap
+OFFLINE_ENV = "TERRA_LAB_OFFLINE"
+#: OpenStreetMap's standard tiles (tile usage policy: interactive use with attribution)
+OSM_URL = "https://tile.openstreetmap.org/{Z}/{X}/{Y}.png"
+_OSM_ATTRIBUTION = "© OpenStreetMap contributors"
+#: hillshade colours, dark (shadow) to light (sunlit): sepia, never the masked grey
+_RELIEF = ["#8a7a66", "#d9cfbf", "#fbf8f1"]
+
+
+def is_offline() -> bool:
+    """Whether the dashboards draw the offline basemap (``TERRA_LAB_OFFLINE`` is set to 1/true/yes)."""
+    return os.environ.get(OFFLINE_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def osm_basemap():
+    """OpenStreetMap tiles (fetched by the browser)."""
+    import holoviews as hv
+
+    return hv.Tiles(OSM_URL, name="OpenStreetMap").opts(alpha=0.9, attribution=_OSM_ATTRIBUTION)
+
+
+def hillshade_basemap(dem: xr.DataArray):
+    """A light shaded relief of ``dem`` (y, x, with a CRS) in Web Mercator, or None when it holds no elevation."""
+    import holoviews as hv
+
+    from ..products.terrain import hillshade
+
+    dem = dem.astype("float32")
+    if not np.isfinite(np.asarray(dem.values)).any():
+        return None
+    shade = hillshade(dem, mode="multidirectional", compute_edges=True)
+    shade = shade.where(shade > 0).rio.write_crs(dem.rio.crs)
+    relief = to_mercator(shade.rename("relief"))
+    return hv.Image(relief, kdims=["x", "y"], vdims=["relief"]).opts(
+        cmap=_RELIEF, clim=(1, 255), colorbar=False, tools=[], default_tools=[])
+
+
+def basemap(dem: Callable[[], xr.DataArray | None], *, offline: bool | None = None):
+    """The basemap element: OSM online; offline, the hillshade of ``dem()`` (None without a DEM).
+    ``dem`` is called only offline: online, no DEM is read."""
+    if not (is_offline() if offline is None else offline):
+        return osm_basemap()
+    elevation = dem()
+    return None if elevation is None else hillshade_basemap(elevation)
