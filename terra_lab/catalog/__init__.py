@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .._paths import demo_dir
 from ..errors import UnknownCollectionError
@@ -19,11 +20,13 @@ from ._access import teledetection_signer
 from ._api import ApiCatalog
 from ._geodes import GEODES_URL
 from ._local import LocalCatalog
+from ._protocol import Catalog
 from ._query import parse_aoi, parse_dates
 from ._results import SearchResults
 
 __all__ = [
     "ApiCatalog",
+    "Catalog",
     "ENDPOINTS",
     "DEFAULT_COLLECTIONS",
     "LocalCatalog",
@@ -49,7 +52,12 @@ DEFAULT_COLLECTIONS = {
 }
 
 
-def open(name_or_url: str | os.PathLike = "demo", **kwargs):  # noqa: A001 - mirrors xr.open_dataset
+if TYPE_CHECKING:  # mypy: both catalogue classes implement the Catalog protocol
+    def _implements_catalog(local: LocalCatalog, api: ApiCatalog) -> tuple[Catalog, Catalog]:
+        return local, api
+
+
+def open(name_or_url: str | os.PathLike = "demo", **kwargs) -> Catalog:  # noqa: A001 - mirrors xr.open_dataset
     """Open a catalogue.
 
     Parameters
