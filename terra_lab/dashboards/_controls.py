@@ -25,10 +25,15 @@ def parameter_widget(state: param.Parameterized, name: str, lang: str, **options
     if isinstance(p, param.Selector):
         spec["options"] = {option_label(name, v, lang): v for v in p.objects}
     if isinstance(p, param.Date):
-        return pn.widgets.DatePicker.from_param(p, **spec)
-    if name in _AOI:
-        return pn.widgets.FloatInput.from_param(p, step=0.01, format="0.0000", **spec)
-    return pn.Param.widget_type(p).from_param(p, **spec)
+        kind = pn.widgets.DatePicker
+    elif name in _AOI:
+        kind = pn.widgets.FloatInput
+        spec.update(step=0.01, format="0.0000")
+    else:
+        kind = pn.Param.widget_type(p)
+    if "description" in kind.param:  # no tooltip: the parameters' docs are written for programmers, in English
+        spec["description"] = None
+    return kind.from_param(p, **spec)
 
 
 def _pairs(widgets: list) -> list:

@@ -3,7 +3,10 @@ the escaping of any text (user input, catalogue data) before it reaches a page p
 
 from __future__ import annotations
 
-__all__ = ["LABELS", "LANGUAGE_NAMES", "OPTION_LABELS", "PARAM_LABELS", "option_label", "page_text", "param_label", "tr"]
+import re
+
+__all__ = ["LABELS", "LANGUAGE_NAMES", "OPTION_LABELS", "PARAM_LABELS", "foreign_strings", "option_label", "page_shows",
+           "page_text", "param_label", "tr"]
 
 LABELS = {
     "compute": {"fr": "Calculer", "en": "Compute"},
@@ -39,7 +42,6 @@ LABELS = {
     "step_read": {"fr": "lecture des images", "en": "reading the images"},
     "step_compute": {"fr": "calcul des produits", "en": "computing the products"},
     "step_render": {"fr": "affichage", "en": "drawing"},
-    "area": {"fr": "Zone (degrés)", "en": "Area (degrees)"},
     "expert_params": {"fr": "Paramètres experts", "en": "Expert parameters"},
     # ---- maps and tables (helper C2: dashboards/_map_view, _basemap, _tables and the theme modules)
     "lon": {"fr": "Longitude", "en": "Longitude"},
@@ -201,6 +203,34 @@ def option_label(name: str, value: object, lang: str) -> str:
     if name == "language":
         return LANGUAGE_NAMES.get(str(value), str(value))
     return OPTION_LABELS.get(name, {}).get(value, {}).get(lang, str(value))
+
+
+def _contains(text: str, words: str) -> bool:
+    """Whether ``words`` occur in ``text`` as whole words (not inside a longer word)."""
+    return re.search(rf"(?<!\w){re.escape(words)}(?!\w)", text) is not None
+
+
+def foreign_strings(lang: str) -> set[str]:
+    """The texts only the other language shows: its labels (every table) that differ from ``lang``'s,
+    cut at placeholders and Markdown marks, of at least 4 characters, and found in no ``lang``
+    label.  A page in ``lang`` must show none of them (the tests look for them as whole words)."""
+    other = "en" if lang == "fr" else "fr"
+    entries = [*LABELS.values(), *PARAM_LABELS.values(), *(e for t in OPTION_LABELS.values() for e in t.values())]
+    own = "\n".join(e[lang] for e in entries)
+    out = set()
+    for entry in entries:
+        if entry[other] == entry[lang]:
+            continue
+        for part in re.split(r"\{\w+\}|\*+", entry[other]):
+            part = part.strip(" ,.:;()…")
+            if len(part) >= 4 and not _contains(own, part):
+                out.add(part)
+    return out
+
+
+def page_shows(text: str, lang: str) -> list[str]:
+    """The :func:`foreign_strings` of ``lang`` that ``text`` (a page's text) shows: [] for a page in one language."""
+    return sorted(s for s in foreign_strings(lang) if _contains(text, s))
 
 
 def param_label(name: str, lang: str) -> str:

@@ -24,7 +24,7 @@ class ProgressView:
         self.results = results
         self.language = language
         self.bar = pn.indicators.Progress(value=-1, max=100, active=True, bar_color="primary", visible=False,
-                                          sizing_mode="stretch_width", height=14, margin=(6, 10, 0, 10), name="progress")
+                                          width=290, height=14, margin=(6, 10, 0, 10), name="progress")
         self.text = pn.pane.HTML("", visible=False, margin=(0, 10), name="step",
                                  styles={"font-size": "0.85em", "color": "#444"})
         self.cancel = pn.widgets.Button(name=tr("cancel", language), button_type="light", visible=False, width=110)
