@@ -222,3 +222,18 @@ def test_profile_bands_are_offered(demo_root):
     sm = _search_map()
     sm.search()
     assert list(sm.bands.options) == list(profile_for_item(sm.results.items[0]).bands)
+
+
+@pytest.mark.server
+def test_search_a_stac_api_by_url(stac_server, demo_root):
+    """Any STAC API URL in the catalogue box: the real stac-fastapi-pgstac server serving the demo catalogue."""
+    sm = SearchMap(stac_server.url)
+    assert S2 in sm.collection.options and sm.collection.value == S2 and "collections" in sm.message.value
+    sm.map.aoi = AOI
+    sm.start.value, sm.end.value = dt.date(2024, 1, 1), dt.date(2024, 3, 31)
+    sm.max_cloud.value = 30
+    res = sm.search()
+    expected = terra_lab.catalog.open("demo").search(AOI, ("2024-01-01", "2024-03-31"), S2, 30)
+    assert sorted(res.ids) == sorted(expected.ids) and sorted(sm.table.ids) == sorted(expected.ids)
+    sm.catalog_box.value = "http://127.0.0.1:9/nothing-listens-here"
+    assert 'role="alert"' in sm.message.value and sm.collection.options == ()

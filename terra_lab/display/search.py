@@ -22,6 +22,7 @@ import ipywidgets as w
 from .. import catalog as _catalog
 from ..errors import TerraLabError, TerraLabWarning
 from ..profiles import profile_for_item
+from ..workflows import find_collection
 from ._first_product import default_bands, first_product, resolutions
 from ._footprints import Footprints, tile_of
 from ._quicklook import quicklook
@@ -123,14 +124,18 @@ class SearchMap(w.VBox):
             self._say("choose a catalogue: demo, local, theia, geodes, earth-search, or paste a STAC API URL", error=True)
             return
         try:
-            self._catalog = _catalog.open(name)
+            # one retry: a form must answer within seconds (an unreachable API took ~70 s with the default 3)
+            self._catalog = _catalog.open(name, retries=1)
             ids = list(self._catalog.collection_ids())
         except (TerraLabError, OSError, ValueError) as e:
             self._catalog = None
             self._say(f"catalogue {name!r}: {e}", error=True)
             return
         self.collection.options = ids
-        preferred = _catalog.DEFAULT_COLLECTIONS.get(name)
+        try:  # the catalogue's Sentinel-2 L2A collection, found by kind (any STAC API URL too)
+            preferred = find_collection(self._catalog, "reflectance")
+        except (TerraLabError, OSError):
+            preferred = None
         self.collection.value = preferred if preferred in ids else (ids[0] if ids else None)
         self._say(f"catalogue {name}: {len(ids)} collections. " + (NO_AOI + ", then Search." if not self.map.aoi else
                                                                  "Press Search."))
