@@ -15,7 +15,7 @@ import nbformat
 import pytest
 from conftest import ARTIFACTS, assert_not_blank, jupyterlab, run_all_cells
 
-from terra_lab.display._footprints import SELECTED_STYLE, STYLE
+from terra_lab.display._footprints import HOVER_STYLE, SELECTED_STYLE, STYLE
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = [(1280, 720), (1400, 900)]
@@ -94,6 +94,9 @@ def test_draw_search_pick_load_show(lab, browser, size):
         page.wait_for_selector(".tl-results tr.tl-selected", timeout=30_000)
         page.wait_for_selector(f".leaflet-overlay-pane path[stroke='{SELECTED_STYLE['color']}']", timeout=30_000)
         root.locator("img[src^='blob:'], img[src^='data:']").first.wait_for(timeout=30_000)
+        # hover another row: its footprint takes the hover colour
+        rows.nth(3).hover()
+        page.wait_for_selector(f".leaflet-overlay-pane path[stroke='{HOVER_STYLE['color']}']", timeout=30_000)
         root.locator("button:has-text('Load as cube')").click()
         page.wait_for_selector(".tl-search-message:has-text('ready in .cube')", timeout=120_000)
         root.locator("button:has-text('Show NDVI on map')").click()

@@ -237,3 +237,14 @@ def test_search_a_stac_api_by_url(stac_server, demo_root):
     assert sorted(res.ids) == sorted(expected.ids) and sorted(sm.table.ids) == sorted(expected.ids)
     sm.catalog_box.value = "http://127.0.0.1:9/nothing-listens-here"
     assert 'role="alert"' in sm.message.value and sm.collection.options == ()
+
+
+def test_terramap_show_items_replaces_its_footprints(demo_root):
+    from terra_lab.display.map import TerraMap
+
+    res = terra_lab.catalog.open("demo").search(AOI, ("2024-01-01", "2024-03-31"), S2, 30)
+    m = TerraMap(center=(45.19, 6.30), zoom=12)
+    first = m.show_items(res)
+    second = m.show_items(res.items[:2])
+    assert first not in m.layers and second in m.layers and isinstance(second, Footprints)
+    assert sum(g.count for g in second.groups) == 2

@@ -187,6 +187,17 @@ class TerraMap(ipyleaflet.Map):
         elif not specs and on_map:
             self.remove(self._legend_control)
 
+    def show_items(self, results, name: str = "footprints"):
+        """Outline the footprints of search results (one per date and tile, counted; no fill), replacing
+        earlier ones; returns the :class:`~terra_lab.display._footprints.Footprints` layer."""
+        from ._footprints import Footprints
+
+        for old in [ly for ly in self.layers if isinstance(ly, Footprints) and ly.name == name]:
+            self.remove(old)
+        layer = Footprints(results, name=name)
+        self.add(layer)
+        return layer
+
     # ------------------------------------------------------------------ time
     def set_time(self, layer, index: int) -> None:
         """Show date ``index`` of a 3-D layer (the browser re-requests its tiles)."""

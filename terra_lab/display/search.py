@@ -226,12 +226,9 @@ class SearchMap(w.VBox):
 
     def _show_results(self, res) -> None:
         self.results, self.cube = res, None
-        if self.footprints is not None and self.footprints in self.map.layers:
-            self.map.remove(self.footprints)
-        self.footprints = Footprints(res)
+        self.footprints = self.map.show_items(res)
         self.footprints.on_hover(self._on_footprint_hover)
         self.footprints.on_click(self._on_footprint_click)
-        self.map.add(self.footprints)
         self.table.set_rows(item_row(it, tile_of(it)) for it in res)
         self.load_button.disabled = self.show_button.disabled = True
         self._show_quicklook(None)
