@@ -156,7 +156,7 @@ def test_oversized_request_is_refused_with_advice(main_items):
 def test_missing_file_is_reported_at_load(main_items, tmp_path):
     item = _copy_item(main_items[0], tmp_path)
     (tmp_path / "FRE_B4.tif").unlink()
-    with pytest.raises(AssetReadError, match="points to a missing file.*on_error='skip'"):
+    with pytest.raises(AssetReadError, match=r"points to a missing file.*on_error='skip'"):
         terra_lab.load([item], bands=["red"])
 
 

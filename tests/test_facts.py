@@ -14,8 +14,7 @@ import xarray as xr
 from terra_lab.kernels import _snow as ks
 from terra_lab.products import dieback, masks, snow, synthesis
 from terra_lab.products.params import FORDEAD_MAX_CLOUDINESS, BiodivMapRParams, FordeadParams, LisParams
-from terra_lab.profiles import MUSCATE_S2, SNOW_FSC, SNOW_L2B, SNOW_L2B_LEGEND
-from terra_lab.profiles import _lis, _maja
+from terra_lab.profiles import MUSCATE_S2, SNOW_FSC, SNOW_L2B, SNOW_L2B_LEGEND, _lis, _maja
 
 
 def _int_literals(func) -> set[int]:
@@ -42,12 +41,12 @@ def test_profiles_and_products_read_the_one_table():
     assert rules["snow"].bits == _maja.MG2_SNOW and rules["water"].bits == _maja.MG2_WATER
     assert rules["shadow"].bitmask() == _maja.bitmask(_maja.CLM_SHADOW)
     assert masks.CLM_BITS is _maja.CLM_BITS and masks.MG2_BITS is _maja.MG2_BITS and masks.SAT_BITS is _maja.SAT_BITS
-    assert snow._LAYER_CLOUD == 1 << _maja.bits_of(_maja.CLM_BITS, "clouds")[0]
-    assert snow._LAYER_SHADOW == 1 << _maja.bits_of(_maja.CLM_BITS, "cloud_shadows")[0]
+    assert 1 << _maja.bits_of(_maja.CLM_BITS, "clouds")[0] == snow._LAYER_CLOUD
+    assert 1 << _maja.bits_of(_maja.CLM_BITS, "cloud_shadows")[0] == snow._LAYER_SHADOW
 
 
 def test_kernels_bitmasks_and_codes_come_from_the_tables():
-    assert ks.REFINED_CLOUD_BITS == _maja.bitmask(_maja.CLM_LIS_REFINED_CLOUD)
+    assert _maja.bitmask(_maja.CLM_LIS_REFINED_CLOUD) == ks.REFINED_CLOUD_BITS
     assert (ks.NO_SNOW, ks.SNOW, ks.CLOUD, ks.NODATA) == (_lis.L2B_NO_SNOW, _lis.L2B_SNOW, _lis.L2B_CLOUD,
                                                           _lis.L2B_NODATA)
     facts = {96, 128, 224, _lis.L2B_SNOW, _lis.L2B_CLOUD, _lis.L2B_NODATA, _lis.L2B_NODATA_LIS17}
@@ -111,7 +110,7 @@ def test_parameter_objects_are_frozen_and_checked():
 
     with pytest.raises(dataclasses.FrozenInstanceError):
         LisParams().ndsi_pass1 = 0.5  # type: ignore[misc]
-    with pytest.raises(TypeError, match="unknown keyword.*ndsi_pass3.*LisParams fields"):
+    with pytest.raises(TypeError, match=r"unknown keyword.*ndsi_pass3.*LisParams fields"):
         snow.snowline(xr.Dataset(), None, ndsi_pass3=0.1)
     with pytest.raises(ValueError, match="stress_index_mode"):
         FordeadParams(stress_index_mode="median")

@@ -7,8 +7,8 @@ import rioxarray
 import xarray as xr
 from skimage.graph import MCP_Geometric
 
-from terra_lab.kernels._costdist import cost_distance as cost_kernel
 from terra_lab.errors import GridMismatchError, NoSourceError
+from terra_lab.kernels._costdist import cost_distance as cost_kernel
 from terra_lab.products.continuity import continuity, cost_distance, friction_from_classes, habitat_sources
 
 
@@ -125,9 +125,9 @@ def test_errors_name_inputs_and_fixes():
     nan_src[0, 0] = True
     with pytest.raises(NoSourceError):
         cost_distance(_grid(np.where(nan_src, np.nan, 1.0)), _grid(nan_src))
-    with pytest.raises(GridMismatchError, match="sources is not on the grid of friction .*reproject_match"):
+    with pytest.raises(GridMismatchError, match=r"sources is not on the grid of friction .*reproject_match"):
         cost_distance(f, _grid(np.ones((3, 4), bool)))
-    with pytest.raises(GridMismatchError, match="sources is not on the grid of friction .*different"):
+    with pytest.raises(GridMismatchError, match=r"sources is not on the grid of friction .*different"):
         cost_distance(f, _grid(np.ones((4, 4), bool), res=(20.0, 20.0)))
     with pytest.raises(ValueError, match="values > 0"):
         cost_distance(_grid(np.zeros((4, 4))), _grid(np.ones((4, 4), bool)))

@@ -187,7 +187,7 @@ def test_more_spectra_per_window_give_higher_alpha(mosaic):
 
 
 def test_beta_reference_windows_keep_their_pcoa_position(mosaic):
-    cube, n_species, model = mosaic
+    cube, _n_species, model = mosaic
     ref = fit_beta_reference(cube, model, window_size=10, n_samples=50, seed=2)
     assert isinstance(ref, BetaReference) and ref.coordinates.shape == (50, 3)
     d = ref.dissimilarity

@@ -8,8 +8,8 @@ import xarray as xr
 from pylandstats import Landscape
 from scipy import ndimage
 
-from terra_lab.kernels._mesh import label_patches
 from terra_lab.errors import GridMismatchError, RasterInputError
+from terra_lab.kernels._mesh import label_patches
 from terra_lab.products.fragmentation import effective_mesh_size
 
 
@@ -56,7 +56,7 @@ def test_labels_match_scipy():
     rng = np.random.default_rng(5)
     hab = rng.random((80, 97)) < 0.55
     for conn, struct in ((4, ndimage.generate_binary_structure(2, 1)), (8, np.ones((3, 3), bool))):
-        ours, sizes, first, final = label_patches(hab.view(np.uint8), np.zeros((1, 1), np.int32), False, conn == 8)
+        ours, sizes, first, _final = label_patches(hab.view(np.uint8), np.zeros((1, 1), np.int32), False, conn == 8)
         lazy, sizes2, first2, final2 = label_patches(hab.view(np.uint8), np.zeros((1, 1), np.int32), False, conn == 8, False)
         assert np.array_equal(final2[lazy], ours) and np.array_equal(sizes, sizes2) and np.array_equal(first, first2)
         assert np.array_equal(sizes[1:], np.bincount(ours.ravel())[1:])
@@ -183,11 +183,11 @@ def test_empty_units_input_unchanged_and_provenance():
 
 def test_errors_name_input_and_fix():
     da = _grid(np.ones((6, 6), np.uint8))
-    with pytest.raises(GridMismatchError, match="zones is not on the grid of landscape .*reproject_match"):
+    with pytest.raises(GridMismatchError, match=r"zones is not on the grid of landscape .*reproject_match"):
         effective_mesh_size(da, classes=1, zones=_grid(np.ones((5, 6), np.int32)))
-    with pytest.raises(GridMismatchError, match="barriers .*different x coordinates"):
+    with pytest.raises(GridMismatchError, match=r"barriers .*different x coordinates"):
         effective_mesh_size(da, classes=1, barriers=_grid(np.ones((6, 6), bool)).assign_coords(x=np.arange(6.0)))
-    with pytest.raises(RasterInputError, match="grid_size=25.*multiple"):
+    with pytest.raises(RasterInputError, match=r"grid_size=25.*multiple"):
         effective_mesh_size(da, classes=1, grid_size=25)
     with pytest.raises(RasterInputError, match="classes="):
         effective_mesh_size(da)

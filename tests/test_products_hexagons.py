@@ -10,7 +10,11 @@ import xarray as xr
 
 from terra_lab.errors import AOIError
 from terra_lab.products.hexagons import (
-    aggregate_hexagons, hexagon_area, hexagon_grid, hexagon_index, hexagon_polygons,
+    aggregate_hexagons,
+    hexagon_area,
+    hexagon_grid,
+    hexagon_index,
+    hexagon_polygons,
 )
 
 

@@ -11,7 +11,11 @@ import terra_lab
 from terra_lab.errors import AOIError, GridMismatchError
 from terra_lab.products.indices import spectral_index
 from terra_lab.products.niche import (
-    annotate, fit_niche, sample_background, stack_covariates, suitability,
+    annotate,
+    fit_niche,
+    sample_background,
+    stack_covariates,
+    suitability,
 )
 
 

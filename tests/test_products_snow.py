@@ -47,7 +47,8 @@ def _kappa(pred, truth):
 
 def test_l2b_scores_against_the_demo_truth(l2b_demo, demo_root):
     snow = _truth(demo_root, "snow_R2.tif") == 1
-    clear = (_truth(demo_root, "cloud_R2.tif") == 0) & (_truth(demo_root, "shadow_R2.tif") == 0) & (_truth(demo_root, "edge_R2.tif") == 0)
+    clear = ((_truth(demo_root, "cloud_R2.tif") == 0) & (_truth(demo_root, "shadow_R2.tif") == 0)
+             & (_truth(demo_root, "edge_R2.tif") == 0))
     kappa, acc = _kappa(l2b_demo.values[clear] == 100, snow[clear])
     print(f"snow L2B on cloud-free truth pixels: accuracy {acc:.4f}, kappa {kappa:.4f}")
     assert kappa >= 0.85
@@ -66,7 +67,7 @@ def _px(**kw):
     v.update(kw)
     rc = v["red"] if v["red_coarse"] is None else v["red_coarse"]
     f = np.float32
-    arr = lambda a, b, dt=f: np.array([[[a, b]]], dtype=dt)  # noqa: E731 - (t=1, y=1, x=2)
+    arr = lambda a, b, dt=f: np.array([[[a, b]]], dtype=dt)
     out = np.empty((1, 1, 2), np.uint8)
     k.l2b_block_codes(arr(v["green"], 0.1), arr(v["red"], 2 * rc - v["red"]), arr(v["swir"], 0.2),
                       arr(v["clm"], 0, np.uint8), np.array([[v["dem"], np.nan]], f), np.array([v["zs"]], f),
@@ -140,7 +141,8 @@ def _l3b_reference(codes, days, n_days, min_days=10):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(st.integers(-15, 380), st.sampled_from([0, 100, 205, 254, 42])), min_size=0, max_size=40, unique_by=lambda t: t[0]))
+@given(st.lists(st.tuples(st.integers(-15, 380), st.sampled_from([0, 100, 205, 254, 42])), min_size=0, max_size=40,
+                unique_by=lambda t: t[0]))
 def test_l3b_kernel_matches_an_independent_reference(obs):
     obs = sorted(obs)
     days = np.array([d for d, _ in obs], np.int32)
@@ -164,7 +166,8 @@ def test_l3b_against_the_daily_truth(l2b_demo, demo_root):
 
 def test_all_cloud_pixels_never_crash():
     codes = xr.DataArray(np.full((6, 2, 2), 205, np.uint8), dims=("time", "y", "x"),
-                         coords={"time": np.array(["2023-09-05", "2023-10-05", "2023-12-01", "2024-02-01", "2024-05-01", "2024-08-01"], "datetime64[ns]")})
+                         coords={"time": np.array(["2023-09-05", "2023-10-05", "2023-12-01", "2024-02-01",
+                                                   "2024-05-01", "2024-08-01"], "datetime64[ns]")})
     l3 = snow_l3b(codes, 2023).compute()
     assert l3.SCD.values.max() == 0 and l3.NOBS.values.max() == 0 and l3.SOD.values.max() == 0
 
@@ -178,7 +181,7 @@ def test_missing_inputs_are_named(snow_inputs):
     cube, dem = snow_inputs
     with pytest.raises(terra_lab.errors.MissingBandError, match=r"snow_l2b needs \['swir16'\]"):
         snow_l2b(cube.drop_vars("swir16"), dem)
-    with pytest.raises(GridMismatchError, match="dem is not on the grid of cube .* like=cube"):
+    with pytest.raises(GridMismatchError, match=r"dem is not on the grid of cube .* like=cube"):
         snow_l2b(cube, dem.isel(x=slice(0, 50)))
 
 
@@ -219,5 +222,5 @@ def test_precomputed_snowlines_give_the_same_maps(snow_inputs, l2b_demo):
 
 def test_missing_dem_says_how_to_load_one(snow_inputs):
     cube, _ = snow_inputs
-    with pytest.raises(terra_lab.errors.MissingBandError, match="needs a DEM .* like=cube"):
+    with pytest.raises(terra_lab.errors.MissingBandError, match=r"needs a DEM .* like=cube"):
         snow_l2b(cube, None)

@@ -56,7 +56,7 @@ def test_wasp_kernel_matches_a_reference():
         state = rng.choice([0, 1, 2, 3, 4], t).astype(np.uint8)
         weight = rng.uniform(0, 1, t).astype(np.float32)
         days = np.sort(rng.uniform(-23, 23, t)).astype(np.float32)
-        out, wsum, date, flag, count = k.wasp_pixel(refl, weight, state, days)
+        out, _wsum, _date, flag, count = k.wasp_pixel(refl, weight, state, days)
         ref, rflag, rcount = _reference(refl, weight, state, days)
         assert int(flag) == rflag and int(count) == rcount
         np.testing.assert_allclose(out, ref, rtol=1e-5)

@@ -57,8 +57,8 @@ def test_dogliotti_turbidity_worked_values():
     nir = xr.DataArray(np.array([0.001, 0.004, 0.006, 0.01], np.float32), dims="x")
     cube = xr.Dataset({"red": red, "nir08": nir})
     t = turbidity(cube, xr.DataArray(np.ones(4, bool), dims="x")).values
-    t_red = lambda r: 228.1 * r / (1 - r / 0.1641)  # noqa: E731
-    t_nir = lambda r: 3078.9 * r / (1 - r / 0.2112)  # noqa: E731
+    t_red = lambda r: 228.1 * r / (1 - r / 0.1641)
+    t_nir = lambda r: 3078.9 * r / (1 - r / 0.2112)
     assert t[0] == pytest.approx(t_red(0.02), rel=1e-5)  # red branch: 5.195 FNU
     assert t[0] == pytest.approx(5.1948, rel=1e-3)
     assert t[1] == pytest.approx(t_red(0.05), rel=1e-5)  # at 0.05 the blend weight is 0

@@ -25,10 +25,10 @@ from ._query import parse_aoi, parse_dates
 from ._results import SearchResults
 
 __all__ = [
+    "DEFAULT_COLLECTIONS",
+    "ENDPOINTS",
     "ApiCatalog",
     "Catalog",
-    "ENDPOINTS",
-    "DEFAULT_COLLECTIONS",
     "LocalCatalog",
     "SearchResults",
     "open",
@@ -57,7 +57,7 @@ if TYPE_CHECKING:  # mypy: both catalogue classes implement the Catalog protocol
         return local, api
 
 
-def open(name_or_url: str | os.PathLike = "demo", **kwargs) -> Catalog:  # noqa: A001 - mirrors xr.open_dataset
+def open(name_or_url: str | os.PathLike = "demo", **kwargs) -> Catalog:
     """Open a catalogue.
 
     Parameters

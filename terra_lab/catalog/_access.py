@@ -21,11 +21,12 @@ import datetime as dt
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-__all__ = ["HostAccess", "access_for", "base_url", "expiry", "gdal_headers", "plain_url", "prepare", "register", "renew", "share", "teledetection_signer", "unregister"]
+__all__ = ["HostAccess", "access_for", "base_url", "expiry", "gdal_headers", "plain_url", "prepare", "register", "renew",
+           "share", "teledetection_signer", "unregister"]
 
 #: A signer: plain URLs in, ``{plain URL: signed URL}`` out (``teledetection.sign_urls`` is one).
 Signer = Callable[[list], Mapping[str, str]]
@@ -188,7 +189,7 @@ def share(access: HostAccess) -> None:
         return
     try:
         client.register_plugin(_worker_plugin(access))
-    except Exception as e:  # noqa: BLE001 - e.g. a signer that cannot be pickled
+    except Exception as e:  # noqa: BLE001 - any plugin failure (pickling, cluster) degrades to a warning
         import warnings
 
         warnings.warn(f"the Dask workers could not be told how to reach {access.prefix!r} ({e}); reads there may be "

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import shapely.geometry
@@ -79,7 +80,8 @@ class ApiCatalog:
         parts = urlsplit(_access.plain_url(href))
         prefix = f"{parts.scheme}://{parts.netloc}/"
         found = _access.access_for(prefix)
-        if found is None or found.prefix != prefix or found.signer is not self.signer or dict(found.headers) != self.asset_headers:
+        if (found is None or found.prefix != prefix or found.signer is not self.signer
+                or dict(found.headers) != self.asset_headers):
             found = _access.register(prefix, headers=self.asset_headers, signer=self.signer)
         return found
 
@@ -113,7 +115,7 @@ class ApiCatalog:
         for attempt in range(self.retries + 1):
             try:
                 return fn()
-            except errors as e:  # noqa: PERF203 - retry loop
+            except errors as e:
                 last = e
                 if attempt < self.retries:
                     time.sleep(self.backoff * 2**attempt)

@@ -10,9 +10,9 @@ the account's API key in an ``X-API-Key`` header.
 zip (``FRE_B2``... ``CLM_R1``...), each a GDAL ``/vsizip//vsicurl/`` path into the remote zip,
 and the projection from the tile code, so that :func:`terra_lab.load` reads the bands in place
 (HTTP range requests into the zip, no download of the whole product).  Sentinel-2 L2A zips
-follow one fixed layout, expanded without listing them (one header read per resolution); the zips of the other datasets (snow, OSO,
-L3A, Landsat, Venµs...) are listed first (their central directory, by range requests with the
-key) and each raster's grid read from its header, so that every asset carries its exact
+follow one fixed layout, expanded without listing them (one header read per resolution); the
+zips of the other datasets (snow, OSO, L3A, Landsat, Venµs...) are listed first (their central
+directory, by range requests with the key) and each raster's grid read from its header, so that every asset carries its exact
 ``proj:code``/``proj:transform``/``proj:shape``.  Asset keys are those of
 :mod:`terra_lab.catalog._thematic_items` (file name without the product name).
 """
@@ -23,9 +23,9 @@ import io
 import os
 import re
 import zipfile
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import PurePosixPath
-from typing import Mapping
 
 from ..errors import AssetReadError, MissingCredentialsError
 from ._access import gdal_headers
@@ -71,7 +71,8 @@ def mgrs_epsg(tile: str) -> int | None:
 def _zip_asset(item: Mapping) -> tuple[str, dict] | None:
     for key, a in item.get("assets", {}).items():
         name = str(a.get("title") or key)
-        if "data" in (a.get("roles") or []) and (name.lower().endswith(".zip") or str(a.get("href", "")).split("?")[0].lower().endswith(".zip")):
+        href = str(a.get("href", "")).split("?")[0]
+        if "data" in (a.get("roles") or []) and (name.lower().endswith(".zip") or href.lower().endswith(".zip")):
             return key, a
     return None
 
@@ -142,7 +143,8 @@ def _member_key(member: str) -> tuple[str, str] | None:
 def _grid(href: str, headers: Mapping[str, str]) -> dict:
     import rasterio
 
-    with rasterio.Env(GDAL_HTTP_HEADERS=gdal_headers(headers), GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"), rasterio.open(href) as ds:
+    env = rasterio.Env(GDAL_HTTP_HEADERS=gdal_headers(headers), GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR")
+    with env, rasterio.open(href) as ds:
         t = ds.transform
         return {"proj:code": f"EPSG:{ds.crs.to_epsg()}", "proj:shape": [ds.height, ds.width],
                 "proj:transform": [t.a, t.b, t.c, t.d, t.e, t.f], "gsd": abs(t.a),
@@ -190,7 +192,7 @@ def expand_item(item: dict, headers: Mapping[str, str] | None = None) -> dict:
     if headers is not None:  # the exact 10 m and 20 m grids, from one header each
         try:
             grids = {res: _grid(assets[k]["href"], headers) for res, k in ((10.0, "FRE_B2"), (20.0, "FRE_B5"))}
-        except Exception:  # noqa: BLE001 - an unusual product: the tile's projection only, below
+        except Exception:  # noqa: BLE001 - an unreadable header: the declared grids stand
             grids = {}
         for k in MUSCATE_MEMBERS:
             g = grids.get(assets[k].get("gsd"))

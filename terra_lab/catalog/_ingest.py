@@ -21,8 +21,8 @@ import tarfile
 import warnings
 import zipfile
 import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 from rasterio.errors import RasterioError
 
@@ -33,7 +33,11 @@ from ._local import LocalCatalog
 from ._lock import exclusive_lock
 from ._theia_items import PRODUCT_RE, find_products, item_from_product
 from ._thematic_items import (
-    find_fsc_products, find_thematic_products, fsc_item, thematic_item, thematic_items_from_zip,
+    find_fsc_products,
+    find_thematic_products,
+    fsc_item,
+    thematic_item,
+    thematic_items_from_zip,
 )
 from ._zip import ZipDir, split_vsizip, verify_zip, vsizip_href
 
@@ -137,14 +141,16 @@ def _units(path: Path, collection: str) -> list[tuple[str, Callable[[], list[dic
     units: list[tuple[str, Callable[[], list[dict] | dict | None]]] = []
     if folder is not None:
         zips = sorted(p for p in folder.rglob("*") if p.suffix.lower() == ".zip" and p.is_file())
-        for pdir in find_products(folder):  # Sentinel-2 L2A (None: no valid pixel)
-            units.append((str(pdir), lambda p=pdir: item_from_product(p, collection=collection)))
-        for pdir in find_thematic_products(folder):  # snow, OSO, L3A, Landsat, Venus...
-            units.append((str(pdir), lambda p=pdir: [thematic_item(p)]))
-        for pid, files in find_fsc_products(folder).items():  # LIS 1.7+ snow
-            units.append((str(files[0].parent / pid), lambda p=pid, f=files: [fsc_item(p, f)]))
-    for z in zips:
-        units.append((str(z), lambda z=z: list(items_from_zip(z, collection=collection)) + list(thematic_items_from_zip(z))))
+        # Sentinel-2 L2A (None: no valid pixel)
+        units.extend((str(pdir), lambda p=pdir: item_from_product(p, collection=collection))
+                     for pdir in find_products(folder))
+        # snow, OSO, L3A, Landsat, Venus...
+        units.extend((str(pdir), lambda p=pdir: [thematic_item(p)]) for pdir in find_thematic_products(folder))
+        # LIS 1.7+ snow
+        units.extend((str(files[0].parent / pid), lambda p=pid, f=files: [fsc_item(p, f)])
+                     for pid, files in find_fsc_products(folder).items())
+    units.extend((str(z), lambda z=z: list(items_from_zip(z, collection=collection)) + list(thematic_items_from_zip(z)))
+                 for z in zips)
     return units
 
 

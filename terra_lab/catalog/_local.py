@@ -23,8 +23,9 @@ import os
 import tempfile
 import threading
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -155,7 +156,8 @@ class LocalCatalog:
         raise UnknownCollectionError(
             f"collection {collection_id!r} is not in the catalogue {self.name!r}; "
             f"available: {self.collection_ids()}"
-            + ("" if self.collection_ids() else " (the catalogue is empty: run `terra-lab demo build` or `terra-lab ingest PATH`)")
+            + ("" if self.collection_ids()
+               else " (the catalogue is empty: run `terra-lab demo build` or `terra-lab ingest PATH`)")
         )
 
     def _files(self, collections: Iterable[str] | None) -> list[str]:

@@ -55,7 +55,6 @@ def parse_aoi(aoi: Any, *, crs: Any = "EPSG:4326") -> BaseGeometry:
         raise AOIError(f"the area of interest {_short(aoi)} has non-finite coordinates (NaN or inf)")
     if str(src_crs).upper() not in ("EPSG:4326", "OGC:CRS84", "4326"):
         import geopandas as gpd
-
         from pyproj.exceptions import CRSError
 
         try:
@@ -115,7 +114,7 @@ def _to_geometry(aoi: Any) -> tuple[BaseGeometry, Any]:
 
         try:
             gdf = gpd.read_file(path)
-        except Exception as e:  # noqa: BLE001 - any reader error means the same for the user
+        except Exception as e:
             raise AOIError(f"could not read the area of interest file {str(path)!r}: {e}") from e
         return _to_geometry(gdf)
     try:
@@ -148,7 +147,7 @@ def _from_geojson(obj: dict) -> BaseGeometry:
         return shapely.geometry.shape(obj)
     except AOIError:
         raise
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         raise AOIError(f"the GeoJSON area of interest could not be read ({e}); {_AOI_HELP}") from e
 
 
@@ -209,9 +208,9 @@ def _parse_one(value: Any, original: Any, *, end_of_period: bool) -> pd.Timestam
             ts = period.end_time.floor("ms") if end_of_period else period.start_time
         else:
             ts = pd.Timestamp(value)
-            if end_of_period and isinstance(value, (str, dt.date)) and not isinstance(value, dt.datetime):
-                if text is None or len(text) == 10:  # a whole day
-                    ts = ts + pd.Timedelta(days=1) - pd.Timedelta(milliseconds=1)
+            whole_day = text is None or len(text) == 10
+            if end_of_period and isinstance(value, (str, dt.date)) and not isinstance(value, dt.datetime) and whole_day:
+                ts = ts + pd.Timedelta(days=1) - pd.Timedelta(milliseconds=1)
     except (ValueError, TypeError, OverflowError) as e:
         raise DateRangeError(
             f"could not read the date {value!r} in {original!r} ({e}); use ISO dates such as "

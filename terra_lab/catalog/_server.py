@@ -254,13 +254,13 @@ class PgStacServer:
             shutil.chown(path, "postgres", "postgres")
 
     # ---------------------------------------------------------------- lifecycle
-    def start(self, timeout: float = 60.0) -> "PgStacServer":
+    def start(self, timeout: float = 60.0) -> PgStacServer:
         """Start PostgreSQL, load the catalogue, start the API; on any failure or interruption, stop everything."""
         try:
             self._start_postgres(timeout)
             self._load(self.catalog, "postgres")
             self._api = self._start_api(self.catalog, "postgres", self.port, "stac-api.log", timeout)
-        except BaseException:  # noqa: BLE001 - KeyboardInterrupt/SIGTERM in start-up too: nothing left behind
+        except BaseException:
             self.stop()
             raise
         return self
@@ -330,7 +330,7 @@ class PgStacServer:
                 [sys.executable, "-m", "uvicorn", "terra_lab.catalog._stac_app:create_app", "--factory",
                  "--host", self.host, "--port", str(port), "--log-level", "warning"],
                 env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                preexec_fn=_die_with_parent(signal.SIGTERM, os.getpid()),
+                preexec_fn=_die_with_parent(signal.SIGTERM, os.getpid()),  # noqa: PLW1509 - prctl only, before exec
             )
         finally:
             log.close()
@@ -339,9 +339,10 @@ class PgStacServer:
         try:
             while time.monotonic() < deadline:
                 if api.poll() is not None:
-                    raise CatalogUnreachableError(f"the STAC API process exited ({api.returncode}); see {self.log_dir / log_name}")
+                    raise CatalogUnreachableError(
+                        f"the STAC API process exited ({api.returncode}); see {self.log_dir / log_name}")
                 try:
-                    with urllib.request.urlopen(url + "/_mgmt/ping", timeout=2) as r:  # noqa: S310 - loopback
+                    with urllib.request.urlopen(url + "/_mgmt/ping", timeout=2) as r:
                         if r.status == 200:
                             return api
                 except OSError:
@@ -388,7 +389,7 @@ class PgStacServer:
             self._postmaster = None
         shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def __enter__(self) -> "PgStacServer":
+    def __enter__(self) -> PgStacServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -14,8 +14,8 @@ import os
 import re
 import warnings
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import rasterio
@@ -173,7 +173,8 @@ def _mask_stats(pdir: Path, name: str) -> tuple[float | None, float, shapely.Geo
         raise AssetReadError(f"product {name!r} has an unreadable mask or band ({e}); re-download it or remove it") from e
     footprint = None
     if valid.any():
-        polys = [shapely.geometry.shape(g) for g, v in rasterio.features.shapes(valid.astype(np.uint8), transform=transform) if v == 1]
+        shapes = rasterio.features.shapes(valid.astype(np.uint8), transform=transform)
+        polys = [shapely.geometry.shape(g) for g, v in shapes if v == 1]
         footprint = shapely.union_all(polys).simplify(abs(transform.a))
     return cloud, float(valid.mean()), footprint, crs.to_epsg()
 
@@ -186,7 +187,8 @@ def item_from_product(pdir: str | os.PathLike, *, collection: str, root: str | o
     pdir = pdir if hasattr(pdir, "glob") else Path(pdir)  # a folder, or one inside a zip (catalog._zip.ZipDir)
     m = PRODUCT_RE.match(pdir.name)
     if m is None:
-        raise AssetReadError(f"{pdir.name!r} is not a THEIA L2A product name (e.g. SENTINEL2A_20180101-105435-459_L2A_T31TCJ_C_V2-2)")
+        raise AssetReadError(f"{pdir.name!r} is not a THEIA L2A product name "
+                             "(e.g. SENTINEL2A_20180101-105435-459_L2A_T31TCJ_C_V2-2)")
     name = pdir.name
     when = dt.datetime.strptime(m["date"] + m["time"], "%Y%m%d%H%M%S").replace(
         microsecond=int(m["ms"]) * 1000, tzinfo=dt.timezone.utc

@@ -27,8 +27,8 @@ import datetime as dt
 import os
 import re
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import rasterio
 import shapely.geometry
@@ -39,15 +39,25 @@ from ..profiles import CollectionProfile, profile_for_item
 from ..profiles import _collections as C
 from ._zip import ZipDir, split_vsizip, verify_zip, vsizip_href
 
-__all__ = ["FSC_RE", "THEMATIC_RE", "OSO_RE", "find_fsc_products", "find_thematic_products", "fsc_item", "thematic_item",
-           "thematic_items_from_folder", "thematic_items_from_zip"]
+__all__ = [
+    "FSC_RE",
+    "OSO_RE",
+    "THEMATIC_RE",
+    "find_fsc_products",
+    "find_thematic_products",
+    "fsc_item",
+    "thematic_item",
+    "thematic_items_from_folder",
+    "thematic_items_from_zip",
+]
 
 THEMATIC_RE = re.compile(
     r"^(?P<platform>[A-Z0-9]+(?:-[A-Z0-9]+)*)_(?P<date>\d{8})-(?P<time>\d{6})-(?P<ms>\d{3})"
     r"_(?P<level>L2A|L3A|L2B-SNOW|L3B-SNOW|L2B-WATERQUAL|L2B-BIOPHY)_(?P<tile>[A-Za-z0-9-]+?)_(?P<kind>[A-Z])_V(?P<version>\d+-\d+)$"
 )
 OSO_RE = re.compile(r"^OSO_(?P<date>\d{8})_RASTER_V(?P<version>\d+-\d+)$")
-FSC_RE = re.compile(r"^LIS_S2-SNOW-FSC(?P<qc>-QCFLAGS)?_(?P<tile>T\w{5})_(?P<time>\d{8}T\d{6})_(?P<version>\d+-\d+)_(?P<n>\d+)\.tif$")
+FSC_RE = re.compile(r"^LIS_S2-SNOW-FSC(?P<qc>-QCFLAGS)?_(?P<tile>T\w{5})_(?P<time>\d{8}T\d{6})"
+                    r"_(?P<version>\d+-\d+)_(?P<n>\d+)\.tif$")
 _OSO_FILE = re.compile(r"^OCS_(?P<year>\d{4})(?:_CESBIO)?(?:_(?P<layer>Confidence|Validity))?\.tif$", re.IGNORECASE)
 
 _STAC_EXTENSIONS = [

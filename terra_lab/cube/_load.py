@@ -15,9 +15,10 @@ import math
 import os
 import warnings
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,7 +30,14 @@ from rasterio.enums import Resampling
 
 from .._version import __version__
 from ..catalog._zip import gdal_path, split_vsizip, zip_member_exists
-from ..errors import AOIError, AssetReadError, MissingBandError, NoItemsFoundError, RequestTooLargeError, TerraLabWarning
+from ..errors import (
+    AOIError,
+    AssetReadError,
+    MissingBandError,
+    NoItemsFoundError,
+    RequestTooLargeError,
+    TerraLabWarning,
+)
 from ..profiles import MASK_LAYERS, CollectionProfile, MaskRule, profile_for_item
 from ._masks import decode_layer
 from ._reader import TerraLabReader
@@ -41,12 +49,9 @@ _ITEM_COORDS = ["platform", "eo:cloud_cover"]
 
 
 def _as_dicts(items: Any) -> list[dict]:
-    if hasattr(items, "items") and isinstance(getattr(items, "items"), list):  # SearchResults
+    if hasattr(items, "items") and isinstance(items.items, list):  # SearchResults
         items = items.items
-    out = []
-    for it in items:
-        out.append(it if isinstance(it, Mapping) else it.to_dict(transform_hrefs=False))
-    return out
+    return [it if isinstance(it, Mapping) else it.to_dict(transform_hrefs=False) for it in items]
 
 
 @lru_cache(maxsize=64)

@@ -7,7 +7,7 @@ import xarray as xr
 
 from ..profiles import MaskRule
 
-__all__ = ["decode_rule", "decode_layer"]
+__all__ = ["decode_layer", "decode_rule"]
 
 
 def decode_rule(raw: xr.DataArray, rule: MaskRule) -> xr.DataArray:

@@ -25,7 +25,7 @@ those every format defines (``masks=True``); a layer named explicitly must exist
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -64,7 +64,7 @@ def _recode_block(x: np.ndarray, lut: np.ndarray) -> np.ndarray:
 
 def recode(da: xr.DataArray, table: Mapping[int, int]) -> xr.DataArray:
     """Codes of ``da`` mapped by ``table`` (others unchanged, NaN stays NaN); lazy on Dask arrays."""
-    lut = np.arange(max(max(table), 255) + 1, dtype=np.float32)
+    lut = np.arange(max(*table, 255) + 1, dtype=np.float32)
     for old, new in table.items():
         lut[old] = new
     return xr.apply_ufunc(_recode_block, da, kwargs={"lut": lut}, dask="parallelized",
@@ -230,7 +230,7 @@ def _nan_like(da: xr.DataArray, time: xr.DataArray) -> xr.DataArray:
     import dask.array as dsa
 
     shape = (time.size, da.sizes["y"], da.sizes["x"])
-    chunks = (1,) + tuple(da.chunks[1:]) if da.chunks else (1, da.sizes["y"], da.sizes["x"])
+    chunks = (1, *tuple(da.chunks[1:])) if da.chunks else (1, da.sizes["y"], da.sizes["x"])
     data = dsa.full(shape, np.nan, dtype=np.float32, chunks=chunks)
     return xr.DataArray(data, dims=("time", "y", "x"), coords={"time": time, "y": da["y"], "x": da["x"]},
                         attrs=da.attrs)

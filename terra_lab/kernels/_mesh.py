@@ -15,7 +15,7 @@ import numpy as np
 
 from ._jit import jit
 
-__all__ = ["label_patches", "count_units", "piece_sums"]
+__all__ = ["count_units", "label_patches", "piece_sums"]
 
 
 @jit()

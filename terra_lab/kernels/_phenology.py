@@ -91,7 +91,8 @@ def season_pixel(values, days, grid, year_start, hat, params, metrics_template, 
 
     ``grid``: the regular (daily) days on which the series is gap-filled and smoothed; a year
     spans ``[year_start[k], year_start[k + 1])`` (the last one 365 days).  ``params``:
-    (fraction, min_obs, min_amplitude); ``metrics_template``: any array of len(METRICS).  Output row k (see :data:`METRICS`): SOS, POS, EOS
+    (fraction, min_obs, min_amplitude); ``metrics_template``: any array of len(METRICS).
+    Output row k (see :data:`METRICS`): SOS, POS, EOS
     as day of year (1 = 1 January, fractional), LOS (days), amplitude, peak value, base level,
     valid observations in the year and the flag.
 

@@ -20,15 +20,15 @@ from ..profiles._maja import CLM_LIS_REFINED_CLOUD, bitmask
 from ._jit import jit
 
 __all__ = [
-    "NO_SNOW",
-    "SNOW",
     "CLOUD",
     "NODATA",
+    "NO_SNOW",
     "REFINED_CLOUD_BITS",
-    "l2b_block_histogram",
+    "SNOW",
     "l2b_block_codes",
-    "snowline_from_histogram",
+    "l2b_block_histogram",
     "l3b_block",
+    "snowline_from_histogram",
 ]
 
 NO_SNOW, SNOW, CLOUD, NODATA = L2B_NO_SNOW, L2B_SNOW, L2B_CLOUD, L2B_NODATA
@@ -205,7 +205,7 @@ def l3b_block(codes, days, n_days, min_days, out):  # pragma: no cover - numba
         for j in range(ny):
             for i in range(nx):
                 c = codes[t, j, i]
-                if c == CLOUD or c == NODATA or c == L2B_NODATA_LIS17:
+                if c in (CLOUD, NODATA, L2B_NODATA_LIS17):
                     continue
                 snow = NO_SNOW < c <= SNOW
                 if nobs[j, i] == 0:

@@ -14,7 +14,7 @@ from scipy import ndimage
 
 from ._jit import gufunc
 
-__all__ = ["NODATA", "CLOUD", "SNOW", "WATER", "LAND", "cloud_weight_2d", "aot_weight", "wasp_pixel"]
+__all__ = ["CLOUD", "LAND", "NODATA", "SNOW", "WATER", "aot_weight", "cloud_weight_2d", "wasp_pixel"]
 
 NODATA, CLOUD, SNOW, WATER, LAND = 0, 1, 2, 3, 4
 

@@ -174,7 +174,7 @@ def _aspect_deltas(w, method):  # pragma: no cover - numba
 def _pixel(w, product, method, p, same_res, multisample, zero_for_flat):  # pragma: no cover - numba
     """The value of one pixel from its 3 x 3 window ``w`` (float32, no NaN); float32 result."""
     nan = np.float32(np.nan)
-    if product == SLOPE_DEGREES or product == SLOPE_PERCENT:
+    if product in (SLOPE_DEGREES, SLOPE_PERCENT):
         if method == HORN:
             sx = ((w[0] + w[3] + w[3] + w[6]) - (w[2] + w[5] + w[5] + w[8]))
             sy = ((w[6] + w[7] + w[7] + w[8]) - (w[0] + w[1] + w[1] + w[2]))

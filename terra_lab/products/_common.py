@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import xarray as xr
 
 from .._version import __version__
 from ..errors import MissingBandError
 
-__all__ = ["chunks_along", "per_block", "provenance_attrs", "rechunk", "require", "require_single_time_chunk", "valid_rows", "whole_raster",
-           "with_provenance"]
+__all__ = ["chunks_along", "per_block", "provenance_attrs", "rechunk", "require", "require_single_time_chunk",
+           "valid_rows", "whole_raster", "with_provenance"]
 
 
 def rechunk(da: xr.DataArray, **chunks: int) -> xr.DataArray:
@@ -21,7 +22,7 @@ def rechunk(da: xr.DataArray, **chunks: int) -> xr.DataArray:
 
     spec = {da.dims.index(d): c for d, c in chunks.items() if d in da.dims}
     if da.chunks is None:
-        full = {i: -1 for i in range(da.ndim)}
+        full = dict.fromkeys(range(da.ndim), -1)
         full.update(spec)
         return da.copy(data=dask.array.from_array(da.data, chunks=tuple(full[i] for i in range(da.ndim))))
     return da.copy(data=da.data.rechunk(spec))

@@ -30,8 +30,8 @@ References
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from functools import partial
-from typing import Mapping, Sequence
 
 import numpy as np
 import xarray as xr

@@ -133,7 +133,7 @@ def masked_vegetation_index(
     if vi not in VEGETATION_INDICES:
         raise ValueError(f"unknown vegetation index {vi!r} for forest_dieback; choose one of "
                                f"{sorted(VEGETATION_INDICES)}")
-    bands = list(VEGETATION_INDICES[vi][0]) + ["blue"]
+    bands = [*list(VEGETATION_INDICES[vi][0]), "blue"]
     if soil_detection:
         bands += ["green", "red", "swir16", "nir08"]
     bands = list(dict.fromkeys(bands))

@@ -53,8 +53,9 @@ References
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import dask.array as da
 import numpy as np
@@ -666,7 +667,7 @@ def spectral_species(cube: xr.Dataset, model: SpectralSpecies) -> xr.DataArray:
     arr = _reflectance(cube, need, model.mask_layers, product)
     data = rechunk(arr, band=-1).data
     labels = da.map_blocks(_labels_block, data, model=model, need=need, dtype=np.int16,
-                           chunks=((model.n_partitions,),) + data.chunks[1:])
+                           chunks=((model.n_partitions,), *data.chunks[1:]))
     out = xr.DataArray(labels, dims=("partition", "y", "x"),
                        coords={"partition": np.arange(model.n_partitions), "y": arr["y"], "x": arr["x"]},
                        name="spectral_species")

@@ -19,7 +19,7 @@ References
 from __future__ import annotations
 
 import math
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -279,7 +279,7 @@ def aggregate_hexagons(da: xr.DataArray, size: float, *, orientation: str = "poi
         import dask
 
         cy, cx = da.data.chunks
-        oy, ox = np.cumsum((0,) + cy), np.cumsum((0,) + cx)
+        oy, ox = np.cumsum((0, *cy)), np.cumsum((0, *cx))
         blocks = da.data.to_delayed()
         tasks = [dask.delayed(_block_table)(blocks[i, j], ys[oy[i]:oy[i + 1]], xs[ox[j]:ox[j + 1]], float(size),
                                             pointy, nodata)

@@ -15,7 +15,8 @@ References
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -71,7 +72,8 @@ def spectral_index(cube: xr.Dataset, index: str, *, bands: Mapping[str, str] | N
                    **constants: Any) -> xr.DataArray:
     """One spectral index (lazy), e.g. ``spectral_index(cube, "NDVI")``.
 
-    Undefined values (a zero denominator) are NaN, without a warning.  ``bands`` maps spyndex band symbols to other cube bands than :data:`SPYNDEX_BANDS`
+    Undefined values (a zero denominator) are NaN, without a warning.  ``bands`` maps spyndex
+    band symbols to other cube bands than :data:`SPYNDEX_BANDS`
     (``bands={"N": "nir08"}``); ``constants`` give spyndex constants or wavelengths
     (``lambdaS1=1610.4``, nm), which take precedence over the Sentinel-2A defaults.
     """

@@ -36,17 +36,17 @@ References
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..demo._scene import LANDCOVER_CLASSES
 from ..errors import AOIError, MissingBandError, SamplingError, TerraLabWarning
 from ..kernels._gapfill import gapfill_linear
-from ..demo._scene import LANDCOVER_CLASSES
-from ..profiles import OSO_2016_TO_2018, OSO_NOMENCLATURE, OSO_NOMENCLATURE_2016  # noqa: F401 - legends live with the OSO profile
+from ..profiles import OSO_2016_TO_2018, OSO_NOMENCLATURE, OSO_NOMENCLATURE_2016
 from ._common import rechunk, require, valid_rows, with_provenance
 
 __all__ = [
@@ -169,11 +169,11 @@ def gapfilled_features(cube: xr.Dataset, *, bands: Sequence[str] | None = None, 
         extra.append(((b["nir"] - b["swir16"]) / (b["nir"] + b["swir16"])).expand_dims(band=["NDWI"]))
     if "brightness" in indices:
         extra.append(np.sqrt((filled**2).sum("band", skipna=False)).expand_dims(band=["brightness"]))
-    allf = xr.concat([filled] + extra, dim="band").astype(np.float32)
+    allf = xr.concat([filled, *extra], dim="band").astype(np.float32)
     allf = allf.transpose("band", "date", "y", "x")
     nb, nd = allf.sizes["band"], allf.sizes["date"]
     names = [f"{bn}@{pd.Timestamp(d):%Y%m%d}" for bn in allf["band"].values for d in allf["date"].values]
-    data = allf.data.reshape((nb * nd,) + allf.data.shape[2:])
+    data = allf.data.reshape((nb * nd, *allf.data.shape[2:]))
     if hasattr(data, "rechunk"):
         data = data.rechunk({0: -1})
     coords = {k: v for k, v in cube.coords.items() if set(v.dims) <= {"y", "x"}}

@@ -13,7 +13,8 @@ References
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -21,7 +22,8 @@ import xarray as xr
 from ..profiles._maja import CLM_BITS, MG2_BITS, SAT_BITS
 from ._common import require, with_provenance
 
-__all__ = ["CLM_BITS", "MG2_BITS", "SAT_BITS", "aoi_mask", "decode_bits", "decode_clm", "decode_mg2", "decode_sat", "cloud_percentage"]
+__all__ = ["CLM_BITS", "MG2_BITS", "SAT_BITS", "aoi_mask", "cloud_percentage", "decode_bits", "decode_clm", "decode_mg2",
+           "decode_sat"]
 
 def decode_bits(mask: xr.DataArray, table: Mapping[int, str]) -> xr.Dataset:
     """One boolean variable per bit of ``table`` (lazy)."""

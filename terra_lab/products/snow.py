@@ -16,7 +16,6 @@ References
 
 from __future__ import annotations
 
-
 from dataclasses import asdict
 from typing import Any
 
@@ -207,7 +206,7 @@ def snow_l2b(
         red2=float(p.red_pass2), red_darkcloud=float(p.red_darkcloud), red_backtocloud=float(p.red_backtocloud),
     )
     first = cube["green"].transpose("time", "y", "x")
-    codes = xr.DataArray(data, dims=("time", "y", "x"), coords={c: v for c, v in first.coords.items()})
+    codes = xr.DataArray(data, dims=("time", "y", "x"), coords=dict(first.coords.items()))
     codes = codes.assign_coords(snowline=zs).rename("snow")
     codes.attrs.update(
         long_name="LIS L2B snow cover", flag_values=[k.NO_SNOW, k.SNOW, k.CLOUD, k.NODATA],

@@ -11,7 +11,7 @@ References
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -23,7 +23,7 @@ from ..profiles._maja import CLM_CLOUD_OR_SHADOW, MG2_SNOW, MG2_WATER, bitmask
 from ._common import chunks_along, rechunk, require, with_provenance
 from .indices import spectral_index
 
-__all__ = ["wasp_synthesis", "monthly_syntheses", "median_composite", "max_ndvi_composite", "SYNTHESIS_FLAGS"]
+__all__ = ["SYNTHESIS_FLAGS", "max_ndvi_composite", "median_composite", "monthly_syntheses", "wasp_synthesis"]
 
 #: Flags of the L3A synthesis (FLG), as WASP writes them (the L3A profile's legend).
 SYNTHESIS_FLAGS = dict(zip(WASP_FLAG_LEGEND.codes, WASP_FLAG_LEGEND.cf_attrs()["flag_meanings"].split()))

@@ -33,8 +33,16 @@ from ._common import require, with_provenance
 from ._reduce import per_date_sum
 from .indices import spectral_index
 
-__all__ = ["water_mask", "pure_water", "turbidity", "suspended_matter", "chlorophyll_a", "water_quality",
-           "DOGLIOTTI", "NECHAD_S2"]
+__all__ = [
+    "DOGLIOTTI",
+    "NECHAD_S2",
+    "chlorophyll_a",
+    "pure_water",
+    "suspended_matter",
+    "turbidity",
+    "water_mask",
+    "water_quality",
+]
 
 #: Dogliotti et al. (2015) turbidity (FNU): T = A rho / (1 - rho / C), per band.
 DOGLIOTTI = {"red": (228.1, 0.1641), "nir08": (3078.9, 0.2112)}

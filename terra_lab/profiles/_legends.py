@@ -23,22 +23,22 @@ Sources
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Mapping
 
 from ._lis import L2B_CLOUD, L2B_NO_SNOW, L2B_SNOW
 
 __all__ = [
-    "Legend",
-    "LegendClass",
+    "OSO_2016_TO_2018",
     "OSO_LEGEND",
     "OSO_LEGEND_2016",
-    "OSO_2016_TO_2018",
     "OSO_NOMENCLATURE",
     "OSO_NOMENCLATURE_2016",
     "SNOW_L2B_LEGEND",
     "WASP_FLAG_LEGEND",
+    "Legend",
+    "LegendClass",
     "legend_of",
 ]
 
@@ -88,7 +88,7 @@ class Legend:
         }
 
     @classmethod
-    def from_attrs(cls, attrs: Mapping) -> "Legend | None":
+    def from_attrs(cls, attrs: Mapping) -> Legend | None:
         """The legend a variable's attributes describe (see :meth:`cf_attrs`), or None."""
         values, colours = attrs.get("flag_values"), attrs.get("flag_colors")
         if values is None or not colours:

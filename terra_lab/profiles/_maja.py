@@ -14,8 +14,8 @@ References
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Mapping
 
 __all__ = [
     "CLM_BITS", "CLM_CLOUD", "CLM_CLOUD_OR_SHADOW", "CLM_HIGH_CLOUD", "CLM_LIS_REFINED_CLOUD", "CLM_SHADOW",

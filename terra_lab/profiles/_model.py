@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from ..errors import MissingBandError
 from ._legends import Legend
 from ._maja import bitmask
 
-__all__ = ["KINDS", "BandSpec", "CollectionProfile", "Decoding", "MaskRule", "COMMON_BANDS", "MASK_LAYERS"]
+__all__ = ["COMMON_BANDS", "KINDS", "MASK_LAYERS", "BandSpec", "CollectionProfile", "Decoding", "MaskRule"]
 
 #: Common band names, in wavelength order (Sentinel-2 MSI).
 COMMON_BANDS = (

@@ -9,16 +9,24 @@ References
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Mapping
 
 from . import _collections as C
 from ._maja import CLM_CLOUD, CLM_SHADOW, MG2_SNOW, MG2_WATER
 from ._model import BandSpec, CollectionProfile, MaskRule
 
 __all__ = [
-    "EARTH_SEARCH_S2", "LANDSAT_L2A", "MUSCATE_S2", "MUSCATE_MASKS", "S2_BANDS", "S2_L3A", "THEIA_STAC_S2",
-    "VENUS_VM1_L2A", "VENUS_VM5_L2A", "muscate_bands",
+    "EARTH_SEARCH_S2",
+    "LANDSAT_L2A",
+    "MUSCATE_MASKS",
+    "MUSCATE_S2",
+    "S2_BANDS",
+    "S2_L3A",
+    "THEIA_STAC_S2",
+    "VENUS_VM1_L2A",
+    "VENUS_VM5_L2A",
+    "muscate_bands",
 ]
 
 

@@ -66,8 +66,8 @@ from ._collections import (
     SNOW_L3B_COLLECTION,
     WATERQUAL_L2B_COLLECTION,
 )
-from ._lis import L2B_CLOUD, L2B_NODATA, L2B_NODATA_LIS17, L2B_SNOW
 from ._legends import OSO_2016_TO_2018, OSO_LEGEND, SNOW_L2B_LEGEND, Legend, LegendClass
+from ._lis import L2B_CLOUD, L2B_NODATA, L2B_NODATA_LIS17, L2B_SNOW
 from ._model import BandSpec, CollectionProfile, MaskRule
 
 __all__ = ["BIOPHY_L2B", "COP_DEM", "DEM", "FSC_TO_SNOW", "OSO", "SNOW_FSC", "SNOW_L2B", "SNOW_L3B",
@@ -89,14 +89,15 @@ SNOW_L2B = CollectionProfile(
 #: LIS 1.7+ FSC codes onto LIS' L2B legend: a fraction of 1-100 % is snow (100); 0 (no snow) and 205
 #: (cloud) keep their codes.  LIS computes the FSC on the pixels its snow test detects, so FSC > 0 is
 #: the SNW_R2 snow class of earlier versions (let-it-snow README, "FSC" products).
-FSC_TO_SNOW = MappingProxyType({k: L2B_SNOW for k in range(1, 101)})
+FSC_TO_SNOW = MappingProxyType(dict.fromkeys(range(1, 101), L2B_SNOW))
 #: ``recode_before`` applies its table to items dated before this date: every LIS 1.7+ item.
 _EVERY_ITEM = "2200-01-01"
 
 SNOW_FSC = CollectionProfile(
     name="THEIA Snow L2B FSC (let-it-snow 1.7 and later)",
     bands=MappingProxyType({
-        "fsc": BandSpec("FSC", 20.0, nodata=(L2B_CLOUD, L2B_NODATA_LIS17), units="%", long_name="fractional snow cover (top of canopy)"),
+        "fsc": BandSpec("FSC", 20.0, nodata=(L2B_CLOUD, L2B_NODATA_LIS17), units="%",
+                        long_name="fractional snow cover (top of canopy)"),
         "qcflags": BandSpec("QCFLAGS", 20.0, units="1",
                             long_name="LIS quality flags (bits: 0 sun too low, 1 sun tangent, 2 water, 3 tree cover "
                                       "> 90%, 4 snow under thin clouds, 5 tree cover unknown, 6 FSC of shaded slope set to 100)"),
