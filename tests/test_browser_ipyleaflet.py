@@ -7,7 +7,9 @@ hillshade of the demo DEM rendered by the kernel).  One notebook shows
 (b) the same layer on a ``leafmap.Map``,
 (c) a ``TerraMap`` with the offline basemap, layer control and legend, on which the test draws a
     rectangle with the mouse (the kernel's ``m.aoi`` is printed into the page) and clicks a
-    pixel (a marker appears there, and the kernel prints ``m.clicked``).
+    pixel (a marker appears there, and the kernel prints ``m.clicked``),
+(d) a ``TerraMap`` with the online basemaps: all listed in the layer control, only the shown one
+    requesting tiles.
 
 Screenshots: test-artifacts/ipyleaflet_plain.png, ipyleaflet_leafmap.png, terra_map_offline.png.
 """
@@ -63,10 +65,17 @@ w.VBox([m, m.time_slider(layer), out])
 """
 
 
+_ONLINE = """
+online = TerraMap(center=(45.19, 6.30), zoom=13, basemap="osm")   # online basemaps: only the shown one loads
+online.add_class("online-map")
+online
+"""
+
+
 @pytest.fixture(scope="module")
 def lab(demo_root, tmp_path_factory):
     work = tmp_path_factory.mktemp("lab-ipyleaflet")
-    cells = [nbformat.v4.new_code_cell(c) for c in (_SETUP, _PLAIN, _LEAFMAP, _TERRA)]
+    cells = [nbformat.v4.new_code_cell(c) for c in (_SETUP, _PLAIN, _LEAFMAP, _TERRA, _ONLINE)]
     nbformat.write(nbformat.v4.new_notebook(cells=cells), work / "ipyleaflet.ipynb")
     with jupyterlab(work) as served:
         yield served
@@ -139,6 +148,18 @@ def test_terra_lab_layers_on_ipyleaflet_leafmap_and_terramap(lab, browser):
         page.wait_for_timeout(1000)
         shot = page.locator(".terra-map").first.screenshot(path=str(ARTIFACTS / "terra_map_offline.png"))
         assert_not_blank(shot, "terra_map_offline")
+        # (d) online basemaps: all three in the layer control, only OpenStreetMap on the map (its tiles
+        # fail here, offline), the IGN ones loading nothing until picked
+        online = page.locator(".online-map").first
+        online.scroll_into_view_if_needed()
+        online.locator(".leaflet-control-layers").wait_for(timeout=60_000)
+        page.wait_for_timeout(1000)
+        names = online.locator(".leaflet-control-layers-base label").all_inner_texts()
+        assert [n.strip() for n in names] == ["OpenStreetMap", "IGN plan", "IGN orthophotos"], names
+        checked = online.locator(".leaflet-control-layers-base input").evaluate_all("els => els.map(e => e.checked)")
+        assert checked == [True, False, False]
+        srcs = online.locator("img.leaflet-tile").evaluate_all("els => els.map(e => e.src)")
+        assert srcs and all("openstreetmap" in s for s in srcs), srcs[:3]
     except Exception:
         page.screenshot(path=str(ARTIFACTS / "ipyleaflet_failure.png"), full_page=True)
         raise

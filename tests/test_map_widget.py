@@ -158,3 +158,20 @@ def test_masked_pixels_are_hatched_and_no_data_stays_transparent():
     assert set(MASKED_RGBA) <= colours  # both stripes of the hatching
     assert (img[..., 3] == 0).any()  # no data (south-west quarter): transparent
     assert img[..., 3].max() == 255  # the values themselves (east half)
+
+
+def test_basemaps_online_and_offline(monkeypatch, demo_root):
+    m = TerraMap(basemap="ign-plan")
+    bases = [(ly.name, ly.active) for ly in m.layers if ly.base]
+    assert bases == [("OpenStreetMap", False), ("IGN plan", True), ("IGN orthophotos", False)]
+    assert "LAYER=GEOGRAPHICALGRIDSYSTEMS.PLANIGNV2" in m.layers[1].url
+    assert any(isinstance(c, ipyleaflet.LayersControl) for c in m.controls)
+    with pytest.raises(ValueError, match="unknown basemap"):
+        TerraMap(basemap="google")
+    monkeypatch.setenv("TERRA_LAB_OFFLINE", "1")
+    off = TerraMap(center=(45.2, 6.30), zoom=13)  # the demo DEM's hillshade, rendered here
+    (base,) = [ly for ly in off.layers if ly.base]
+    assert isinstance(base, KernelTileLayer) and base.name == "Relief (offline)"
+    png = base.tile(13, X13, Y13)
+    img = np.asarray(Image.open(io.BytesIO(png)))
+    assert img[..., 3].max() == 255 and img[..., :3].std() > 5  # shaded relief, not a flat grey
