@@ -106,8 +106,12 @@ def test_api_of_the_notebooks(ndvi):
     second = m.add_layer(ndvi.isel(time=0), name="first date", vmin=0, vmax=1)
     ctrl = m.split()
     assert ctrl in m.controls and ctrl.left_layer is layer and ctrl.right_layer is second
+    m.split = False  # the older flag
+    assert ctrl not in m.controls
+    m.split = True
+    assert m._split in m.controls and m._split.right_layer is second
     m.remove_layer(second)
-    assert second not in m.layers and ctrl not in m.controls
+    assert second not in m.layers and m._split is None
     m.remove_layer(layer.layer_id)
     assert m.data_layers == [] and m._legend_control not in m.controls
     tile = ipyleaflet.TileLayer(url="http://127.0.0.1:1/{z}/{x}/{y}.png", name="other")

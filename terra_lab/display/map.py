@@ -212,8 +212,20 @@ class TerraMap(ipyleaflet.Map):
         return slider
 
     # ------------------------------------------------------------------ split
-    def split(self, left=None, right=None) -> ipyleaflet.SplitMapControl:
-        """Compare two layers side by side (default: the last two data layers), with a draggable divider."""
+    @property
+    def split(self):
+        """``m.split(left=None, right=None)``: compare two layers side by side (default: the last two data
+        layers) with a draggable divider; the older ``m.split = True`` / ``False`` works too."""
+        return self._split_layers
+
+    @split.setter
+    def split(self, on: bool) -> None:
+        if on:
+            self._split_layers()
+        else:
+            self.unsplit()
+
+    def _split_layers(self, left=None, right=None) -> ipyleaflet.SplitMapControl:
         layers = self.data_layers
         if left is None or right is None:
             if len(layers) < 2:
