@@ -45,6 +45,7 @@ pytestmark = pytest.mark.slow
 def _lab_with_locale(work: Path, locale: str | None, monkeypatch):
     """A JupyterLab on ``work`` (the workshop notebooks copied in) with its own user settings
     (``locale``: JupyterLab's language setting, None for the default), not the user's."""
+    work.mkdir(exist_ok=True)
     for nb in (ROOT / "notebooks").glob("*.ipynb"):
         shutil.copy(nb, work / nb.name)
     settings = work.parent / f"{work.name}-settings"
@@ -182,16 +183,23 @@ def _dashboard_servers(lab_pid: int) -> list[psutil.Process]:
     return out
 
 
-def test_the_dashboard_server_starts_when_jupyterlab_opens(demo_root, tmp_path, browser, monkeypatch):
-    """No click needed: JupyterLab's page starts the dashboard server in the background (warm)."""
+def test_the_dashboard_server_starts_when_a_launcher_shows(demo_root, tmp_path, browser, monkeypatch):
+    """No click needed: a launcher on screen starts the dashboard server in the background (warm);
+    a JupyterLab opened on a notebook starts none."""
     with _lab_with_locale(tmp_path / "lab", None, monkeypatch) as (url, token):
         lab_pid = next(c.pid for c in psutil.net_connections("tcp")
                        if c.status == "LISTEN" and c.laddr.port == int(url.rsplit(":", 1)[1]))
-        assert not _dashboard_servers(lab_pid), "a dashboard server runs before anyone opened JupyterLab"
-        page = _open_launcher(browser, url, token)
+        page = browser.new_page(viewport=VIEWPORT)
+        page.goto(f"{url}/lab/tree/quickstart.ipynb?reset&token={token}", wait_until="domcontentloaded")
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+        page.wait_for_timeout(3000)
+        assert not page.locator(".jp-Launcher").count()
+        assert not _dashboard_servers(lab_pid), "a notebook alone started the dashboard server"
+        page.keyboard.press("Control+Shift+L")  # a new launcher
+        page.wait_for_selector(".jp-Launcher .jp-LauncherCard", timeout=30_000)
         deadline = time.monotonic() + 120
         while not _dashboard_servers(lab_pid):
-            assert time.monotonic() < deadline, "JupyterLab did not start the dashboard server in the background"
+            assert time.monotonic() < deadline, "the launcher did not start the dashboard server in the background"
             page.wait_for_timeout(500)
         assert "--warm" in _dashboard_servers(lab_pid)[0].cmdline()
 

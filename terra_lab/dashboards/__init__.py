@@ -66,11 +66,12 @@ def serve(themes: list[str] | None = None, *, port: int = 5006, address: str = "
         import panel as pn
 
         pn.extension(sizing_mode="stretch_width")
+        apps = {t: _app(t) for t in themes}
+        if listening is not None:  # behind jupyter-server-proxy: warmed once it answers (see _proxy.serve_on)
+            return serve_on(listening, apps, prefix=prefix, title="terra_lab workshops",
+                            warm=(lambda: _preload(themes)) if warm else None)
         if warm:
             _preload(themes)
-        apps = {t: _app(t) for t in themes}
-        if listening is not None:
-            return serve_on(listening, apps, prefix=prefix, title="terra_lab workshops", warm=warm)
         origins = ["*"] if allow_any_origin else [f"{address}:{port}", f"localhost:{port}"]
         return pn.serve(apps, port=port, address=address, show=show, prefix=prefix,
                         websocket_origin=origins, title="terra_lab workshops")

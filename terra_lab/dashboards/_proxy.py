@@ -15,6 +15,7 @@ import signal
 import socket
 import stat
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 __all__ = ["check_private_folder", "listen", "removed_on_exit", "serve_on", "setup"]
@@ -39,10 +40,10 @@ def listen(unix_socket: str) -> socket.socket:
     """Listen on ``unix_socket`` (mode 0600) at once, before the slow imports, and return the socket.
 
     jupyter-server-proxy checks that a server is ready by polling it with a doubling delay
-    (0.01 s, 0.02 s, ... 2.56 s, 5.12 s: simpervisor) and takes any answer.  A socket that only
-    appears once Panel is loaded is found at the next poll, up to seconds later; one that
-    listens from the start keeps the poll's connection waiting, answered the moment the
-    server runs (:func:`serve_on`)."""
+    (0.01 s, 0.02 s, ... 2.56 s, 5.12 s: simpervisor), each poll waiting up to 5 s for any answer.
+    A socket that only appears once Panel is loaded is found at the next poll, up to seconds
+    later; one that listens from the start holds the poll's connection, answered the moment the
+    server runs (:func:`serve_on`, which therefore loads the themes' code only afterwards)."""
     from tornado.netutil import bind_unix_socket
 
     return bind_unix_socket(unix_socket)
@@ -77,13 +78,17 @@ def _request_once(unix_socket: str, url: str) -> None:
             pass
 
 
-def serve_on(listening: socket.socket, apps: dict, *, prefix: str, title: str, warm: bool = False):
+def serve_on(listening: socket.socket, apps: dict, *, prefix: str, title: str,
+             warm: Callable[[], object] | None = None):
     """Serve the Panel ``apps`` on the Unix socket ``listening`` (from :func:`listen`), blocking,
     any websocket origin (the Jupyter server in front checks it).
 
-    ``warm``: the server first makes a page of the first app for itself (an unused session, which
-    Panel drops), so that Panel's one-time costs (templates, resources, the first document's
-    serialisation: about a second) are not paid by the first visitor."""
+    ``warm`` (loading the apps' code) runs in a background thread once the server answers, so
+    that jupyter-server-proxy's readiness poll is answered within its 5 s (a session asking for a
+    module meanwhile waits for that import to finish); then the server makes a page of the first
+    app for itself (an unused session, which Panel drops), so that Panel's one-time costs
+    (templates, resources, the first document's serialisation: about a second) are not paid by
+    the first visitor either."""
     import threading
 
     import panel as pn
@@ -93,8 +98,12 @@ def serve_on(listening: socket.socket, apps: dict, *, prefix: str, title: str, w
         server = pn.serve(apps, unix_socket=path, show=False, start=False, prefix=prefix, websocket_origin=["*"],
                           title=title)
     server.start()
-    if warm and apps:
-        threading.Thread(target=_request_once, args=(path, f"{prefix}/{next(iter(apps))}"), daemon=True).start()
+    if warm is not None and apps:
+        def warm_up():
+            warm()
+            _request_once(path, f"{prefix}/{next(iter(apps))}")
+
+        threading.Thread(target=warm_up, name="terra-lab-warm", daemon=True).start()
     server.io_loop.start()
     return server
 

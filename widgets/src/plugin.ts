@@ -55,14 +55,33 @@ async function firstExisting(app: JupyterFrontEnd, names: string[]): Promise<str
   return names[names.length - 1];
 }
 
-// Start the dashboard server in the background once JupyterLab has loaded: jupyter-server-proxy
-// starts it on the first request, and it loads every theme's code before answering, so that the
-// first click on a dashboard card no longer waits for Python, Panel and the workflows to import.
-function warmDashboards(app: JupyterFrontEnd): void {
-  const settings = app.serviceManager.serverSettings;
-  void app.restored
-    .then(() => ServerConnection.makeRequest(`${settings.baseUrl}${PROXY_PATH}`, { method: "GET" }, settings))
-    .catch(reason => console.debug("terra_lab: the workshop dashboards did not start in advance", reason));
+// Start the dashboard server in the background as soon as a launcher shows (JupyterLab opening on
+// one, or a new one): jupyter-server-proxy starts it on the first request, and it loads every
+// theme's code at once (terra_lab/dashboards/_proxy.py), so that the attendee's first click on a
+// dashboard card no longer waits for Python, Panel and the workflows to load.  A JupyterLab opened
+// on a notebook starts nothing (a dashboard server holds about 400 MB).
+function warmDashboardsWhenALauncherShows(app: JupyterFrontEnd): void {
+  let started = false;
+  const warm = () => {
+    if (started) {
+      return;
+    }
+    started = true;
+    const settings = app.serviceManager.serverSettings;
+    ServerConnection.makeRequest(`${settings.baseUrl}${PROXY_PATH}`, { method: "GET" }, settings).catch(reason =>
+      console.debug("terra_lab: the workshop dashboards did not start in advance", reason),
+    );
+  };
+  app.commands.commandExecuted.connect((_, executed) => {
+    if (executed.id === "launcher:create") {
+      warm();
+    }
+  });
+  void app.restored.then(() => {
+    if (document.querySelector(".jp-Launcher")) {
+      warm(); // a launcher restored with the workspace
+    }
+  });
 }
 
 const plugin: JupyterFrontEndPlugin<void> = {
@@ -96,13 +115,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
         caption: lang === "fr" ? `${label}, dans un nouvel onglet` : `${label}, in a new browser tab`,
         icon: dashboardIcon(theme),
         execute: () => {
-          // synchronous, in the click: a browser opens a new tab only on a user's gesture
-          window.open(`${app.serviceManager.serverSettings.baseUrl}${PROXY_PATH}${path}`, "_blank");
+          // synchronous, in the click: a browser opens a new tab only on a user's gesture;
+          // the dashboard in JupyterLab's language (terra_lab.dashboards reads ?lang=fr|en)
+          window.open(`${app.serviceManager.serverSettings.baseUrl}${PROXY_PATH}${path}?lang=${lang}`, "_blank");
         },
       });
       launcher?.add({ command, category, rank: NOTEBOOKS.length + i, categoryRank: CATEGORY_RANK });
     });
-    warmDashboards(app);
+    warmDashboardsWhenALauncherShows(app);
   },
 };
 
