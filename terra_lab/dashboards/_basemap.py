@@ -21,9 +21,8 @@ __all__ = ["OFFLINE_ENV", "OSM_URL", "basemap", "hillshade_basemap", "is_offline
 
 #: environment variable: "1" (or "true", "yes") draws the offline basemap
 OFFLINE_ENV = "TERRA_LAB_OFFLINE"
-#: OpenStreetMap's standard tiles (tile usage policy: interactive use with attribution)
-OSM_URL = "https://tile.openstreetmap.org/{Z}/{X}/{Y}.png"
-_OSM_ATTRIBUTION = "© OpenStreetMap contributors"
+#: OpenStreetMap's standard tiles (xyzservices' OpenStreetMap.Mapnik, with its attribution)
+OSM_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 #: hillshade colours, dark (shadow) to light (sunlit): sepia, never the masked grey
 _RELIEF = ["#8a7a66", "#d9cfbf", "#fbf8f1"]
 
@@ -34,10 +33,11 @@ def is_offline() -> bool:
 
 
 def osm_basemap():
-    """OpenStreetMap tiles (fetched by the browser)."""
+    """OpenStreetMap tiles (fetched by the browser; xyzservices comes with Bokeh)."""
     import holoviews as hv
+    import xyzservices.providers as xyz
 
-    return hv.Tiles(OSM_URL, name="OpenStreetMap").opts(alpha=0.9, attribution=_OSM_ATTRIBUTION)
+    return hv.Tiles(xyz.OpenStreetMap.Mapnik, name="OpenStreetMap").opts(alpha=0.9)
 
 
 def hillshade_basemap(dem: xr.DataArray):

@@ -31,6 +31,8 @@ log = logging.getLogger("terra_lab.dashboards")
 MASKED_COLOUR = "#5f6b7a"
 #: largest map frame (pixels); the frame takes the data's shape within it
 MAX_FRAME = (620, 440)
+#: most pixels sent to the browser (a larger layer is thinned: :func:`_thin`)
+MAX_PIXELS = 1_000_000
 #: units of the layers' ``units`` attribute, as the page shows them (unitless: nothing)
 _UNITS = {"FNU": "FNU", "NTU": "NTU", "g m-3": "g/m³", "g/m3": "g/m³", "mg m-3": "mg/m³", "mg/m3": "mg/m³",
           "ha": "ha", "%": "%", "m": "m", "1": "", "": ""}
@@ -124,7 +126,6 @@ class MapView:
     def map_element(self, layer: xr.DataArray | None = None):
         """The HoloViews map of ``layer`` (default: the current result's): basemap, data, masked pixels."""
         import holoviews as hv
-        import hvplot.xarray  # noqa: F401
         from bokeh.models import CustomJSHover, MercatorTicker, MercatorTickFormatter
 
         layer = clearest_time(self._layer(self.result) if layer is None else layer)
@@ -161,9 +162,10 @@ class MapView:
                  (tr("class", lang) if categories else tr("value", lang), "@image{custom}")]
         formatters = {"$x": CustomJSHover(code=_LON_JS), "$y": CustomJSHover(code=_LAT_JS),
                       "@image": CustomJSHover(code=value_js)}
-        image = data.hvplot.image(x="x", y="y", cmap=cmap, colorbar=True, rasterize=True, tools=["tap"], **opts)
-        image = image.opts(hv.opts.Image(hover_tooltips=hover, hover_formatters=formatters, tools=["hover", "tap"],
-                                         clabel=clabel, colorbar_opts=colorbar, clipping_colors={"NaN": "transparent"}))
+        opts.pop("aggregator", None)  # drawn at full resolution (thinned when huge): nothing is aggregated
+        image = hv.Image(_thin(data), kdims=["x", "y"], vdims=[str(data.name)]).opts(
+            cmap=cmap, colorbar=True, tools=["hover", "tap"], hover_tooltips=hover, hover_formatters=formatters,
+            clabel=clabel, colorbar_opts=colorbar, clipping_colors={"NaN": "transparent"}, **opts)
         layers = [image]
         if masked is not None and bool(masked.any()):
             grey = to_mercator(crop_to(masked, keep).astype("float32").where(crop_to(masked, keep)).rename("masked"))
@@ -188,7 +190,7 @@ class MapView:
             names = {int(code): name for code, _, name in categories}
             import json
 
-            return f"const n = {json.dumps(names)}; return isNaN(value) ? '' : (n[Math.round(value)] ?? String(value));"
+            return f"const n = {json.dumps(names, ensure_ascii=False)}; return isNaN(value) ? '' : (n[Math.round(value)] ?? String(value));"
         origin = self._date_origin(data)
         if origin is not None:
             return f"const origin = {_epoch_ms(origin)}; {_DATE_JS.replace('tick', 'value')}"
@@ -198,7 +200,7 @@ class MapView:
         return f"return isNaN(value) ? '' : value.toFixed({digits}){suffix};"
 
     def _redraw(self, *_):
-        """Map of the current layer, rasterised by datashader at the zoom level the browser shows."""
+        """Map of the current layer (see :meth:`map_element`); a click on it shows the pixel's series."""
         if self.result is None:
             return
         import holoviews as hv
@@ -240,6 +242,13 @@ class MapView:
 #: browser code: a day count ``tick`` since ``origin`` (ms since 1970) as an ISO date
 _DATE_JS = ("if (isNaN(tick)) return ''; "
             "return new Date(origin + Math.round(tick) * 86400000).toISOString().slice(0, 10);")
+
+
+def _thin(data: xr.DataArray) -> xr.DataArray:
+    """``data`` with every n-th row and column when it has more than :data:`MAX_PIXELS` pixels (the
+    browser gets a picture of about the screen's size, not the whole raster)."""
+    step = int(np.ceil(np.sqrt(data.size / MAX_PIXELS)))
+    return data if step <= 1 else data.isel(x=slice(None, None, step), y=slice(None, None, step))
 
 
 def _class_indices(data: xr.DataArray, categories):

@@ -61,6 +61,7 @@ class SnowDashboard(DashboardBase):
 
         layer, lang = self._layer(result), self.language
         table = elevation_band_table(layer, result.elevation, band=ELEVATION_BAND)
+        table = table[table["count"] > 0]  # bands without a valid pixel of this product
         origin = self._date_origin(layer)
         unit = "" if origin is not None else self._units(layer)
 
