@@ -164,7 +164,7 @@ def test_a_thematic_collection_shows_the_product_itself(demo_root):
 # ------------------------------------------------------------------ errors in the form
 def test_each_failure_says_what_to_do_in_the_form(demo_root):
     sm = SearchMap("demo")
-    assert sm.search() is None and "draw an area" in sm.message.value and 'role="alert"' in sm.message.value
+    assert sm.search() is None and "Draw an area" in sm.message.value and 'role="alert"' in sm.message.value
     sm.map.aoi = AOI
     sm.start.value, sm.end.value = dt.date(2024, 5, 1), dt.date(2024, 1, 1)
     assert sm.search() is None and "reversed" in sm.message.value and "swap" in sm.message.value

@@ -24,7 +24,7 @@ __all__ = ["FootprintGroup", "Footprints", "group_items", "tile_of"]
 #: ``fill_opacity`` 0 with ``fill`` on keeps the inside hoverable and clickable.
 STYLE = {"color": "#1f6feb", "weight": 1.5, "opacity": 0.9, "fill": True, "fillOpacity": 0.0}
 HOVER_STYLE = {"color": "#ff8c00", "weight": 3, "opacity": 1.0, "fillOpacity": 0.0}
-LABEL_CSS = ("display:inline-block;transform:translate(-50%,-50%);white-space:nowrap;padding:1px 5px;"
+LABEL_CSS = ("display:inline-block;transform:translate(0,-100%);white-space:nowrap;padding:1px 5px;"
              "background:rgba(255,255,255,0.85);border:1px solid #1f6feb;border-radius:3px;color:#0b3d91;"
              "font:12px/1.3 sans-serif;pointer-events:none")
 SELECTED_STYLE = {"color": "#e0115f", "weight": 3.5, "opacity": 1.0, "fillOpacity": 0.0, "dashArray": ""}
@@ -99,7 +99,8 @@ def group_items(items: Iterable[dict]) -> list[FootprintGroup]:
 
 
 def _tile_labels(groups: list[FootprintGroup]) -> list[tuple[tuple[float, float], str]]:
-    """One count label per place (tile, or footprint when there is no tile): ((lat, lon), text)."""
+    """One count label per place (tile, or footprint when there is no tile): ((lat, lon), text), at the
+    place's north-west corner (overlapping tiles have distinct corners: their labels do not pile up)."""
     places: dict[str, list[FootprintGroup]] = {}
     for g in groups:
         if g.geometry is not None:
@@ -108,11 +109,11 @@ def _tile_labels(groups: list[FootprintGroup]) -> list[tuple[tuple[float, float]
     for gs in places.values():
         n = sum(g.count for g in gs)
         geom = shapely.union_all([shapely.geometry.shape(g.geometry) for g in gs])
-        pt = geom.representative_point()
+        west, _, _, north = geom.bounds
         text = f"{n} item" + ("s" if n > 1 else "")
         if gs[0].tile:
             text = f"{gs[0].tile}: {text}"
-        labels.append(((pt.y, pt.x), text))
+        labels.append(((north, west), text))
     return labels
 
 

@@ -32,7 +32,7 @@ from .map import TerraMap
 __all__ = ["SearchMap"]
 
 CATALOGS = ["demo", "local", "theia", "geodes", "earth-search"]
-NO_AOI = ("draw an area on the map first (rectangle or polygon tool, top left of the map), "
+NO_AOI = ("Draw an area on the map first (rectangle or polygon tool, top left of the map), "
           "or upload a GeoJSON file of your area")
 _FORM = {"width": "auto"}
 
@@ -137,7 +137,7 @@ class SearchMap(w.VBox):
         except (TerraLabError, OSError):
             preferred = None
         self.collection.value = preferred if preferred in ids else (ids[0] if ids else None)
-        self._say(f"catalogue {name}: {len(ids)} collections. " + (NO_AOI + ", then Search." if not self.map.aoi else
+        self._say(f"Catalogue {name}: {len(ids)} collections. " + (NO_AOI + ", then Search." if not self.map.aoi else
                                                                  "Press Search."))
 
     # ----------------------------------------------------------------- area
