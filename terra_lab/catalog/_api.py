@@ -71,7 +71,7 @@ class ApiCatalog:
         self.name = name or url
         self.retries, self.backoff, self.timeout = int(retries), float(backoff), float(timeout)
         self.signer, self.asset_headers, self.item_hook = signer, dict(asset_headers or {}), item_hook
-        self.modifier = modifier if modifier is not None or signer is None else self.sign_page
+        self.modifier: Callable[[Any], None] | None = modifier if modifier is not None or signer is None else self.sign_page
         self.headers = headers
         self._client = None
 

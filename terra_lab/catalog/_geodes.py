@@ -25,7 +25,7 @@ import re
 import zipfile
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from ..errors import AssetReadError, MissingCredentialsError
 from ._access import gdal_headers
@@ -136,7 +136,7 @@ def _member_key(member: str) -> tuple[str, str] | None:
     if m:
         return f"LIS_S2-SNOW-FSC_{m['tile']}_{m['time']}_{m['version']}_{m['n']}", "QCFLAGS" if m["qc"] else "FSC"
     product = path.parts[0] if len(path.parts) > 1 else path.stem
-    key = _asset_key(product, path)
+    key = _asset_key(product, Path(path))
     return (product, key) if key else None
 
 

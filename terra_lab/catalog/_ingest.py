@@ -39,7 +39,7 @@ from ._thematic_items import (
     thematic_item,
     thematic_items_from_zip,
 )
-from ._zip import ZipDir, split_vsizip, verify_zip, vsizip_href
+from ._zip import ZipDir, rebase_vsizip, verify_zip
 
 __all__ = ["ingest", "items_from_zip", "local_catalog"]
 
@@ -119,7 +119,7 @@ def items_from_zip(path: str | os.PathLike, *, collection: str, href_root: str |
         if href_root is not None:
             rel = os.path.relpath(os.fspath(path), href_root)
             for asset in item["assets"].values():
-                asset["href"] = vsizip_href(rel, split_vsizip(asset["href"])[1])
+                asset["href"] = rebase_vsizip(asset["href"], rel)
         yield item
     if empty:
         warnings.warn(f"{empty} of {len(products)} products in {os.fspath(path)!r} hold no valid pixel and "
@@ -138,25 +138,25 @@ def _units(path: Path, collection: str) -> list[tuple[str, Callable[[], list[dic
         zips = []
     else:
         folder = path
-    units: list[tuple[str, Callable[[], list[dict] | dict | None]]] = []
+    units: list[tuple[str, Callable[..., list[dict] | dict | None]]] = []
     if folder is not None:
         zips = sorted(p for p in folder.rglob("*") if p.suffix.lower() == ".zip" and p.is_file())
-        # Sentinel-2 L2A (None: no valid pixel)
-        units.extend((str(pdir), lambda p=pdir: item_from_product(p, collection=collection))
-                     for pdir in find_products(folder))
-        # snow, OSO, L3A, Landsat, Venus...
-        units.extend((str(pdir), lambda p=pdir: [thematic_item(p)]) for pdir in find_thematic_products(folder))
-        # LIS 1.7+ snow
-        units.extend((str(files[0].parent / pid), lambda p=pid, f=files: [fsc_item(p, f)])
-                     for pid, files in find_fsc_products(folder).items())
-    units.extend((str(z), lambda z=z: list(items_from_zip(z, collection=collection)) + list(thematic_items_from_zip(z)))
-                 for z in zips)
+        for pdir in find_products(folder):  # Sentinel-2 L2A (None: no valid pixel)
+            units.append((str(pdir), lambda p=pdir: item_from_product(p, collection=collection)))
+        for pdir in find_thematic_products(folder):  # snow, OSO, L3A, Landsat, Venus...
+            units.append((str(pdir), lambda p=pdir: [thematic_item(p)]))
+        for pid, files in find_fsc_products(folder).items():  # LIS 1.7+ snow
+            units.append((str(files[0].parent / pid), lambda p=pid, f=files: [fsc_item(p, f)]))
+    for z in zips:
+        units.append((str(z), lambda z=z: list(items_from_zip(z, collection=collection)) + list(thematic_items_from_zip(z))))
     return units
 
 
 def _read_all(units: list, path: Path) -> list[dict]:
     """Items of every unit of :func:`_units`; an unreadable one is skipped with a warning naming it."""
-    items, failed, empty = [], [], 0
+    items: list[dict] = []
+    failed: list[str] = []
+    empty = 0
     for name, read in units:
         try:
             got = read()

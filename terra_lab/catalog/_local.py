@@ -209,7 +209,7 @@ class LocalCatalog:
             params.append(t1.to_pydatetime())
         src = f"read_parquet({files!r}, union_by_name=true)"
         has_cloud = max_cloud is not None and _CLOUD in {r[0] for r in self._con.sql(f"DESCRIBE SELECT * FROM {src}").fetchall()}
-        if has_cloud:  # items of unknown cloud cover are kept (and counted below), not dropped
+        if has_cloud and max_cloud is not None:  # items of unknown cloud cover are kept (and counted below)
             where.append(f'("{_CLOUD}" <= ? OR "{_CLOUD}" IS NULL)')
             params.append(float(max_cloud))
         if ids is not None:

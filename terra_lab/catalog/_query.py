@@ -123,15 +123,15 @@ def _to_geometry(aoi: Any) -> tuple[BaseGeometry, Any]:
         raise AOIError(f"unsupported area of interest {_short(aoi)}; {_AOI_HELP}") from None
     if len(values) != 4:
         raise AOIError(f"a bbox needs 4 numbers (west, south, east, north), got {len(values)}: {_short(aoi)}")
-    w, s, e, n = values
+    w, s, east, n = values
     if not all(math.isfinite(v) for v in values):
         raise AOIError(f"the bbox {_short(aoi)} has non-finite values")
-    if w >= e or s >= n:
+    if w >= east or s >= n:
         raise AOIError(
             f"the bbox {tuple(values)} is empty or reversed: it must be (west, south, east, north) "
-            f"with west < east and south < north; did you mean {(min(w, e), min(s, n), max(w, e), max(s, n))}?"
+            f"with west < east and south < north; did you mean {(min(w, east), min(s, n), max(w, east), max(s, n))}?"
         )
-    return shapely.geometry.box(w, s, e, n), None
+    return shapely.geometry.box(w, s, east, n), None
 
 
 def _from_geojson(obj: dict) -> BaseGeometry:
@@ -229,8 +229,10 @@ class SearchQuery:
         self.geom = parse_aoi(aoi, crs=crs) if aoi is not None else None
         self.start, self.end = parse_dates(dates)
         self.collections = _collection_list(collections)
-        self.max_cloud = _number(max_cloud, "max_cloud", "a percentage between 0 and 100", lambda v: 0 <= v <= 100)
-        self.limit = _number(limit, "limit", "a positive whole number of items", lambda v: v >= 1, integer=True)
+        self.max_cloud: float | None = _number(max_cloud, "max_cloud", "a percentage between 0 and 100",
+                                               lambda v: 0 <= v <= 100)
+        limit_ = _number(limit, "limit", "a positive whole number of items", lambda v: v >= 1, integer=True)
+        self.limit: int | None = None if limit_ is None else int(limit_)
 
     def as_dict(self) -> dict:
         return {"aoi": self.geom.wkt if self.geom is not None else None, "dates": (self.start, self.end),

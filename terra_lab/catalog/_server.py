@@ -292,9 +292,11 @@ class PgStacServer:
         import psycopg
 
         deadline = time.monotonic() + timeout
+        postmaster = self._postmaster
+        assert postmaster is not None, "_wait_postgres runs after PostgreSQL was started"
         while True:
-            if self._postmaster.poll() is not None:
-                raise TerraLabError(f"PostgreSQL exited ({self._postmaster.returncode}); see {self.workdir / 'postgres.log'}")
+            if postmaster.poll() is not None:
+                raise TerraLabError(f"PostgreSQL exited ({postmaster.returncode}); see {self.workdir / 'postgres.log'}")
             try:
                 with psycopg.connect(self.dsn, connect_timeout=2) as conn:
                     conn.execute("SELECT 1")

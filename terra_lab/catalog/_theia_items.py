@@ -93,7 +93,7 @@ def _asset_key(product: str, filename: str) -> str | None:
     return stem[len(product) + 1 :]
 
 
-def _asset(path: Path, key: str, root: Path) -> dict:
+def _asset(path: Path, key: str, root: Path | None) -> dict:
     href = os.path.relpath(path, root) if root else str(path)
     if key.endswith("MTD_ALL"):
         return {"href": href, "type": "application/xml", "roles": ["metadata"], "title": "MUSCATE metadata"}
@@ -139,8 +139,8 @@ def _read_mtd(path: Path) -> dict:
     zen = root.find(".//Sun_Angles/ZENITH_ANGLE")
     az = root.find(".//Sun_Angles/AZIMUTH_ANGLE")
     if zen is not None and az is not None:
-        out["view:sun_elevation"] = round(90.0 - float(zen.text), 4)
-        out["view:sun_azimuth"] = float(az.text)
+        out["view:sun_elevation"] = round(90.0 - float(str(zen.text)), 4)
+        out["view:sun_azimuth"] = float(str(az.text))
     return out
 
 
@@ -184,25 +184,25 @@ def item_from_product(pdir: str | os.PathLike, *, collection: str, root: str | o
 
     ``root``: asset hrefs are written relative to it (absolute paths when None).
     """
-    pdir = pdir if hasattr(pdir, "glob") else Path(pdir)  # a folder, or one inside a zip (catalog._zip.ZipDir)
-    m = PRODUCT_RE.match(pdir.name)
+    folder: Path = pdir if hasattr(pdir, "glob") else Path(pdir)  # type: ignore[assignment] # or a ZipDir, Path-like
+    m = PRODUCT_RE.match(folder.name)
     if m is None:
-        raise AssetReadError(f"{pdir.name!r} is not a THEIA L2A product name "
+        raise AssetReadError(f"{folder.name!r} is not a THEIA L2A product name "
                              "(e.g. SENTINEL2A_20180101-105435-459_L2A_T31TCJ_C_V2-2)")
-    name = pdir.name
+    name = folder.name
     when = dt.datetime.strptime(m["date"] + m["time"], "%Y%m%d%H%M%S").replace(
         microsecond=int(m["ms"]) * 1000, tzinfo=dt.timezone.utc
     )
-    cloud, valid_fraction, footprint, epsg = _mask_stats(pdir, name)
+    cloud, valid_fraction, footprint, epsg = _mask_stats(folder, name)
     if footprint is None:
         return None
     rootp = Path(root) if root is not None else None
     assets = {}
-    for path in sorted(list(pdir.glob("*")) + list((pdir / "MASKS").glob("*"))):
+    for path in sorted(list(folder.glob("*")) + list((folder / "MASKS").glob("*"))):
         key = _asset_key(name, path.name)
         if key is not None and path.is_file():
             assets[key] = _asset(path, key, rootp)
-    mtd = _read_mtd(pdir / f"{name}_MTD_ALL.xml") if "MTD_ALL" in assets else {}
+    mtd = _read_mtd(folder / f"{name}_MTD_ALL.xml") if "MTD_ALL" in assets else {}
     if cloud is None:
         cloud = mtd.get("cloud_percent")
     to_ll = Transformer.from_crs(epsg, 4326, always_xy=True)

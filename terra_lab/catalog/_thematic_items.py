@@ -29,6 +29,7 @@ import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import rasterio
 import shapely.geometry
@@ -37,7 +38,7 @@ from pyproj import Transformer
 from ..errors import AssetReadError
 from ..profiles import CollectionProfile, profile_for_item
 from ..profiles import _collections as C
-from ._zip import ZipDir, split_vsizip, verify_zip, vsizip_href
+from ._zip import ZipDir, rebase_vsizip, verify_zip
 
 __all__ = [
     "FSC_RE",
@@ -193,7 +194,7 @@ def _assemble(name: str, keys: dict[Path, str], props: dict, when: dt.datetime, 
     with rasterio.open(os.fspath(first)) as ds:
         epsg, gsd, b = ds.crs.to_epsg(), abs(ds.transform.a), ds.bounds
     props = {**props, "datetime": _iso(when), "proj:epsg": epsg, "gsd": gsd}
-    item = {"type": "Feature", "stac_version": "1.0.0", "stac_extensions": list(_STAC_EXTENSIONS), "id": name,
+    item: dict[str, Any] = {"type": "Feature", "stac_version": "1.0.0", "stac_extensions": list(_STAC_EXTENSIONS), "id": name,
             "collection": coll, "links": [], "properties": props, "assets": {k: {} for k in keys.values()}}
     profile = profile_for_item(item)
     rootp = Path(root) if root is not None else None
@@ -220,8 +221,10 @@ def fsc_item(pid: str, files: list[Path], *, root: str | os.PathLike | None = No
              collection: str | None = None) -> dict:
     """A STAC item for one LIS 1.7+ snow product (``FSC`` and ``QCFLAGS`` rasters)."""
     m = FSC_RE.match(pid + ".tif")
+    if m is None:
+        raise AssetReadError(f"{pid!r} is not a LIS 1.7+ snow product id (LIS_S2-SNOW-FSC_TXXXXX_YYYYMMDDTHHMMSS_V_N)")
     when = dt.datetime.strptime(m["time"], "%Y%m%dT%H%M%S").replace(tzinfo=dt.timezone.utc)
-    keys = {p: "QCFLAGS" if FSC_RE.match(p.name)["qc"] else "FSC" for p in files}
+    keys = {p: "QCFLAGS" if (f := FSC_RE.match(p.name)) and f["qc"] else "FSC" for p in files}
     props = {"theia:product_id": pid, "platform": "sentinel-2", "processing:level": "L2B", "theia:tile": m["tile"],
              "theia:product_version": m["version"].replace("-", ".")}
     return _assemble(pid, keys, props, when, collection or C.SNOW_L2B_COLLECTION, root)
@@ -247,7 +250,7 @@ def thematic_items_from_zip(path: str | os.PathLike, *, href_root: str | os.Path
         if href_root is not None:
             rel = os.path.relpath(os.fspath(path), href_root)
             for asset in item["assets"].values():
-                asset["href"] = vsizip_href(rel, split_vsizip(asset["href"])[1])
+                asset["href"] = rebase_vsizip(asset["href"], rel)
         yield item
 
 

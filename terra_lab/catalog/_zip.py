@@ -13,10 +13,12 @@ import posixpath
 import re
 import zipfile
 from functools import lru_cache
+from typing import Any
 
 from ..errors import AssetReadError
 
-__all__ = ["VSIZIP", "ZipDir", "gdal_path", "split_vsizip", "verify_zip", "vsizip_href", "zip_member_exists"]
+__all__ = ["VSIZIP", "ZipDir", "gdal_path", "rebase_vsizip", "split_vsizip", "verify_zip", "vsizip_href",
+           "zip_member_exists"]
 
 VSIZIP = "/vsizip/"
 # rasterio's own spellings of a zip member (Apache Commons VFS style): zip://a.zip!/b.tif
@@ -38,6 +40,14 @@ def split_vsizip(href: str) -> tuple[str, str] | None:
     if i < 0:
         return None
     return rest[: i + 4], rest[i + 5:]
+
+
+def rebase_vsizip(href: str, zip_path: str | os.PathLike) -> str:
+    """The ``/vsizip/`` href ``href`` with its zip path replaced by ``zip_path`` (same member)."""
+    parts = split_vsizip(href)
+    if parts is None:
+        raise ValueError(f"{href!r} is not a /vsizip/ href")
+    return vsizip_href(zip_path, parts[1])
 
 
 def gdal_path(href: str) -> str:
@@ -97,13 +107,14 @@ class ZipDir(zipfile.Path):
         return self.at < other.at
 
     def __fspath__(self) -> str:
-        return vsizip_href(self.root.filename, self.at.rstrip("/"))
+        return vsizip_href(str(self.root.filename), self.at.rstrip("/"))
 
     __str__ = __fspath__
 
     @classmethod
-    def products(cls, zip_path: str | os.PathLike, pattern: re.Pattern) -> list[ZipDir]:
-        """Folders of the zip whose name matches ``pattern`` (sorted by name)."""
+    def products(cls, zip_path: str | os.PathLike, pattern: Any) -> list[ZipDir]:
+        """Folders of the zip whose name matches ``pattern`` (a compiled regex, or anything with a
+        ``match(name)`` method), sorted by name."""
         root = cls(os.fspath(zip_path))
         names = {posixpath.dirname(n.rstrip("/")) for n in root.root.namelist()}
         dirs = set()

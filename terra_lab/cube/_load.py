@@ -51,7 +51,7 @@ _ITEM_COORDS = ["platform", "eo:cloud_cover"]
 def _as_dicts(items: Any) -> list[dict]:
     if hasattr(items, "items") and isinstance(items.items, list):  # SearchResults
         items = items.items
-    return [it if isinstance(it, Mapping) else it.to_dict(transform_hrefs=False) for it in items]
+    return [dict(it) if isinstance(it, Mapping) else it.to_dict(transform_hrefs=False) for it in items]
 
 
 @lru_cache(maxsize=64)
@@ -559,7 +559,7 @@ def _grid_of(like: xr.Dataset | xr.DataArray) -> tuple[int, float, tuple[float, 
     if crs is None:
         raise ValueError("like= has no CRS: give a cube made by terra_lab.load (or call .rio.write_crs on it)")
     x, y = like["x"].values, like["y"].values
-    res = float(abs(x[1] - x[0])) if len(x) > 1 else float(like.attrs.get("terra_lab:resolution"))
+    res = float(abs(x[1] - x[0])) if len(x) > 1 else float(like.attrs["terra_lab:resolution"])
     half = res / 2
     return crs.to_epsg(), res, (float(x.min() - half), float(y.min() - half), float(x.max() + half), float(y.max() + half))
 
@@ -587,9 +587,9 @@ def _pick_bands(profile: CollectionProfile, item: dict, bands: Sequence[str] | N
 
 def _band_names(bands: Sequence[str] | str) -> list[str]:
     """``bands=`` as a non-empty list of names (MissingBandError naming it otherwise)."""
-    names = [bands] if isinstance(bands, str) else bands
+    names: list[Any]
     try:
-        names = list(names)
+        names = [bands] if isinstance(bands, str) else list(bands)
     except TypeError:
         names = [None]
     if not names or not all(isinstance(b, str) and b for b in names):
@@ -639,7 +639,9 @@ def _pick_epsg(items: list[dict], crs: int | str | None) -> int:
             "the items carry no CRS (no proj:epsg, proj:code or proj:wkt2 with an EPSG code, on the items "
             "or their assets); pass crs= (an EPSG code) and resolution="
         )
-    return epsgs.most_common(1)[0][0]
+    found = epsgs.most_common(1)[0][0]
+    assert found is not None  # None was popped above
+    return found
 
 
 def _check_items_project(items: list[dict], epsg: int, crs: Any) -> None:
@@ -684,26 +686,22 @@ def _chunks(chunks: Mapping[str, int] | int | str | None, n_time: int, n_bytes_p
         sizes[0] = n_time
     if min(sizes) < 1:
         raise ValueError(f"chunks={dict(chunks)!r}: sizes must be positive (or -1 for all dates)")
-    return tuple(sizes)
+    return sizes[0], sizes[1], sizes[2]
 
 
-def _pick_layers(profile: CollectionProfile, items: list[dict], masks: bool | Sequence[str], resolution: float) -> dict:
+def _pick_layers(profile: CollectionProfile, items: list[dict], masks: bool | Sequence[str],
+                 resolution: float) -> dict[str, tuple[MaskRule, ...]]:
     if masks is False or masks is None:
         return {}
     wanted = list(MASK_LAYERS) if masks is True else _layer_names(masks, "masks")
-    out = {}
+    out: dict[str, tuple[MaskRule, ...]] = {}
     for name in wanted:
         if masks is True and name not in profile.masks:  # e.g. L3A syntheses: no shadow or saturation layer
             continue
         rules = profile.mask_rules(name, resolution)
-        resolved = []
-        for r in rules:
-            key = _mask_key(items, r.asset)
-            if key is None:
-                resolved = None
-                break
-            resolved.append(type(r)(key, r.bits, r.values, r.nonzero))
-        if resolved is None:
+        keys = [_mask_key(items, r.asset) for r in rules]
+        resolved = [type(r)(k, r.bits, r.values, r.nonzero) for r, k in zip(rules, keys) if k is not None]
+        if len(resolved) < len(rules):
             if name == "edge":  # derivable from the reflectance itself
                 out[name] = ()
                 continue
@@ -729,7 +727,7 @@ def _layer_names(value: Any, arg: str) -> list[str]:
     return names
 
 
-def _apply_list(apply_masks: bool | Sequence[str], layers: dict) -> list[str]:
+def _apply_list(apply_masks: bool | Sequence[str], layers: Mapping[str, Any]) -> list[str]:
     if not apply_masks:
         return []
     wanted = ["cloud", "shadow", "edge", "saturated"] if apply_masks is True else _layer_names(apply_masks, "apply_masks")
@@ -784,7 +782,7 @@ def _mosaic_time(arr, members: list[list[int]]):
         arr = arr.rechunk({0: 1})
     name = "solar-day-mosaic-" + tokenize(arr.name, members)
     ny, nx = len(arr.chunks[1]), len(arr.chunks[2])
-    dsk = {
+    dsk: dict[Any, Any] = {
         (name, g, j, i): (_nanfirst_blocks, *[(arr.name, t, j, i) for t in m])
         for g, m in enumerate(members)
         for j in range(ny)

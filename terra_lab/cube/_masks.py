@@ -33,8 +33,9 @@ def decode_rule(raw: xr.DataArray, rule: MaskRule) -> xr.DataArray:
 
 def decode_layer(raws: dict[str, xr.DataArray], rules: tuple[MaskRule, ...]) -> xr.DataArray:
     """OR of the rules of one layer; ``raws`` maps asset keys to their raw rasters."""
-    out = None
-    for rule in rules:
-        v = decode_rule(raws[rule.asset], rule)
-        out = v if out is None else out | v
+    if not rules:
+        raise ValueError("decode_layer needs at least one mask rule")
+    out = decode_rule(raws[rules[0].asset], rules[0])
+    for rule in rules[1:]:
+        out = out | decode_rule(raws[rule.asset], rule)
     return out

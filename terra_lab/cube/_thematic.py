@@ -87,7 +87,7 @@ def _decode(da: xr.DataArray, dec: Decoding) -> xr.DataArray:
 
 def _attrs(dec: Decoding, name: str) -> dict:
     attrs = {"long_name": dec.long_name or name}
-    if dec.kind == "categorical":
+    if dec.kind == "categorical" and dec.legend is not None:  # BandSpec: categorical implies a legend
         attrs.update(dec.legend.cf_attrs())
     elif dec.units:
         attrs["units"] = dec.units
@@ -96,7 +96,7 @@ def _attrs(dec: Decoding, name: str) -> dict:
 
 def _encoding(dec: Decoding) -> dict:
     """On-disk encoding: categorical codes back to small integers, NaN to a no-data code."""
-    if dec.kind != "categorical":
+    if dec.kind != "categorical" or dec.legend is None:
         return {"_FillValue": np.float32(np.nan)}
     top = max(dec.legend.codes)
     fill = dec.nodata[0] if dec.nodata else (255 if top < 255 else 65535)

@@ -65,8 +65,10 @@ def jit(*signatures: str, **extra: Any) -> Callable[[Callable[..., Any]], Any]:
     if unknown:
         raise TypeError(f"jit(): {sorted(unknown)} are fixed for every kernel (see terra_lab.kernels._jit)")
 
+    options: dict[str, Any] = {**JIT_OPTIONS, **extra}
+
     def wrap(func: Callable[..., Any]) -> Any:
-        dispatcher = njit(**JIT_OPTIONS, **extra)(func)
+        dispatcher = njit(**options)(func)
         for sig in signatures:  # eager, yet the dispatcher stays open to other argument types
             dispatcher.compile(sig)
         return dispatcher

@@ -119,7 +119,7 @@ if _X86:
     @jit()
     def _inv_sqrt(b):  # pragma: no cover - numba
         """GDAL's ApproxADivByInvSqrtB multiplier: rsqrtss of float32(b), one Newton step in float64."""
-        r = np.float64(_rsqrtss(np.float32(b)))
+        r = np.float64(_rsqrtss(np.float32(b)))  # type: ignore[call-arg] # an intrinsic: numba passes typingctx
         return r * (1.5 - (b * 0.5) * (r * r))
 else:
     @jit()

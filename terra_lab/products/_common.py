@@ -28,11 +28,11 @@ def rechunk(da: xr.DataArray, **chunks: int) -> xr.DataArray:
     return da.copy(data=da.data.rechunk(spec))
 
 
-def per_block(fn, data, dtype):
+def per_block(fn: Any, data: Any, dtype: Any) -> Any:
     """``fn`` on every block of a Dask array (lazy), or on a numpy array now (pointwise work)."""
     import dask.array
 
-    return data.map_blocks(fn, dtype=dtype) if isinstance(data, dask.array.Array) else fn(data)
+    return dask.array.map_blocks(fn, data, dtype=dtype) if isinstance(data, dask.array.Array) else fn(data)
 
 
 def whole_raster(fn, *arrays, dtype):

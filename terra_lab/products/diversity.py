@@ -420,7 +420,8 @@ def _counts_block(block: np.ndarray, model: SpectralSpecies, need: list[str], wi
 
 
 def _window_chunks(data: da.Array, window: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    return tuple(tuple(-(-c // window) for c in data.chunks[i]) for i in (1, 2))
+    ys, xs = (tuple(-(-c // window) for c in data.chunks[i]) for i in (1, 2))
+    return ys, xs
 
 
 def _counts(cube: xr.Dataset, model: SpectralSpecies, window: int, product: str) -> da.Array:
@@ -469,25 +470,27 @@ def fit_beta_reference(
     rng = np.random.default_rng([seed, 1])
     order = rng.permutation(nwy * nwx)
     pix = window_size * window_size
-    wins, cnts, pos = [], [], 0
-    while pos < order.size and sum(len(w) for w in wins) < n_samples:
-        got = sum(len(w) for w in wins)
+    win_parts: list[np.ndarray] = []
+    cnt_parts: list[np.ndarray] = []
+    pos = 0
+    while pos < order.size and sum(len(w) for w in win_parts) < n_samples:
+        got = sum(len(w) for w in win_parts)
         # first draw n_samples windows, then complement by the success rate + 10 % (biodivMapR init_PCoA)
         take = n_samples if pos == 0 else int(math.ceil(1.1 * (n_samples - got) / max(got / pos, 1e-3)))
         iy, ix = np.divmod(np.sort(order[pos:pos + take]), nwx)
         pos += take
         c = counts.vindex[iy, ix].compute()  # (m, P, K)
         ok = c[:, 0, :].sum(axis=1) / pix > min_sun
-        wins.append(np.stack([iy[ok], ix[ok]], axis=1))
-        cnts.append(c[ok])
-    wins = np.concatenate(wins)[:n_samples]
-    cnts = np.concatenate(cnts)[:n_samples]
+        win_parts.append(np.stack([iy[ok], ix[ok]], axis=1))
+        cnt_parts.append(c[ok])
+    wins = np.concatenate(win_parts)[:n_samples]
+    cnts = np.concatenate(cnt_parts)[:n_samples]
     if wins.shape[0] < 2:
         raise SpectralDiversityError(
             f"{product}: {wins.shape[0]} window(s) of {window_size} x {window_size} pixels have more than "
             f"min_sun={min_sun} of valid pixels; beta diversity needs at least 2: use smaller windows, a lower "
             "min_sun, a clearer image or a relaxed radiometric mask")
-    ssd = np.empty(cnts.shape, np.float64)
+    ssd: np.ndarray = np.empty(cnts.shape, np.float64)
     k.normalized_ssd(cnts, pcelim, ssd)
     bc = np.empty((ssd.shape[0], ssd.shape[0]))
     ref = np.ascontiguousarray(ssd.transpose(1, 0, 2))

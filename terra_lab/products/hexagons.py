@@ -49,7 +49,8 @@ def _check_orientation(orientation: str) -> bool:
     return orientation == "pointy"
 
 
-def _centres(q: np.ndarray, r: np.ndarray, size: float, pointy: bool, origin) -> tuple[np.ndarray, np.ndarray]:
+def _centres(q: Sequence[int] | np.ndarray, r: Sequence[int] | np.ndarray, size: float, pointy: bool,
+             origin: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
     q = np.asarray(q, dtype=np.float64)
     r = np.asarray(r, dtype=np.float64)
     if pointy:
@@ -59,7 +60,8 @@ def _centres(q: np.ndarray, r: np.ndarray, size: float, pointy: bool, origin) ->
     return cx + origin[0], cy + origin[1]
 
 
-def hexagon_polygons(q: Sequence[int], r: Sequence[int], size: float, *, orientation: str = "pointy",
+def hexagon_polygons(q: Sequence[int] | np.ndarray, r: Sequence[int] | np.ndarray, size: float, *,
+                     orientation: str = "pointy",
                      origin: tuple[float, float] = (0.0, 0.0)):
     """Shapely polygons of the hexagons with axial coordinates ``(q, r)``.
 

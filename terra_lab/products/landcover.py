@@ -38,6 +38,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -238,11 +239,11 @@ def reference_polygons(labels: xr.DataArray, *, size: int = 5, mapping: Mapping[
         bi, bj, codes = bi[keep], bj[keep], np.array([mapping[int(c)] for c in codes[keep]], dtype=np.int64)
     if max_per_class is not None:
         rng = np.random.default_rng(random_state)
-        sel = []
+        picks = []
         for c in np.unique(codes):
             idx = np.flatnonzero(codes == c)
-            sel.append(np.sort(rng.choice(idx, size=min(max_per_class, idx.size), replace=False)))
-        sel = np.concatenate(sel) if sel else np.array([], int)
+            picks.append(np.sort(rng.choice(idx, size=min(max_per_class, idx.size), replace=False)))
+        sel = np.concatenate(picks) if picks else np.array([], int)
         bi, bj, codes = bi[sel], bj[sel], codes[sel]
     t = labels.rio.transform()
     x0, y0 = t * (bj * size, bi * size)
@@ -360,7 +361,7 @@ def sample_polygons(features: xr.DataArray, polygons, *, label: str = "code") ->
 class LandcoverClassifier:
     """A trained land-cover random forest and what it was trained on."""
 
-    model: object
+    model: Any  #: the fitted scikit-learn classifier
     features: list[str]
     classes: np.ndarray
     label: str
@@ -509,14 +510,12 @@ def accuracy_report(reference, predicted, *, labels: Sequence[int] | None = None
         ref, pred = ref[keep], pred[keep]
     if ref.size == 0:
         raise SamplingError("no pixel to assess: reference and prediction share no valid pixel")
-    if labels is None:
-        labels = np.union1d(np.unique(ref), np.unique(pred))
-    labels = np.asarray(labels)
-    index = {int(c): i for i, c in enumerate(labels)}
+    codes = np.union1d(np.unique(ref), np.unique(pred)) if labels is None else np.asarray(labels)
+    index = {int(c): i for i, c in enumerate(codes)}
     ri = np.array([index.get(int(c), -1) for c in ref])
     pi = np.array([index.get(int(c), -1) for c in pred])
     ok = (ri >= 0) & (pi >= 0)
-    k = labels.size
+    k = codes.size
     cm = np.bincount(ri[ok] * k + pi[ok], minlength=k * k).reshape(k, k)
     n = cm.sum()
     po = np.trace(cm) / n
@@ -527,9 +526,9 @@ def accuracy_report(reference, predicted, *, labels: Sequence[int] | None = None
         recall = diag / cm.sum(1)
         precision = diag / cm.sum(0)
         f1 = np.where(recall + precision > 0, 2 * recall * precision / (recall + precision), 0.0)
-    idx = pd.Index(labels, name="class")
+    idx = pd.Index(codes, name="class")
     return AccuracyReport(
-        confusion=pd.DataFrame(cm, index=pd.Index(labels, name="reference"), columns=pd.Index(labels, name="predicted")),
+        confusion=pd.DataFrame(cm, index=pd.Index(codes, name="reference"), columns=pd.Index(codes, name="predicted")),
         overall_accuracy=float(po), kappa=float(kappa), f1=pd.Series(f1, index=idx, name="f1"),
         producer_accuracy=pd.Series(recall, index=idx, name="producer_accuracy"),
         user_accuracy=pd.Series(precision, index=idx, name="user_accuracy"), n=int(n),

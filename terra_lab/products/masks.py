@@ -87,7 +87,7 @@ def cloud_percentage(cube: xr.Dataset, *, aoi: Any = None, definition: str = "cl
     if "edge" in cube:
         valid = ~cube["edge"]
     else:
-        bands = [v for v in cube.data_vars if cube[v].dtype.kind == "f"]
+        bands = [str(v) for v in cube.data_vars if cube[v].dtype.kind == "f"]
         require(cube, bands[:1] or ["a reflectance band"], "cloud_percentage")
         valid = cube[bands[0]].notnull()
     if aoi is not None:

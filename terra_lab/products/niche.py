@@ -30,6 +30,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -182,7 +183,7 @@ def variable_importance(model, x: np.ndarray | pd.DataFrame, y: np.ndarray, *, n
 class NicheModel:
     """A fitted MaxEnt niche model with its evaluation."""
 
-    model: object  #: the fitted ``elapid.MaxentModel``
+    model: Any  #: the fitted ``elapid.MaxentModel``
     covariates: list[str]
     importance: pd.Series  #: relative permutation importance (%)
     auc_train: float

@@ -87,7 +87,7 @@ def wasp_synthesis(
         date), ``flag`` (see :data:`SYNTHESIS_FLAGS`) and ``count`` (clear dates used).
     """
     centre = pd.Timestamp(date)
-    bands = list(bands) if bands is not None else [b for b in cube.data_vars if cube[b].dtype.kind == "f"]
+    bands = list(bands) if bands is not None else [str(b) for b in cube.data_vars if cube[b].dtype.kind == "f"]
     require(cube, bands, "wasp_synthesis")
     half = pd.Timedelta(days=half_period_days)
     sel = cube.sel(time=slice(centre - half, centre + half))
@@ -161,7 +161,7 @@ def _clear_bands(cube: xr.Dataset, bands: list[str]) -> xr.Dataset:
 
 def median_composite(cube: xr.Dataset, *, freq: str | None = None, bands: Sequence[str] | None = None) -> xr.Dataset:
     """Per-pixel median of clear observations (over the whole cube, or per ``freq`` period, e.g. ``"1MS"``)."""
-    bands = list(bands) if bands is not None else [b for b in cube.data_vars if cube[b].dtype.kind == "f"]
+    bands = list(bands) if bands is not None else [str(b) for b in cube.data_vars if cube[b].dtype.kind == "f"]
     ds = _clear_bands(cube, bands)
     if ds.chunks:
         ds = ds.chunk(time=-1)
@@ -171,7 +171,7 @@ def median_composite(cube: xr.Dataset, *, freq: str | None = None, bands: Sequen
 
 def max_ndvi_composite(cube: xr.Dataset, *, bands: Sequence[str] | None = None) -> xr.Dataset:
     """Each pixel's clear observation of maximum NDVI (all bands from that date), and its date."""
-    bands = list(bands) if bands is not None else [b for b in cube.data_vars if cube[b].dtype.kind == "f"]
+    bands = list(bands) if bands is not None else [str(b) for b in cube.data_vars if cube[b].dtype.kind == "f"]
     clear = _clear_bands(cube, sorted(set(bands) | {"red", "nir"}))
     ndvi = spectral_index(clear, "NDVI")
     has = ndvi.notnull().any("time")

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 
+import dask.array as da
 import numpy as np
 import xarray as xr
 
@@ -103,7 +104,7 @@ def water_mask(cube: xr.Dataset, *, index: str = "MNDWI", threshold: float | str
     clear = _clear(cube) & idx.notnull()
     if threshold == "otsu":
         hist = per_date_sum(_hist_blocks, [idx.astype(np.float32), clear], shape=(_BINS,), nbins=_BINS)
-        thr_d = hist.map_blocks(_otsu_blocks, dtype=np.float32, drop_axis=[1])
+        thr_d = da.map_blocks(_otsu_blocks, hist, dtype=np.float32, drop_axis=[1])
         thr = xr.DataArray(thr_d, dims="time", coords={"time": cube["time"]})
     else:
         thr = xr.full_like(cube["time"], float(threshold), dtype=np.float32)

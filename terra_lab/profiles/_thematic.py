@@ -56,6 +56,7 @@ Sources of the formats
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import MappingProxyType
 
 from ._collections import (
@@ -73,7 +74,7 @@ from ._model import BandSpec, CollectionProfile, MaskRule
 __all__ = ["BIOPHY_L2B", "COP_DEM", "DEM", "FSC_TO_SNOW", "OSO", "SNOW_FSC", "SNOW_L2B", "SNOW_L3B",
            "WATERQUAL_FLAG_LEGEND", "WATERQUAL_L2B"]
 
-_NO = MappingProxyType({})
+_NO: Mapping[str, tuple[MaskRule, ...]] = MappingProxyType({})
 
 SNOW_L2B = CollectionProfile(
     name="THEIA Snow L2B (let-it-snow)",

@@ -142,7 +142,7 @@ def find_collection(catalog: Any, kind: str, collection: str | None = None) -> s
         from ..catalog import DEFAULT_COLLECTIONS
 
         default = DEFAULT_COLLECTIONS.get(name)
-        if default in ids and default not in known:
+        if default is not None and default in ids and default not in known:
             known.insert(0, default)
     local = getattr(cat, "kind", "") == "local"
     for c in known:

@@ -33,7 +33,7 @@ _BUILT, _CROPS, _ORCHARDS = (1, 2, 3, 4), (5, 6, 7, 8, 9, 10, 11, 12), (14, 15)
 
 def _frictions(built, crops, meadow, orchard, forest, natural, moor, mineral, beach) -> dict[int, float | None]:
     """A friction per OSO class (None: impassable; glaciers 22 and water 23 always are)."""
-    table = {c: built for c in _BUILT} | {c: crops for c in _CROPS} | {c: orchard for c in _ORCHARDS}
+    table = dict.fromkeys(_BUILT, built) | dict.fromkeys(_CROPS, crops) | dict.fromkeys(_ORCHARDS, orchard)
     table |= {13: meadow, 16: forest, 17: forest, 18: natural, 19: moor, 20: mineral, 21: beach, 22: None, 23: None}
     return table
 
@@ -84,8 +84,8 @@ class BiodiversityResult:
     def summary(self) -> list[tuple[str, str]]:
         """(name, value) rows: date, median Shannon, and the landscape figures when computed."""
         rows = [("date", str(self.date)), ("Shannon (median)", f"{float(self.layers['shannon'].median()):.2f}")]
-        if self.whole_mesh is not None:
-            area = self.dispersal_area
+        area = self.dispersal_area
+        if self.whole_mesh is not None and area is not None:  # both come with the land-cover map
             px_ha = abs(float(np.prod(area.rio.resolution()))) / 1e4
             rows += [("effective mesh size (ha)", f"{float(self.whole_mesh['effective_mesh_size']):.1f}"),
                      ("habitat patches", f"{int(self.whole_mesh['n_patches'])}"),
@@ -97,7 +97,7 @@ class BiodiversityResult:
 def clearest_date(res) -> tuple[list[dict], Any]:
     """Items of the acquisition date whose cloudiest item is the least cloudy (unknown cover counts as 100 %)."""
     gdf = res.gdf.assign(day=lambda d: d["datetime"].dt.date)
-    cover = gdf["eo:cloud_cover"] if "eo:cloud_cover" in gdf else 100.0
+    cover = gdf.get("eo:cloud_cover", 100.0)
     worst = gdf.assign(cover=cover).fillna({"cover": 100.0}).groupby("day")["cover"].max()
     day = worst.idxmin()
     ids = set(gdf.loc[gdf["day"] == day, "id"])
@@ -117,6 +117,7 @@ def biodiversity_workflow(catalog: Any, aoi: Any, start: Any, end: Any, settings
     >>> r.summary()                                                                                  # doctest: +SKIP
     """
     import terra_lab
+
     from ..catalog import parse_aoi
     from ..products.continuity import continuity, friction_from_classes, habitat_sources
     from ..products.diversity import DIVERSITY_BANDS, fit_spectral_species, spectral_diversity

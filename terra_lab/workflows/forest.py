@@ -99,6 +99,7 @@ def forest_workflow(catalog: Any, aoi: Any, training_end: Any, end: Any, setting
     >>> r.dieback_ha                                                                          # doctest: +SKIP
     """
     import terra_lab
+
     from ..catalog import parse_aoi
     from ..products.dieback import forest_dieback, masked_vegetation_index
 

@@ -86,6 +86,7 @@ def snow_workflow(catalog: Any, aoi: Any, year: int, settings: SnowSettings | No
     >>> r.annual["SCD"].median()                                          # doctest: +SKIP
     """
     import terra_lab
+
     from ..catalog import parse_aoi
     from ..products.snow import snow_l2b, snow_l3b, snowline
 

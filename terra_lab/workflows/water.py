@@ -84,6 +84,7 @@ def water_workflow(catalog: Any, aoi: Any, start: Any, end: Any, settings: Water
     >>> r.monthly["turbidity"]                                                                  # doctest: +SKIP
     """
     import terra_lab
+
     from ..catalog import parse_aoi
     from ..products.water import pure_water, water_mask, water_quality
 
