@@ -8,7 +8,7 @@ export TERRA_LAB_HOME ?= $(CURDIR)/.terra_lab
 LAB_PORT ?= 8888
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: lab test env system demo bench clean
+.PHONY: lab test lint env system demo bench clean
 
 $(VENV)/.installed: pyproject.toml widgets/package.json widgets/package-lock.json $(wildcard widgets/src/*.ts) widgets/style/index.css binder/overrides.json
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,12 @@ lab: system env demo
 
 test: system env demo
 	TERRA_LAB_REQUIRE_SYSTEM=1 $(PY) -m pytest
+
+# ruff (style, likely bugs) and mypy (types), configured in pyproject.toml [tool.ruff] / [tool.mypy].
+# Not yet a prerequisite of `test`: it becomes one once the whole tree passes (see git log).
+lint: env
+	$(PY) -m ruff check .
+	$(PY) -m mypy
 
 bench: env demo
 	$(PY) benchmarks/run_all.py
