@@ -63,7 +63,8 @@ def assert_one_language(page, lang: str, what: str) -> None:
 def server(demo_root, tmp_path_factory):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    cmd = [sys.executable, "-m", "terra_lab.cli", "workshop", "serve", "snow", "water", "forest", "biodiversity", "--port", str(port)]
+    cmd = [sys.executable, "-m", "terra_lab.cli", "workshop", "serve", "snow", "water", "forest", "biodiversity",
+           "--port", str(port)]
     with service(cmd, f"{url}/snow", tmp_path_factory.mktemp("ws") / "serve.log", timeout=60):
         yield url
 

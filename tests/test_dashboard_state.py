@@ -5,6 +5,7 @@ import dataclasses
 import html
 import importlib
 import threading
+from typing import ClassVar
 
 import numpy as np
 import panel as pn
@@ -46,7 +47,7 @@ class ToyDashboard(DashboardBase):
     product = param.Selector(default="v", objects=["v"])
     theme = "snow"  # borrows the snow title
     settings_class = ToySettings
-    presets = {"one": ToySettings(1.0, "p1"), "two": ToySettings(3.0, "p2")}
+    presets: ClassVar[dict] = {"one": ToySettings(1.0, "p1"), "two": ToySettings(3.0, "p2")}
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -161,7 +162,7 @@ def test_a_run_shows_its_steps_greys_the_old_result_and_replaces_it():
     board.gate.set()
     _wait(lambda: not board._runner.running)
     assert float(board.result.layer[0, 0]) == 7.0 and board._results.styles == IDLE_STYLE
-    assert "gain 7.0" in board._stats[0].object and board._downloads[0].disabled is False
+    assert "gain 7.0" in board._stats[0].object and board._cog_button.disabled is False
     del page
 
 
@@ -286,6 +287,6 @@ def test_switching_language_relabels_the_page():
     board = ToyDashboard(language="fr")
     board._say("Calcul terminé", "success")
     board.language = "en"
-    assert board._button.name == "Compute" and board._downloads[1].label == "Download (NetCDF)"
+    assert board._button.name == "Compute" and board._nc_button.label == "Download (NetCDF)"
     assert not board._message.visible   # a French message does not stay on an English page
     assert "Choose an area" in board._hint.object and board._progress.cancel.name == "Cancel"

@@ -19,8 +19,8 @@ import traceback
 import panel as pn
 
 from ..errors import NoItemsFoundError
-from . import _downloads
 from ._controls import controls
+from ._downloads import cog_bytes, netcdf_bytes, provenance
 from ._i18n import LABELS, PARAM_LABELS, page_text, param_label, tr
 from ._map_view import MapView
 from ._progress_view import ProgressView
@@ -28,7 +28,7 @@ from ._runner import Runner, StepEvent
 from ._session import dispatcher
 from ._state import DashboardState
 
-__all__ = ["DashboardBase", "LABELS", "PARAM_LABELS", "page_text", "param_label", "tr"]
+__all__ = ["LABELS", "PARAM_LABELS", "DashboardBase", "page_text", "param_label", "tr"]
 
 log = logging.getLogger("terra_lab.dashboards")
 
@@ -53,12 +53,11 @@ class DashboardBase(MapView, DashboardState, pn.viewable.Viewer):
         self._series = pn.pane.HoloViews(None, sizing_mode="stretch_width", height=260, name="series", visible=False)
         self._point = pn.pane.Markdown("", name="point")
         self._stats = pn.Column()
-        self._downloads = pn.Row(
-            pn.widgets.FileDownload(callback=self._cog_bytes, filename=f"terra_lab_{self.theme}.tif",
-                                    label=tr("download_cog", lang), button_type="success", disabled=True),
-            pn.widgets.FileDownload(callback=self._nc_bytes, filename=f"terra_lab_{self.theme}.nc",
-                                    label=tr("download_nc", lang), disabled=True),
-        )
+        self._cog_button = pn.widgets.FileDownload(callback=self._cog_bytes, filename=f"terra_lab_{self.theme}.tif",
+                                                   label=tr("download_cog", lang), button_type="success", disabled=True)
+        self._nc_button = pn.widgets.FileDownload(callback=self._nc_bytes, filename=f"terra_lab_{self.theme}.nc",
+                                                  label=tr("download_nc", lang), disabled=True)
+        self._downloads = pn.Row(self._cog_button, self._nc_button)
         self._results = pn.Column(self._map, self._point, self._series, self._downloads, self._stats,
                                   sizing_mode="stretch_width", visible=False, name="results")
         self._progress = ProgressView(self._results, lang)
@@ -68,6 +67,19 @@ class DashboardBase(MapView, DashboardState, pn.viewable.Viewer):
         self._workflow_progress = None
         self.param.watch(self._relabel, "language")
         self.param.watch(self._show_result, ["product"] if "product" in self.param else [])
+
+    # ------------------------------------------------------- what a theme defines
+    def _compute(self):
+        """The theme's workflow called with this state (``**self._sources()`` included): its typed result."""
+        raise NotImplementedError
+
+    def _layer(self, result):
+        """The map (a 2-D DataArray) of ``result`` for the chosen product."""
+        raise NotImplementedError
+
+    def _statistics(self, result):
+        """The table (a Panel pane) of ``result``."""
+        raise NotImplementedError
 
     # -------------------------------------------------------------- the run
     def _work(self, progress):
@@ -117,8 +129,7 @@ class DashboardBase(MapView, DashboardState, pn.viewable.Viewer):
             self.result = previous
             self._show_result()
             raise
-        for d in self._downloads:
-            d.disabled = False
+        self._cog_button.disabled = self._nc_button.disabled = False
         self._hint.visible, self._results.visible = False, True
 
     def _on_done(self, result):
@@ -150,14 +161,14 @@ class DashboardBase(MapView, DashboardState, pn.viewable.Viewer):
     def _say(self, text: str, kind: str = "info"):
         """Show ``text`` (plain text: escaped, never read as Markdown or HTML) in the page's alert."""
         self._message.object = page_text(text)
-        self._message.alert_type = kind
+        self._message.param.update(alert_type=kind)
         self._message.visible = bool(text)
 
     def _relabel(self, *_):
         lang = self.language
         self._button.name = tr("compute", lang)
-        self._downloads[0].label = tr("download_cog", lang)
-        self._downloads[1].label = tr("download_nc", lang)
+        self._cog_button.label = tr("download_cog", lang)
+        self._nc_button.label = tr("download_nc", lang)
         self._heading.object = f"## {page_text(tr(self.theme, lang))}"
         self._hint.object = page_text(tr("empty_hint", lang))
         self._progress.relabel(lang)
@@ -171,14 +182,13 @@ class DashboardBase(MapView, DashboardState, pn.viewable.Viewer):
         return dict(self._layer(self.result).attrs)
 
     def _provenance(self) -> dict:
-        return _downloads.provenance(self._result_attrs(), self.theme,
-                                     {k: getattr(self, k) for k in self._visible_params()})
+        return provenance(self._result_attrs(), self.theme, {k: getattr(self, k) for k in self._visible_params()})
 
     def _cog_bytes(self):
-        return _downloads.cog_bytes(self._layer(self.result), self._provenance())
+        return cog_bytes(self._layer(self.result), self._provenance())
 
     def _nc_bytes(self):
-        return _downloads.netcdf_bytes(self._layer(self.result), self._provenance())
+        return netcdf_bytes(self._layer(self.result), self._provenance())
 
     # ---------------------------------------------------------------- layout
     def controls(self):

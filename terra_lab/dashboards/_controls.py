@@ -24,6 +24,7 @@ def parameter_widget(state: param.Parameterized, name: str, lang: str, **options
     spec = {"name": param_label(name, lang), **options}
     if isinstance(p, param.Selector):
         spec["options"] = {option_label(name, v, lang): v for v in p.objects}
+    kind: type[pn.widgets.Widget]
     if isinstance(p, param.Date):
         kind = pn.widgets.DatePicker
     elif name in _AOI:

@@ -178,6 +178,6 @@ class Runner:
     def _safe_dispatch(self, callback, *args) -> None:
         try:
             self.dispatch(callback, *args)
-        except Exception:  # noqa: BLE001 - the session closed under the run: nothing left to show it in
+        except Exception:  # the session closed under the run: nothing left to show it in
             log.exception("dashboard %s: could not hand %s to its page", self.key, getattr(callback, "__name__", callback))
             self._running = False

@@ -43,8 +43,9 @@ class DashboardState(param.Parameterized):
     east = param.Number(default=6.34)
     north = param.Number(default=45.21)
     max_cloud = param.Number(default=100.0, bounds=(0, 100))
-    mode = param.Selector(default="preset", objects=["preset", "standard", "expert"])
-    language = param.Selector(default="fr", objects=["fr", "en"])
+    mode: param.Selector[str] = param.Selector(default="preset", objects=["preset", "standard", "expert"])
+    language: param.Selector[str] = param.Selector(default="fr", objects=["fr", "en"])
+    preset: Any  # a theme's param.Selector over its presets' names
 
     #: the theme (a key of :data:`terra_lab.dashboards.THEMES`)
     theme: ClassVar[str] = "base"
@@ -85,7 +86,7 @@ class DashboardState(param.Parameterized):
 
     def _advanced_params(self) -> list[str]:
         """What only the expert mode shows: the search options, the catalogue and the theme's expert parameters."""
-        return ["max_cloud", "catalog", "collection"] + self._expert_params()
+        return ["max_cloud", "catalog", "collection", *self._expert_params()]
 
     def _preset_params(self) -> list[str]:
         return ["preset"] if "preset" in self.param else []

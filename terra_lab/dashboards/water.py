@@ -6,6 +6,8 @@ shows the period's median of the chosen product over the lake, a table its month
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import pandas as pd
 import param
@@ -35,7 +37,7 @@ class WaterDashboard(DashboardBase):
     erode = param.Integer(default=WaterSettings.erode, bounds=(0, 5), doc="shore pixels left out (pixels)")
     theme = "water"
     settings_class, presets = WaterSettings, PRESETS  # preset -> settings: DashboardState._settings
-    setting_parsers = {"threshold": parse_threshold}
+    setting_parsers: ClassVar[dict] = {"threshold": parse_threshold}
 
     def __init__(self, **params):
         import datetime as dt
