@@ -8,10 +8,12 @@ hillshade of the demo DEM rendered by the kernel).  One notebook shows
 (c) a ``TerraMap`` with the offline basemap, layer control and legend, on which the test draws a
     rectangle with the mouse (the kernel's ``m.aoi`` is printed into the page) and clicks a
     pixel (a marker appears there, and the kernel prints ``m.clicked``),
-(d) a ``TerraMap`` with the online basemaps: all listed in the layer control, only the shown one
+(d) a split view of two layers (ipyleaflet's SplitMapControl),
+(e) a ``TerraMap`` with the online basemaps: all listed in the layer control, only the shown one
     requesting tiles.
 
-Screenshots: test-artifacts/ipyleaflet_plain.png, ipyleaflet_leafmap.png, terra_map_offline.png.
+Screenshots: test-artifacts/ipyleaflet_plain.png, ipyleaflet_leafmap.png, terra_map_offline.png,
+terra_map_split.png.
 """
 
 import json
@@ -65,6 +67,15 @@ w.VBox([m, m.time_slider(layer), out])
 """
 
 
+_SPLIT = """
+sp = TerraMap(center=(45.2, 6.30), zoom=13)
+sp.add_layer(ndvi, name="NDVI", cmap="RdYlGn", vmin=0, vmax=0.9)
+sp.add_layer(ndvi.isel(time=0), name="first date", cmap="Blues", vmin=0, vmax=0.9)
+sp.split()
+sp.add_class("split-map")
+sp
+"""
+
 _ONLINE = """
 online = TerraMap(center=(45.19, 6.30), zoom=13, basemap="osm")   # online basemaps: only the shown one loads
 online.add_class("online-map")
@@ -75,7 +86,7 @@ online
 @pytest.fixture(scope="module")
 def lab(demo_root, tmp_path_factory):
     work = tmp_path_factory.mktemp("lab-ipyleaflet")
-    cells = [nbformat.v4.new_code_cell(c) for c in (_SETUP, _PLAIN, _LEAFMAP, _TERRA, _ONLINE)]
+    cells = [nbformat.v4.new_code_cell(c) for c in (_SETUP, _PLAIN, _LEAFMAP, _TERRA, _SPLIT, _ONLINE)]
     nbformat.write(nbformat.v4.new_notebook(cells=cells), work / "ipyleaflet.ipynb")
     with jupyterlab(work) as served:
         yield served
@@ -148,7 +159,13 @@ def test_terra_lab_layers_on_ipyleaflet_leafmap_and_terramap(lab, browser):
         page.wait_for_timeout(1000)
         shot = page.locator(".terra-map").first.screenshot(path=str(ARTIFACTS / "terra_map_offline.png"))
         assert_not_blank(shot, "terra_map_offline")
-        # (d) online basemaps: all three in the layer control, only OpenStreetMap on the map (its tiles
+        # (d) split view: each side clipped to its half, the divider in the middle
+        _loaded_tiles(page, ".split-map")
+        page.locator(".split-map .leaflet-sbs-divider").first.wait_for(timeout=30_000)
+        clips = page.locator(".split-map .terra-kernel-layer").evaluate_all("els => els.map(e => e.style.clip)")
+        assert len({c for c in clips if c.startswith("rect(")}) == 2, clips  # a left and a right half
+        _map_box(page, ".split-map", "terra_map_split")
+        # (e) online basemaps: all three in the layer control, only OpenStreetMap on the map (its tiles
         # fail here, offline), the IGN ones loading nothing until picked
         online = page.locator(".online-map").first
         online.scroll_into_view_if_needed()

@@ -179,3 +179,20 @@ def test_basemaps_online_and_offline(monkeypatch, demo_root):
     png = base.tile(13, X13, Y13)
     img = np.asarray(Image.open(io.BytesIO(png)))
     assert img[..., 3].max() == 255 and img[..., :3].std() > 5  # shaded relief, not a flat grey
+
+
+def test_a_failed_tile_is_said_on_the_map_as_text():
+    import dask.array as dsa
+
+    def boom(block):
+        raise RuntimeError("<b>disk</b> gone")
+
+    x = 757000 + 20 * (np.arange(200) + 0.5)
+    y = 5013000 - 20 * (np.arange(200) + 0.5)
+    lazy = xr.DataArray(dsa.map_blocks(boom, dsa.zeros((200, 200), chunks=100), dtype=float), dims=("y", "x"),
+                        coords={"y": y, "x": x}).rio.write_crs(32631)
+    m = TerraMap(basemap=None)
+    layer = m.add_layer(lazy, name="broken", vmin=0, vmax=1)
+    _requests(layer)
+    layer._on_tile_message(layer, {"type": "tile", "req": 1, "z": 13, "x": X13, "y": Y13}, [])
+    assert "could not compute this tile" in m._status.value and "&lt;b&gt;disk" in m._status.value

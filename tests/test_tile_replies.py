@@ -9,8 +9,8 @@ import xarray as xr
 from rasterio.transform import from_origin
 
 import terra_lab  # noqa: F401 - registers the .rio accessor
-from terra_lab.display._tiles import tile_bounds
 from terra_lab.display._kernel_layer import KernelTileLayer
+from terra_lab.display._tiles import tile_bounds
 
 # zoom 13 tile over lon 6.30, lat 45.19 (the demo scene), in EPSG:32631 below
 Z, X, Y = 13, 4239, 2928

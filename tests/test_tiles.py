@@ -16,7 +16,8 @@ from terra_lab.display._tiles import Style, TileError, colorize, render_tile, ti
 
 def _layer(data, x0=757200.0, y0=5012400.0, res=20.0, epsg=32631):
     ny, nx = data.shape
-    da_ = xr.DataArray(data, dims=("y", "x"), coords={"y": y0 - res * (np.arange(ny) + 0.5), "x": x0 + res * (np.arange(nx) + 0.5)})
+    da_ = xr.DataArray(data, dims=("y", "x"),
+                       coords={"y": y0 - res * (np.arange(ny) + 0.5), "x": x0 + res * (np.arange(nx) + 0.5)})
     return da_.rio.write_crs(epsg)
 
 
@@ -30,7 +31,7 @@ def _tile_of(lon, lat, z):
 
 def test_tile_bounds():
     assert tile_bounds(0, 0, 0) == pytest.approx((-20037508.34, -20037508.34, 20037508.34, 20037508.34))
-    w, s, e, n = tile_bounds(1, 1, 0)
+    w, s, e, _ = tile_bounds(1, 1, 0)
     assert (w, s) == pytest.approx((0, 0)) and e == pytest.approx(20037508.34)
     for bad, msg in (((25, 0, 0), "zoom 25"), ((3, 8, 0), "does not exist"), ((3, -1, 0), "does not exist"),
                      ((3, 1.5, 0), "must be an integer")):
@@ -42,7 +43,7 @@ def test_a_known_pixel_lands_where_it_should():
     data = np.zeros((200, 200), np.float32)
     data[100, 60] = 1.0  # one hot pixel, 20 m
     layer = _layer(data)
-    x = float(layer.x[60]); y = float(layer.y[100])
+    x, y = float(layer.x[60]), float(layer.y[100])
     lon, lat = Transformer.from_crs(32631, 4326, always_xy=True).transform(x, y)
     z = 17  # ~1.2 m tile pixels at 45 N: the 20 m pixel covers ~16 x 16 tile pixels
     tx, ty, px, py = _tile_of(lon, lat, z)

@@ -17,7 +17,7 @@ from typing import Any
 
 import xarray as xr
 
-from ._kernel_layer import FRONTEND_VERSION, KernelTileLayer
+from ._kernel_layer import KernelTileLayer, TerraLabModule
 
 try:
     import ipyleaflet
@@ -36,7 +36,7 @@ ONLINE = {
 }
 
 
-class BasemapLayer(ipyleaflet.TileLayer):
+class BasemapLayer(TerraLabModule, ipyleaflet.TileLayer):
     """An online basemap listed in the layer control but loading tiles only while it is the one shown.
 
     Leaflet's layer control lists the base layers that are on the map, and every base layer on
@@ -47,10 +47,6 @@ class BasemapLayer(ipyleaflet.TileLayer):
 
     _view_name = t.Unicode("BasemapLayerView").tag(sync=True)
     _model_name = t.Unicode("BasemapLayerModel").tag(sync=True)
-    _view_module = t.Unicode("terra-lab-widgets").tag(sync=True)
-    _model_module = t.Unicode("terra-lab-widgets").tag(sync=True)
-    _view_module_version = t.Unicode(FRONTEND_VERSION).tag(sync=True)
-    _model_module_version = t.Unicode(FRONTEND_VERSION).tag(sync=True)
 
     active = t.Bool(True).tag(sync=True)
 

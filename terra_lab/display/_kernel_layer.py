@@ -33,7 +33,7 @@ try:
 except ImportError as e:  # pragma: no cover - exercised without the extra
     raise ImportError("the map widgets need the ui extra: pip install 'terra_lab[ui]'") from e
 
-__all__ = ["FRONTEND_VERSION", "KernelTileLayer", "as_layer_data"]
+__all__ = ["FRONTEND_VERSION", "KernelTileLayer", "TerraLabModule", "as_layer_data"]
 
 #: semver range of the ``terra-lab-widgets`` front end (widgets/package.json) these models need
 FRONTEND_VERSION = "^0.1.0"
@@ -51,7 +51,16 @@ def as_layer_data(data: Any, what: str = "a layer") -> xr.DataArray:
     return data.transpose(*[d for d in ("time", "y", "x") if d in data.dims])
 
 
-class KernelTileLayer(ipyleaflet.RasterLayer):
+class TerraLabModule(t.HasTraits):
+    """Mixin: a widget whose front end is in the ``terra-lab-widgets`` JupyterLab extension."""
+
+    _view_module = t.Unicode("terra-lab-widgets").tag(sync=True)
+    _model_module = t.Unicode("terra-lab-widgets").tag(sync=True)
+    _view_module_version = t.Unicode(FRONTEND_VERSION).tag(sync=True)
+    _model_module_version = t.Unicode(FRONTEND_VERSION).tag(sync=True)
+
+
+class KernelTileLayer(TerraLabModule, ipyleaflet.RasterLayer):
     """A lazy DataArray (2-D, or 3-D with a date index) as an ipyleaflet layer.
 
     >>> m = ipyleaflet.Map(center=(45.19, 6.30), zoom=13)     # doctest: +SKIP
@@ -68,10 +77,6 @@ class KernelTileLayer(ipyleaflet.RasterLayer):
 
     _view_name = t.Unicode("KernelTileLayerView").tag(sync=True)
     _model_name = t.Unicode("KernelTileLayerModel").tag(sync=True)
-    _view_module = t.Unicode("terra-lab-widgets").tag(sync=True)
-    _model_module = t.Unicode("terra-lab-widgets").tag(sync=True)
-    _view_module_version = t.Unicode(FRONTEND_VERSION).tag(sync=True)
-    _model_module_version = t.Unicode(FRONTEND_VERSION).tag(sync=True)
 
     time_index = t.Int(0).tag(sync=True)
     n_times = t.Int(1).tag(sync=True)

@@ -102,6 +102,7 @@ class TerraMap(ipyleaflet.Map):
         self._legend = w.HTML("", layout={"max_width": "260px"})
         self._legend_control = ipyleaflet.WidgetControl(widget=self._legend, position="bottomright")
         self._marker: ipyleaflet.CircleMarker | None = None
+        self._status: w.HTML | None = None  # the last tile error, once one happened
         self._split: ipyleaflet.SplitMapControl | None = None
         if draw:
             self._draw = ipyleaflet.DrawControl(
@@ -137,6 +138,7 @@ class TerraMap(ipyleaflet.Map):
             (s, w_), (n, e) = layer.bounds_latlon()
             self._add_offline(bbox=(w_, s, e, n))
         self.add(layer)
+        layer.observe(self._show_error, names="error")
         if fit or (fit is None and first):
             center, zoom = fit_view(layer.bounds_latlon())
             self.center, self.zoom = list(center), zoom
@@ -177,6 +179,15 @@ class TerraMap(ipyleaflet.Map):
             base = offline_basemap(dem, catalog=self._catalog, bbox=bbox)
         if base is not None:
             self.add(base, index=0)
+
+    def _show_error(self, change) -> None:
+        """A tile of a layer failed (file moved, compute raised): say so on the map, as text."""
+        import html
+
+        if self._status is None:
+            self._status = w.HTML(layout={"max_width": "420px"})
+            self.add(ipyleaflet.WidgetControl(widget=self._status, position="bottomleft"))
+        self._status.value = f'<div class="terra-status">{html.escape(change["new"])}</div>'
 
     def _update_legend(self) -> None:
         specs = [(ly.title, ly.legend) for ly in self.data_layers if ly.legend]
