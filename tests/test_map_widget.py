@@ -53,6 +53,9 @@ def test_tiles_are_answered_over_the_layer_comm(ndvi):
 
 
 def test_a_terra_lab_layer_goes_on_a_plain_ipyleaflet_map(ndvi):
+    from terra_lab.display import KernelTileLayer as exported
+
+    assert exported is KernelTileLayer  # terra_lab.display exports it (imported on first use)
     m = ipyleaflet.Map(center=(45.19, 6.30), zoom=13)
     layer = KernelTileLayer(ndvi.isel(time=0), cmap="RdYlGn", vmin=0, vmax=0.9)
     m.add(layer)
