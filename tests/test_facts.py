@@ -132,3 +132,24 @@ def test_workflow_presets_are_parameter_instances():
     assert ws.SnowSettings(0.4, 0.15, 0.15, 0.04) == ws.PRESETS["forested mountains"]  # positional, as dashboards do
     assert wf.ForestSettings().threshold_anomaly == FordeadParams().threshold_anomaly
     assert inspect.signature(wf.forest_workflow).parameters["max_cloud"].default == FORDEAD_MAX_CLOUDINESS
+
+
+def test_product_table_names_existing_files():
+    """The table of terra_lab/products/__init__.py: one name per family, every file it names exists."""
+    from pathlib import Path
+
+    import terra_lab.products as products
+
+    root = Path(products.__file__).parents[2]
+    doc = products.__doc__ or ""
+    for f in products.FAMILIES:
+        assert (root / "terra_lab" / "products" / f"{f.product}.py").exists(), f.product
+        assert all((root / "terra_lab" / "kernels" / f"{k}.py").exists() for k in f.kernels), f.kernels
+        assert (root / "tests" / f"{f.test}.py").exists(), f.test
+        assert not f.benchmark or (root / "benchmarks" / f"{f.benchmark}.py").exists(), f.benchmark
+        assert all((root / "notebooks" / f"{n}.ipynb").exists() for n in f.notebooks), f.notebooks
+        assert not f.dashboard or (root / "terra_lab" / "dashboards" / f"{f.dashboard}.py").exists(), f.dashboard
+        row = next(line for line in doc.splitlines() if line.startswith(f.product + " "))
+        assert all(k in row for k in f.kernels) and f.test in row, row
+    kernels = {p.stem for p in (root / "terra_lab" / "kernels").glob("_*.py")} - {"__init__", "_jit"}
+    assert kernels <= {k for f in products.FAMILIES for k in f.kernels}, "a kernel module named after no family"

@@ -8,7 +8,7 @@ import xarray as xr
 from skimage.graph import MCP_Geometric
 
 from terra_lab.errors import GridMismatchError, NoSourceError
-from terra_lab.kernels._costdist import cost_distance as cost_kernel
+from terra_lab.kernels._continuity import cost_distance as cost_kernel
 from terra_lab.products.continuity import continuity, cost_distance, friction_from_classes, habitat_sources
 
 

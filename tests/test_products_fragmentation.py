@@ -9,7 +9,7 @@ from pylandstats import Landscape
 from scipy import ndimage
 
 from terra_lab.errors import GridMismatchError, RasterInputError
-from terra_lab.kernels._mesh import label_patches
+from terra_lab.kernels._fragmentation import label_patches
 from terra_lab.products.fragmentation import effective_mesh_size
 
 

@@ -7,7 +7,7 @@ import xarray as xr
 from skimage.filters import threshold_otsu
 
 import terra_lab
-from terra_lab.kernels._hist import histogram_masked, otsu_from_counts
+from terra_lab.kernels._water import histogram_masked, otsu_from_counts
 from terra_lab.products.water import chlorophyll_a, suspended_matter, turbidity, water_mask, water_quality
 
 

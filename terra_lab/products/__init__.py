@@ -1,6 +1,33 @@
 """THEIA product algorithms as lazy xarray/Dask functions over terra_lab cubes.
 
-One module per product family (import the one you need; nothing is loaded here):
+One module per product family (import the one you need; nothing heavy is loaded here).  Each
+family has one name, used by its kernel module, its test and (where they exist) its benchmark;
+the parameters of the published algorithms are frozen objects in :mod:`.params`.
+
+=============  ====================  ============================  ===============  ======================  ============
+product        kernel                test                          benchmark        notebook                dashboard
+=============  ====================  ============================  ===============  ======================  ============
+masks          -                     test_products_masks           -                -                       -
+indices        -                     test_products_indices_albedo  -                niche_model             -
+albedo         -                     test_products_indices_albedo  -                -                       -
+synthesis      _synthesis            test_products_synthesis       -                water                   -
+snow           _snow                 test_products_snow            bench_snow       snow                    snow
+water          _water                test_products_water           -                water                   water
+dieback        _dieback              test_products_dieback         bench_dieback    forest_health           forest
+diversity      _diversity            test_products_diversity       bench_diversity  biodiversity_landscape  biodiversity
+fragmentation  _fragmentation        test_products_fragmentation   bench_mesh       biodiversity_landscape  biodiversity
+continuity     _continuity           test_products_continuity      bench_mesh       biodiversity_landscape  biodiversity
+landcover      _gapfill              test_products_landcover       -                land_cover              -
+terrain        _terrain              test_products_terrain         -                forest_health           -
+phenology      _phenology, _gapfill  test_products_phenology       -                niche_model             -
+niche          -                     test_products_niche           -                niche_model             -
+hexagons       _hexagons             test_products_hexagons        -                forest_health           forest
+=============  ====================  ============================  ===============  ======================  ============
+
+Kernels live in :mod:`terra_lab.kernels` (``_<family>.py``, or what families share: ``_gapfill``; compiled as
+:mod:`terra_lab.kernels._jit` states), tests in ``tests/``, benchmarks in ``benchmarks/``, notebooks in ``notebooks/`` and
+dashboards in :mod:`terra_lab.dashboards` (through :mod:`terra_lab.workflows`).  :data:`FAMILIES`
+holds the same table; ``tests/test_facts.py`` checks every file it names exists.
 
 * :mod:`~terra_lab.products.masks`, :mod:`~terra_lab.products.indices` - MAJA masks, spectral indices
 * :mod:`~terra_lab.products.synthesis` - WASP L3A monthly syntheses, composites
@@ -17,3 +44,43 @@ One module per product family (import the one you need; nothing is loaded here):
 * :mod:`~terra_lab.products.niche` - species niche models (MaxEnt, elapid)
 * :mod:`~terra_lab.products.hexagons` - aggregation of any product into hexagonal cells
 """
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+__all__ = ["FAMILIES", "Family"]
+
+
+class Family(NamedTuple):
+    """Where one product family lives: module names without extension ("" where there is none)."""
+
+    product: str
+    kernels: tuple[str, ...]
+    test: str
+    benchmark: str
+    notebooks: tuple[str, ...]
+    dashboard: str
+
+
+#: The table of the module docstring.
+FAMILIES: tuple[Family, ...] = (
+    Family("masks", (), "test_products_masks", "", (), ""),
+    Family("indices", (), "test_products_indices_albedo", "", ("niche_model",), ""),
+    Family("albedo", (), "test_products_indices_albedo", "", (), ""),
+    Family("synthesis", ("_synthesis",), "test_products_synthesis", "", ("water",), ""),
+    Family("snow", ("_snow",), "test_products_snow", "bench_snow", ("snow",), "snow"),
+    Family("water", ("_water",), "test_products_water", "", ("water",), "water"),
+    Family("dieback", ("_dieback",), "test_products_dieback", "bench_dieback", ("forest_health",), "forest"),
+    Family("diversity", ("_diversity",), "test_products_diversity", "bench_diversity", ("biodiversity_landscape",),
+           "biodiversity"),
+    Family("fragmentation", ("_fragmentation",), "test_products_fragmentation", "bench_mesh",
+           ("biodiversity_landscape",), "biodiversity"),
+    Family("continuity", ("_continuity",), "test_products_continuity", "bench_mesh", ("biodiversity_landscape",),
+           "biodiversity"),
+    Family("landcover", ("_gapfill",), "test_products_landcover", "", ("land_cover",), ""),
+    Family("terrain", ("_terrain",), "test_products_terrain", "", ("forest_health",), ""),
+    Family("phenology", ("_phenology", "_gapfill"), "test_products_phenology", "", ("niche_model",), ""),
+    Family("niche", (), "test_products_niche", "", ("niche_model",), ""),
+    Family("hexagons", ("_hexagons",), "test_products_hexagons", "", ("forest_health",), "forest"),
+)

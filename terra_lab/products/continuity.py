@@ -37,7 +37,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import NoSourceError, RasterInputError
-from ..kernels import _costdist, _mesh
+from ..kernels import _continuity, _fragmentation
 from ._common import per_block, whole_raster, with_provenance
 from ._grid import as_yx, check_same_grid, pixel_size
 
@@ -107,7 +107,7 @@ def friction_from_classes(landcover: xr.DataArray, mapping: Mapping[int, float |
 def _sources_block(values, *, classes, min_px, conn8):
     mask = np.asarray(values, bool).copy() if classes is None else np.isin(values, classes)
     if min_px > 0:
-        labels, sizes, _, _ = _mesh.label_patches(mask.view(np.uint8), np.zeros((1, 1), np.int32), False, conn8, True)
+        labels, sizes, _, _ = _fragmentation.label_patches(mask.view(np.uint8), np.zeros((1, 1), np.int32), False, conn8, True)
         mask = (sizes >= min_px - 1e-9)[labels] & mask
     return mask
 
@@ -175,7 +175,7 @@ def _cost_block(friction, sources, *, dx, dy, limit):
     if not s.any():
         raise NoSourceError("sources has no cell on passable (non-NaN) friction; check the habitat classes "
                             "and min_area of habitat_sources(), and that friction is defined on the habitat")
-    return _costdist.cost_distance(f, s.view(np.uint8), dx, dy, limit)
+    return _continuity.cost_distance(f, s.view(np.uint8), dx, dy, limit)
 
 
 def cost_distance(friction: xr.DataArray, sources: xr.DataArray, *, max_cost: float | None = None,

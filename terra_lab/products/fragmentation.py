@@ -45,7 +45,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import RasterInputError
-from ..kernels import _mesh as k
+from ..kernels import _fragmentation as k
 from ._common import with_provenance
 from ._grid import as_yx, check_same_grid, pixel_size
 

@@ -29,7 +29,7 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 
-from ..kernels._hist import histogram_masked, otsu_from_counts
+from ..kernels._water import histogram_masked, otsu_from_counts
 from ._common import require, with_provenance
 from ._reduce import per_date_sum
 from .indices import spectral_index

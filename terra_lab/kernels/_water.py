@@ -1,4 +1,4 @@
-"""Histogram and Otsu threshold kernels."""
+"""numba kernels of the water products: masked histograms and Otsu's threshold (``water_mask(threshold="otsu")``)."""
 
 from __future__ import annotations
 
