@@ -68,15 +68,15 @@ class SignedFileServer:
         body = {"urls": list(urls), **({"duration_seconds": duration} if duration else {})}
         req = urllib.request.Request(f"{self.url}/sign_urls", data=json.dumps(body).encode(), method="POST",
                                      headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=10) as r:  # noqa: S310 - loopback
+        with urllib.request.urlopen(req, timeout=10) as r:
             return json.loads(r.read())["hrefs"]
 
     def stats(self) -> dict[str, Counter]:
         """Counters by file path: ``signed`` (signatures made), ``denied`` (403s), ``served``."""
-        with urllib.request.urlopen(f"{self.url}/_stats", timeout=10) as r:  # noqa: S310 - loopback
+        with urllib.request.urlopen(f"{self.url}/_stats", timeout=10) as r:
             return {k: Counter(v) for k, v in json.loads(r.read()).items()}
 
-    def start(self, timeout: float = 20.0) -> "SignedFileServer":
+    def start(self, timeout: float = 20.0) -> SignedFileServer:
         self._proc = subprocess.Popen([sys.executable, __file__, str(self.root), self.mode, str(self.duration),
                                        self.api_key, str(self.port)])
         deadline = time.monotonic() + timeout
@@ -185,10 +185,10 @@ class _Server:
                                       {"Content-Range": f"bytes {start}-{end}/{len(data)}", "Accept-Ranges": "bytes"}, head)
                 return self._send(200, data, "application/octet-stream", {"Accept-Ranges": "bytes"}, head)
 
-            def do_HEAD(self):  # noqa: N802
+            def do_HEAD(self):
                 self._file(head=True)
 
-            def do_GET(self):  # noqa: N802
+            def do_GET(self):
                 if self.path == "/_stats":
                     with server._lock:
                         stats = {"signed": server.signed, "denied": server.denied, "served": server.served,
@@ -196,7 +196,7 @@ class _Server:
                         return self._send(200, json.dumps(stats).encode(), "application/json")
                 self._file(head=False)
 
-            def do_POST(self):  # noqa: N802 - the signing service
+            def do_POST(self):
                 if urlsplit(self.path).path.rstrip("/") != "/sign_urls":
                     return self._send(404, b"not found")
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")

@@ -30,7 +30,7 @@ MALFORMED = [
 def _call(url: str, method: str = "GET", body: bytes | None = None, timeout: float = 60) -> tuple[int, bytes]:
     req = urllib.request.Request(url, data=body, method=method, headers={"Content-Type": "application/json"} if body else {})
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:  # noqa: S310 - loopback
+        with urllib.request.urlopen(req, timeout=timeout) as r:
             return r.status, r.read()
     except urllib.error.HTTPError as e:
         return e.code, e.read()

@@ -122,7 +122,7 @@ def few_items(demo_catalog):
 @given(NUMBERISH)
 def test_search_max_cloud(demo_catalog, max_cloud):
     try:
-        invalid = max_cloud is not None and not (0 <= float(max_cloud) <= 100) or isinstance(max_cloud, bool)
+        invalid = (max_cloud is not None and not (0 <= float(max_cloud) <= 100)) or isinstance(max_cloud, bool)
     except (TypeError, ValueError):
         invalid = True
     _clear(lambda: demo_catalog.search(collections=S2, max_cloud=max_cloud, limit=1), "max_cloud", invalid=invalid)

@@ -9,9 +9,9 @@ import pytest
 import shapely.geometry
 
 import terra_lab
-from terra_lab.catalog import LocalCatalog
-from terra_lab.catalog import DEFAULT_COLLECTIONS
-from terra_lab.demo import DEM_COLLECTION, DEMO_COLLECTION as DEMO
+from terra_lab.catalog import DEFAULT_COLLECTIONS, LocalCatalog
+from terra_lab.demo import DEM_COLLECTION
+from terra_lab.demo import DEMO_COLLECTION as DEMO
 from terra_lab.errors import UnknownCollectionError
 
 WEST = (6.28, 45.17, 6.30, 45.19)  # inside T31TGK only

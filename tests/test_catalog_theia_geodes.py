@@ -310,7 +310,7 @@ def test_geodes_on_worker_processes(geodes_api, local_res, reference):
     """Workers of a distributed cluster read in their own processes: they learn the key too."""
     from dask.distributed import Client, LocalCluster
 
-    url, files = geodes_api
+    url, _files = geodes_api
     with LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
         cat = terra_lab.catalog.open("geodes", url=url, api_key="k-123", retries=1, backoff=0.05)
         res = cat.search(AOI, DATES, DEMO_COLLECTION, max_cloud=30)
@@ -325,7 +325,7 @@ def test_signing_and_keys_are_set_by_name_and_overridable(monkeypatch):
     theia = terra_lab.catalog.open("theia")  # nothing is sent before a search
     assert theia.url == "https://api.stac.teledetection.fr" and theia.signer is teledetection.sign_urls
     assert theia.modifier == theia.sign_page
-    own = lambda page: None  # noqa: E731
+    own = lambda page: None
     custom = terra_lab.catalog.open("theia", modifier=own)
     assert custom.modifier is own and custom.signer is None
     monkeypatch.setenv("GEODES_API_KEY", "from-env")

@@ -321,7 +321,7 @@ def test_l3a_wasp_flags_and_reflectance(demo_catalog, demo_root, no_compute):
     np.testing.assert_array_equal(ds["water"].values, flg == 3)
     red = ds["red"].values
     assert np.isnan(red[flg == 1]).all() and np.isfinite(red[flg != 1]).all()
-    assert 0 < np.nanmin(red) and np.nanmax(red) < 1.3
+    assert np.nanmin(red) > 0 and np.nanmax(red) < 1.3
     with rasterio.open(_path(demo_root, items[0], "FRC_B4")) as src:  # 10 m native
         assert src.res == (10.0, 10.0) and src.nodata == -10000
 
@@ -399,8 +399,9 @@ def test_ingest_puts_each_product_type_in_its_collection(demo_root, tmp_path):
 # ------------------------------------------------------------------ display
 def test_terramap_shows_the_legend_colours(demo_catalog):
     pytest.importorskip("ipyleaflet")
-    from PIL import Image
     import io
+
+    from PIL import Image
 
     from terra_lab.display._legend import legend_entries, legend_style
     from terra_lab.display._tiles import colorize

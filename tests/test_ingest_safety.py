@@ -19,7 +19,6 @@ import sys
 import tarfile
 import textwrap
 import time
-import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -89,7 +88,7 @@ def test_two_cli_ingests_at_once_lose_nothing(products, tmp_path):
         cmds = [[PY, "-m", "terra_lab.cli", "ingest", str(f), "--catalog", str(cat), "--collection", "S2"] for f in (a, b)]
         procs = [subprocess.Popen(c, env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE) for c in cmds]
         for p in procs:
-            out, err = p.communicate(timeout=180)
+            _out, err = p.communicate(timeout=180)
             assert p.returncode == 0, err.decode()
         ids = _consistent(LocalCatalog(cat), "S2")
         assert sorted(ids) == sorted(p.name for p in products)  # the union of both ingests
@@ -171,7 +170,7 @@ def test_a_kill_between_the_two_writes_leaves_no_stale_collection(tmp_path, demo
 
 def test_a_held_lock_times_out_with_a_clear_error(tmp_path, demo_items):
     cat = LocalCatalog(tmp_path, lock_timeout=0.2)
-    with cat.lock(), pytest.raises(CatalogBusyError, match="catalog.lock.*lock_timeout="):
+    with cat.lock(), pytest.raises(CatalogBusyError, match=r"catalog.lock.*lock_timeout="):
         LocalCatalog(tmp_path, lock_timeout=0.2).add_items([dict(demo_items.items[0])], collection="C")
 
 

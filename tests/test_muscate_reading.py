@@ -24,8 +24,7 @@ import xarray as xr
 from rasterio.transform import from_origin
 
 import terra_lab
-from terra_lab.catalog import LocalCatalog
-from terra_lab.catalog import _theia_items
+from terra_lab.catalog import LocalCatalog, _theia_items
 from terra_lab.catalog._ingest import ingest
 from terra_lab.catalog._theia_items import find_products, item_from_product
 from terra_lab.catalog._zip import split_vsizip, verify_zip
@@ -277,7 +276,7 @@ def test_damaged_zips_are_refused_naming_the_file(edge_product, tmp_path):
     data = bytearray(z.read_bytes())
     truncated = tmp_path / "truncated.zip"
     truncated.write_bytes(data[: len(data) // 2])
-    with pytest.raises(AssetReadError, match="truncated.zip"):
+    with pytest.raises(AssetReadError, match=r"truncated.zip"):
         ingest(truncated, catalog=LocalCatalog(tmp_path / "c1"))
     with zipfile.ZipFile(z) as zf:
         info = next(i for i in zf.infolist() if i.filename.endswith("_FRE_B11.tif"))

@@ -93,5 +93,5 @@ def test_reversed_dates_say_how_to_swap():
 
 @pytest.mark.parametrize("dates", ["2024-13-01", "yesterday/today", "2024-01-01/2024-02-01/2024-03-01", "31/12/2024"])
 def test_malformed_dates(dates):
-    with pytest.raises(DateRangeError, match="ISO dates|START/END|could not read"):
+    with pytest.raises(DateRangeError, match=r"ISO dates|START/END|could not read"):
         parse_dates(dates)

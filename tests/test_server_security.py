@@ -263,7 +263,7 @@ def test_a_failed_start_leaves_nothing(tmp_path, demo_catalog):
     try:
         kids = _wait_for_child(proc.pid, "postgres -D")
         run = _run_folder(kids)
-        out, err = proc.communicate(timeout=60)
+        _out, err = proc.communicate(timeout=60)
     finally:
         proc.kill()
     assert proc.returncode == 2 and err.strip().count("\n") == 0 and "is empty: nothing to serve" in err, err
@@ -344,7 +344,7 @@ def test_the_command_line_prints_one_line_and_no_traceback(demo_root, args, mess
     assert out.returncode != 0 and "Traceback" not in out.stderr, out.stderr[-2000:]
     last = out.stderr.strip().splitlines()[-1]
     assert message in last, out.stderr
-    assert last.startswith("terra-lab: error:") or last.startswith("usage:") or "error: argument" in last
+    assert last.startswith(("terra-lab: error:", "usage:")) or "error: argument" in last
 
 
 # ------------------------------------------------------------------ a user who is not root

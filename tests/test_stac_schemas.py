@@ -53,7 +53,7 @@ def test_items_of_the_real_theia_sample_are_valid(zonetest_catalog):
 
 # ------------------------------------------------------------------ the STAC API server
 def _get(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=30) as r:  # noqa: S310 - loopback
+    with urllib.request.urlopen(url, timeout=30) as r:
         return json.loads(r.read())
 
 

@@ -8,7 +8,8 @@ from pystac_client import Client
 
 import terra_lab
 from terra_lab.catalog._server import PgStacServer, find_postgres_bin
-from terra_lab.demo import DEM_COLLECTION, DEMO_COLLECTION as DEMO
+from terra_lab.demo import DEM_COLLECTION
+from terra_lab.demo import DEMO_COLLECTION as DEMO
 from terra_lab.errors import CatalogUnreachableError, TerraLabError, UnknownCollectionError
 
 AOI = (6.28, 45.17, 6.33, 45.2)
@@ -75,7 +76,7 @@ def test_terra_lab_catalog_over_the_server_loads_a_cube(server, demo_catalog):
     cube = terra_lab.load(res, bands=["red"], resolution=20, masks=False)
     ref = terra_lab.load(local, bands=["red"], resolution=20, masks=False)
     assert float(cube.red.mean().compute()) == pytest.approx(float(ref.red.mean().compute()))
-    with pytest.raises(UnknownCollectionError, match="'S2' is not offered by .*available: \\[.*'THEIA_REFLECTANCE_SENTINEL2_L2A'"):
+    with pytest.raises(UnknownCollectionError, match=r"'S2' is not offered by .*available: \\[.*'THEIA_REFLECTANCE_SENTINEL2_L2A'"):
         api.search(collections="S2")
 
 
