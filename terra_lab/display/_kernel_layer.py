@@ -154,8 +154,11 @@ class KernelTileLayer(TerraLabModule, ipyleaflet.RasterLayer):
         lon, lat = tr.transform([xs[0], xs[1], xs[0], xs[1]], [ys[0], ys[0], ys[1], ys[1]])
         return (float(min(lat)), float(min(lon))), (float(max(lat)), float(max(lon)))
 
-    def tile(self, z: int, x: int, y: int, t: int | None = None) -> bytes | None:
-        """PNG of tile z/x/y of date ``t`` (default: the shown one), or None if the tile is empty."""
+    def tile(self, z: Any, x: Any, y: Any, t: Any = None) -> bytes | None:
+        """PNG of tile z/x/y of date ``t`` (default: the shown one), or None if the tile is empty.
+
+        The arguments come from the browser: anything but integers in range raises
+        :class:`~terra_lab.display._tiles.TileError` or ``IndexError``."""
         da, masked = self.data, self.masked
         if "time" in da.dims:
             t = self.time_index if t is None else t

@@ -66,7 +66,7 @@ def legend_style(da: xr.DataArray, opacity: float = 1.0) -> tuple[Style, dict] |
     if legend is None or max(legend.codes) > 255 or min(legend.codes) < 0:
         return None
     style = Style(cmap=_colormap_name(legend), vmin=-0.5, vmax=254.5, opacity=float(opacity))
-    entries = legend_entries(da)
+    entries = legend_entries(da) or []
     spec = {
         "colors": [c for _, c, _ in entries],
         "vmin": float(min(legend.codes)),

@@ -75,7 +75,7 @@ class TerraMap(ipyleaflet.Map):
     #: GeoJSON geometry of the last drawn shape ({} when none)
     aoi = t.Dict()
     #: (lat, lon) of the last click, snapped to the centre of the clicked pixel of the top data layer
-    clicked = t.List()
+    clicked: t.List[float] = t.List()
 
     def __init__(self, center=(45.19, 6.30), zoom: float = 12, *, basemap: str | None = "default",
                  dem: xr.DataArray | None = None, catalog: Any = None, height: str = "420px", draw: bool = True,
@@ -292,7 +292,7 @@ class TerraMap(ipyleaflet.Map):
         """The time series at the clicked point (or ``latlon``) of a 3-D layer: one pixel computed."""
         if layer is None:
             layer = next((ly for ly in self.data_layers if ly.n_times > 1), None)
-        latlon = latlon or (tuple(self.clicked) if self.clicked else None)
+        latlon = latlon or ((self.clicked[0], self.clicked[1]) if self.clicked else None)
         if layer is None or latlon is None:
             return None
         da = self._data_layer(layer).data
