@@ -1,7 +1,8 @@
 """SearchMap used as a person would, in JupyterLab (Playwright on Debian's Chromium), at 1280x720 and 1400x900.
 
-Open a notebook holding ``SearchMap("demo")``, check the map has a real width, draw a box with the
-mouse (Leaflet draw's rectangle tool), press Search, read the result count and the table headers,
+Open a notebook holding ``SearchMap("demo")``, check the map has a real width, draw a box (1280x720) or a
+polygon (1400x900) with the mouse (Leaflet draw tools), press Search, read the result count and the table
+headers, click a footprint (its rows are selected), sort by a header,
 click a row (its footprint turns to the selection colour), Load as cube, Show NDVI, wait for the
 kernel-rendered tiles and check the map screenshot is not blank.  Also: the README's quick start,
 as one cell of a fresh notebook, runs in JupyterLab without an error or a warning.
@@ -14,11 +15,12 @@ from pathlib import Path
 import nbformat
 import pytest
 from conftest import ARTIFACTS, assert_not_blank, jupyterlab, run_all_cells
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from terra_lab.display._footprints import HOVER_STYLE, SELECTED_STYLE, STYLE
 
 ROOT = Path(__file__).resolve().parents[1]
-SIZES = [(1280, 720), (1400, 900)]
+SIZES = [(1280, 720, "rectangle"), (1400, 900, "polygon")]
 
 pytestmark = pytest.mark.slow
 
@@ -35,6 +37,15 @@ def _open_fresh(page, url: str, token: str, notebook: str) -> None:
     page.goto(f"{url}/lab?reset&token={token}", wait_until="domcontentloaded")
     page.wait_for_selector(".jp-Launcher", timeout=90_000)
     run_all_cells(page, url, token, notebook)
+    late = page.locator(".jp-Dialog button.jp-mod-accept")
+    try:  # on a busy machine the kernel dialog may come after run_all_cells stopped waiting for it
+        late.wait_for(timeout=3_000)
+    except PlaywrightTimeout:
+        return
+    late.click()
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
+    page.click("text=Run", timeout=30_000)
+    page.click("text=Run All Cells", timeout=30_000)
 
 
 @pytest.fixture(scope="module")
@@ -47,10 +58,10 @@ def lab(demo_root, tmp_path_factory):
         yield served
 
 
-@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}-{tool}" for w, h, tool in SIZES])
 def test_draw_search_pick_load_show(lab, browser, size):
     url, token = lab
-    w, h = size
+    w, h, tool = size
     tag = f"{w}x{h}"
     page = browser.new_page(viewport={"width": w, "height": h})
     try:
@@ -62,14 +73,19 @@ def test_draw_search_pick_load_show(lab, browser, size):
         mapbox.scroll_into_view_if_needed()
         box = mapbox.bounding_box()
         assert box["width"] > 300 and box["height"] > 300, f"the map is {box['width']} x {box['height']} px"
-        # draw a box with the mouse: the rectangle tool, then a drag around the map's centre
-        root.locator(".leaflet-draw-draw-rectangle").click()
+        # draw with the mouse around the map's centre: a box (rectangle tool, drag) or a polygon (clicks)
         cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-        page.mouse.move(cx - 40, cy - 30)
-        page.mouse.down()
-        page.mouse.move(cx, cy, steps=5)
-        page.mouse.move(cx + 40, cy + 30, steps=5)
-        page.mouse.up()
+        root.locator(f".leaflet-draw-draw-{tool}").click()
+        if tool == "rectangle":
+            page.mouse.move(cx - 40, cy - 30)
+            page.mouse.down()
+            page.mouse.move(cx, cy, steps=5)
+            page.mouse.move(cx + 40, cy + 30, steps=5)
+            page.mouse.up()
+        else:
+            for dx, dy in [(-40, -30), (40, -35), (45, 30), (-35, 35), (-40, -30)]:  # back to the first: closed
+                page.mouse.click(cx + dx, cy + dy)
+                page.wait_for_timeout(300)
         page.wait_for_selector(".tl-search-message:has-text('area drawn')", timeout=30_000)
         root.locator("button:has-text('Search')").click()
         message = page.wait_for_selector(".tl-search-message:has-text('items')", timeout=60_000)
@@ -84,6 +100,17 @@ def test_draw_search_pick_load_show(lab, browser, size):
         assert paths.count() >= 1
         assert {paths.nth(i).get_attribute("fill-opacity") for i in range(paths.count())} == {"0"}
         assert re.search(r"\d+ items?$", root.locator(".tl-footprint-count").first.inner_text())
+        # click a footprint's outline: its rows are selected in the table
+        edge = page.evaluate("""(color) => {
+            const p = [...document.querySelectorAll(`.leaflet-overlay-pane path[stroke='${color}']`)].pop();
+            const pt = p.getPointAtLength(p.getTotalLength() * 0.1), m = p.getScreenCTM();
+            return {x: pt.x * m.a + pt.y * m.c + m.e, y: pt.x * m.b + pt.y * m.d + m.f};
+        }""", STYLE["color"])
+        page.mouse.click(edge["x"], edge["y"])
+        page.wait_for_selector(".tl-results tr.tl-selected", timeout=30_000)
+        box = mapbox.bounding_box()
+        page.mouse.move(box["x"] + 5, box["y"] + box["height"] - 40)  # off the outline: its hover style goes
+        page.wait_for_selector(f".leaflet-overlay-pane path[stroke='{SELECTED_STYLE['color']}']", timeout=30_000)
         # sort by cloud cover: a header click reorders the rows
         root.locator(".tl-results th[data-key='cloud']").click()
         page.wait_for_selector(".tl-results th[aria-sort='ascending'][data-key='cloud']", timeout=30_000)
@@ -91,7 +118,7 @@ def test_draw_search_pick_load_show(lab, browser, size):
         row = rows.nth(1)
         row.scroll_into_view_if_needed()
         row.click()
-        page.wait_for_selector(".tl-results tr.tl-selected", timeout=30_000)
+        page.wait_for_selector(f".tl-results tr.tl-selected[data-id='{row.get_attribute('data-id')}']", timeout=30_000)
         page.wait_for_selector(f".leaflet-overlay-pane path[stroke='{SELECTED_STYLE['color']}']", timeout=30_000)
         root.locator("img[src^='blob:'], img[src^='data:']").first.wait_for(timeout=30_000)
         # hover another row: its footprint takes the hover colour

@@ -23,7 +23,7 @@ __all__ = ["FootprintGroup", "Footprints", "group_items", "tile_of"]
 #: Outline styles (no fill: the data under a footprint keep the colours of their legend).
 #: ``fill_opacity`` 0 with ``fill`` on keeps the inside hoverable and clickable.
 STYLE = {"color": "#1f6feb", "weight": 1.5, "opacity": 0.9, "fill": True, "fillOpacity": 0.0}
-HOVER_STYLE = {"color": "#ff8c00", "weight": 3, "opacity": 1.0, "fillOpacity": 0.0}
+HOVER_STYLE = {"color": "#9c27b0", "weight": 3, "opacity": 1.0, "fillOpacity": 0.0}
 LABEL_CSS = ("display:inline-block;transform:translate(0,-100%);white-space:nowrap;padding:1px 5px;"
              "background:rgba(255,255,255,0.85);border:1px solid #1f6feb;border-radius:3px;color:#0b3d91;"
              "font:12px/1.3 sans-serif;pointer-events:none")

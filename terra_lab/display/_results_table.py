@@ -111,7 +111,7 @@ _CSS = """
 .tl-results th:hover { background: #e4e8ee; }
 .tl-results td { padding: 3px 8px; border-bottom: 1px solid #eee; white-space: nowrap; cursor: pointer; color: #222; }
 .tl-results td[data-key="cloud"] { text-align: right; }
-.tl-results tbody tr:hover, .tl-results tr.tl-lit { background: #fff1dc; }
+.tl-results tbody tr:hover, .tl-results tr.tl-lit { background: #f3e5f5; }
 .tl-results tr.tl-selected { background: #fde0ea; box-shadow: inset 3px 0 0 #e0115f; }
 """
 
