@@ -149,12 +149,12 @@ def test_rerun_greys_the_old_result_and_cancel_keeps_it(server, browser):
 
 
 def _results_opacity(page) -> float:
-    """The opacity of the results (map, table, downloads): the element styled by the progress view
-    (its 'opacity 0.2s' transition), found through the shadow roots."""
+    """The opacity of the results (map, table, downloads): the visible element styled by the progress
+    view (its 'opacity 0.2s' transition), found through the shadow roots."""
     return page.evaluate("""() => {
       const find = (root) => {
         for (const el of root.querySelectorAll('*')) {
-          if (el.style && el.style.transition === 'opacity 0.2s') return parseFloat(el.style.opacity);
+          if (el.style && el.style.transition === 'opacity 0.2s' && el.checkVisibility()) return parseFloat(el.style.opacity);
           if (el.shadowRoot) {
             const inner = find(el.shadowRoot);
             if (inner !== null) return inner;

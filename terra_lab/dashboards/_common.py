@@ -32,6 +32,9 @@ __all__ = ["LABELS", "PARAM_LABELS", "DashboardBase", "page_text", "param_label"
 
 log = logging.getLogger("terra_lab.dashboards")
 
+#: an alert as high as its text (Bootstrap's paragraph margins would double it)
+_COMPACT_ALERT = ".alert { padding: 0.5em 0.9em; margin-bottom: 0; } p { margin: 0; }"
+
 #: the page's header (language-neutral: the theme's title is in the main area, in the page's language)
 HEADER = "terra_lab · THEIA"
 
@@ -45,7 +48,8 @@ class DashboardBase(MapView, DashboardState, pn.viewable.Viewer):
         self.result = None
         self._button = pn.widgets.Button(name=tr("compute", lang), button_type="primary", width=170)
         self._button.on_click(self._on_run)
-        self._message = pn.pane.Alert("", alert_type="light", visible=False, name="message", margin=(5, 10))
+        self._message = pn.pane.Alert("", alert_type="light", visible=False, name="message", margin=(5, 10),
+                                      stylesheets=[_COMPACT_ALERT])
         self._heading = pn.pane.Markdown(f"## {page_text(tr(self.theme, lang))}", margin=(0, 10), name="heading")
         self._hint = pn.pane.Alert(page_text(tr("empty_hint", lang)), alert_type="info", name="hint")
         # fixed size: a stretched pane would stretch the frame, break the 1:1 aspect and push the colour bar out
@@ -60,7 +64,7 @@ class DashboardBase(MapView, DashboardState, pn.viewable.Viewer):
         self._downloads = pn.Row(self._cog_button, self._nc_button)
         self._results = pn.Column(self._map, self._point, self._series, self._downloads, self._stats,
                                   sizing_mode="stretch_width", visible=False, name="results")
-        self._progress = ProgressView(self._results, lang)
+        self._progress = ProgressView([self._hint, self._results], lang)
         self._progress.cancel.on_click(self._on_cancel)
         self._runner = Runner(self.theme, on_step=self._on_step, on_done=self._on_done, on_error=self._on_error,
                               on_cancelled=self._on_cancelled)

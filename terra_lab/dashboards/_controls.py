@@ -32,6 +32,8 @@ def parameter_widget(state: param.Parameterized, name: str, lang: str, **options
         spec.update(step=0.01, format="0.0000")
     else:
         kind = pn.Param.widget_type(p)
+    if kind is pn.widgets.DatePicker:  # the same text size as the other boxes
+        spec["stylesheets"] = [".bk-input { font-size: 14px; }"]
     if "description" in kind.param:  # no tooltip: the parameters' docs are written for programmers, in English
         spec["description"] = None
     return kind.from_param(p, **spec)

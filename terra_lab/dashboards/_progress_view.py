@@ -17,11 +17,11 @@ IDLE_STYLE = {"opacity": "1", "pointer-events": "auto", "filter": "none", "trans
 
 
 class ProgressView:
-    """The progress bar, its step text and the Cancel button of one page; ``results`` is the
-    layout greyed while a run computes."""
+    """The progress bar, its step text and the Cancel button of one page; ``greyed``: what is greyed
+    while a run computes (the previous results, or the hint before a first result)."""
 
-    def __init__(self, results: pn.layout.Panel, language: str):
-        self.results = results
+    def __init__(self, greyed: list, language: str):
+        self.greyed = greyed
         self.language = language
         self.bar = pn.indicators.Progress(value=-1, max=100, active=True, bar_color="primary", visible=False,
                                           width=290, height=14, margin=(6, 10, 0, 10), name="progress")
@@ -35,7 +35,8 @@ class ProgressView:
 
     def started(self) -> None:
         """A run starts: the bar shows, the previous results grey."""
-        self.results.styles = BUSY_STYLE
+        for view in self.greyed:
+            view.styles = BUSY_STYLE
         self.bar.value, self.bar.visible = -1, True
         self.cancel.disabled, self.cancel.visible = False, True
 
@@ -58,7 +59,8 @@ class ProgressView:
 
     def finished(self) -> None:
         """The run is over (done, failed or cancelled): the bar hides, the results come back."""
-        self.results.styles = IDLE_STYLE
+        for view in self.greyed:
+            view.styles = IDLE_STYLE
         self.bar.visible = self.text.visible = self.cancel.visible = False
 
 
