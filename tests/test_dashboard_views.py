@@ -239,7 +239,7 @@ def test_hover_gives_values_with_units_and_titles_are_short(offline):
     assert fig.title.text == "Diversité de Shannon" and _colourbar(fig).title == ""  # unitless: no "(1)"
     d = _dashboard(SnowDashboard, _snow_result(), product="SCD", language="fr")
     fig = _figure(d)
-    assert fig.title.text == "Durée d'enneigement (SCD) (jours)" and _colourbar(fig).title == "jours"
+    assert fig.title.text == "Durée d'enneigement (SCD), jours" and _colourbar(fig).title == "jours"
 
 
 def test_day_counts_show_as_dates(offline):

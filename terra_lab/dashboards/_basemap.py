@@ -23,8 +23,11 @@ __all__ = ["OFFLINE_ENV", "OSM_URL", "basemap", "hillshade_basemap", "is_offline
 OFFLINE_ENV = "TERRA_LAB_OFFLINE"
 #: OpenStreetMap's standard tiles (xyzservices' OpenStreetMap.Mapnik, with its attribution)
 OSM_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
-#: hillshade colours, dark (shadow) to light (sunlit): sepia, never the masked grey
-_RELIEF = ["#8a7a66", "#d9cfbf", "#fbf8f1"]
+#: hillshade colours, shadow to sunlit: a light, low-contrast sepia, unlike the masked grey and the
+#: products' classes (bare soil brown, water blue...)
+_RELIEF = ["#d6ccbc", "#efe9de", "#fcfaf6"]
+#: vertical exaggeration of the relief (below 1: softer shading of steep mountains)
+_Z_FACTOR = 0.5
 
 
 def is_offline() -> bool:
@@ -49,7 +52,7 @@ def hillshade_basemap(dem: xr.DataArray):
     dem = dem.astype("float32")
     if not np.isfinite(np.asarray(dem.values)).any():
         return None
-    shade = hillshade(dem, mode="multidirectional", compute_edges=True)
+    shade = hillshade(dem, mode="multidirectional", z_factor=_Z_FACTOR, compute_edges=True)
     shade = shade.where(shade > 0).rio.write_crs(dem.rio.crs)
     relief = to_mercator(shade.rename("relief"))
     return hv.Image(relief, kdims=["x", "y"], vdims=["relief"]).opts(

@@ -120,12 +120,15 @@ class MapView:
         """Short title: the product's name in the page's language, and its unit."""
         name = option_label("product", str(layer.name), self.language)
         units = self._units(layer)
-        return f"{name} ({units})" if units and self._date_origin(layer) is None else name
+        if not units or self._date_origin(layer) is not None:
+            return name
+        return f"{name}, {units}" if name.endswith(")") else f"{name} ({units})"  # never "(SCD) (days)"
 
     # ---------------------------------------------------------------- drawing
     def map_element(self, layer: xr.DataArray | None = None):
         """The HoloViews map of ``layer`` (default: the current result's): basemap, data, masked pixels."""
         import holoviews as hv
+        import holoviews.plotting.bokeh  # the Bokeh backend's options (as hv.extension("bokeh") loads them)
         from bokeh.models import CustomJSHover, MercatorTicker, MercatorTickFormatter
 
         layer = clearest_time(self._layer(self.result) if layer is None else layer)
@@ -175,13 +178,14 @@ class MapView:
                 color=MASKED_COLOUR, marker="square", size=12))
         base = basemap(lambda: self._cached_dem(layer))
         overlay = hv.Overlay(([base] if base is not None else []) + layers)
+        title = self._title(layer)
         overlay = overlay.opts(
-            hv.opts.Overlay(title=self._title(layer), xlim=(left, right), ylim=(bottom, top), frame_width=width,
-                            frame_height=height, xlabel=tr("lon", lang), ylabel=tr("lat", lang),
-                            xformatter=MercatorTickFormatter(dimension="lon"), xticks=MercatorTicker(dimension="lon"),
-                            yformatter=MercatorTickFormatter(dimension="lat"), yticks=MercatorTicker(dimension="lat"),
-                            fontsize={"title": "11pt" if len(self._title(layer)) < 45 else "9pt"},
-                            legend_position="bottom", active_tools=["wheel_zoom"]))
+            title=title, xlim=(left, right), ylim=(bottom, top), frame_width=width, frame_height=height,
+            xlabel=tr("lon", lang), ylabel=tr("lat", lang),
+            xformatter=MercatorTickFormatter(dimension="lon"), xticks=MercatorTicker(dimension="lon"),
+            yformatter=MercatorTickFormatter(dimension="lat"), yticks=MercatorTicker(dimension="lat"),
+            fontsize={"title": "11pt" if len(title) < 45 else "9pt"}, legend_position="bottom",
+            active_tools=["wheel_zoom"])
         return overlay, image
 
     def _value_js(self, data: xr.DataArray, categories) -> str:
@@ -190,7 +194,8 @@ class MapView:
             names = {int(code): name for code, _, name in categories}
             import json
 
-            return f"const n = {json.dumps(names, ensure_ascii=False)}; return isNaN(value) ? '' : (n[Math.round(value)] ?? String(value));"
+            table = json.dumps(names, ensure_ascii=False)
+            return f"const n = {table}; return isNaN(value) ? '' : (n[Math.round(value)] ?? String(value));"
         origin = self._date_origin(data)
         if origin is not None:
             return f"const origin = {_epoch_ms(origin)}; {_DATE_JS.replace('tick', 'value')}"
@@ -208,7 +213,7 @@ class MapView:
         overlay, image = self.map_element()
         if self._has_series():  # the stream must exist before the pane renders the plot, or clicks are not linked
             tap = hv.streams.Tap(source=image, x=None, y=None)
-            tap.add_subscriber(lambda x, y: self._on_tap(x, y))
+            tap.add_subscriber(self._on_tap)
             self._point.object = tr("click_hint", self.language)
         self._map.object = overlay
 

@@ -108,7 +108,11 @@ class SnowDashboard(DashboardBase):
         return f"{self.result.year}-09-01" if str(layer.name) in ("SOD", "SMOD") else None
 
     def _cmap(self):
-        return {"SCD": "Blues", "SOD": "viridis", "SMOD": "viridis_r", "NOBS": "Greys"}[self.product]
+        from bokeh.palettes import Blues256, Purples256
+
+        # sequential maps from a light tint, not white: 0 days stays visible over the basemap
+        light_to_dark = {"SCD": Blues256[::-1][40:], "NOBS": Purples256[::-1][40:]}
+        return light_to_dark.get(self.product, {"SOD": "viridis", "SMOD": "viridis_r"}.get(self.product))
 
     def _dem(self, result, like):
         return result.elevation.sel(x=like["x"], y=like["y"])
