@@ -40,9 +40,11 @@ def test_block_kernels_share_the_stated_options():
 
 
 _SCRIPT = """
-import json, numpy as np, pandas as pd, xarray as xr
+import json, numpy as np, pandas as pd, rioxarray, xarray as xr
 from terra_lab.kernels import _snow as k
-eager = {f.__name__: len(f.signatures) for f in (k.l2b_block_histogram, k.l2b_block_codes, k.l3b_block)}
+from terra_lab.kernels import _continuity as kc
+hot = (k.l2b_block_histogram, k.l2b_block_codes, k.l3b_block, kc.cost_distance)
+eager = {f.__name__: len(f.signatures) for f in hot}
 from terra_lab.products.snow import snow_l2b, snow_l3b
 t = pd.date_range("2023-09-01", periods=6, freq="10D")
 rng = np.random.default_rng(0)
@@ -55,7 +57,11 @@ dem = xr.DataArray(np.linspace(800, 2500, 24 * 24, dtype="float32").reshape(24, 
                    coords={"y": cube.y, "x": cube.x})
 l2b = snow_l2b(cube, dem).compute()
 snow_l3b(l2b.chunk(time=-1), 2023).compute()
-after = {f.__name__: len(f.signatures) for f in (k.l2b_block_histogram, k.l2b_block_codes, k.l3b_block)}
+from terra_lab.products.continuity import cost_distance
+friction = xr.DataArray(rng.uniform(1, 5, (30, 30)), dims=("y", "x"),
+                        coords={"y": 5e6 - 10 * np.arange(30), "x": 6e5 + 10 * np.arange(30)}).rio.write_crs(32631)
+cost_distance(friction, friction > 4.9).compute()
+after = {f.__name__: len(f.signatures) for f in hot}
 print(json.dumps({"eager": eager, "after": after}))
 """
 

@@ -70,7 +70,7 @@ def _grown(hk, hv, size):  # pragma: no cover - numba
     return hk2, hv2
 
 
-@jit()
+@jit("float64[:, ::1](float64[:, ::1], uint8[:, ::1], float64, float64, float64)")  # as products.continuity calls it
 def cost_distance(friction, sources, dx, dy, max_cost):  # pragma: no cover - numba
     """Least accumulated cost from any source cell, Dijkstra on 8 neighbours.
 
