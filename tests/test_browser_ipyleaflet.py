@@ -111,6 +111,8 @@ def _map_box(page, root: str, name: str):
 def test_terra_lab_layers_on_ipyleaflet_leafmap_and_terramap(lab, browser):
     url, token = lab
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    console: list[str] = []
+    page.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"))
     try:
         run_all_cells(page, url, token, "ipyleaflet.ipynb")
         # (a) a plain ipyleaflet.Map
@@ -177,6 +179,13 @@ def test_terra_lab_layers_on_ipyleaflet_leafmap_and_terramap(lab, browser):
         assert checked == [True, False, False]
         srcs = online.locator("img.leaflet-tile").evaluate_all("els => els.map(e => e.src)")
         assert srcs and all("openstreetmap" in s for s in srcs), srcs[:3]
+        # one Leaflet, one jupyter-leaflet, one widget manager: none of the shared modules terra-lab-widgets
+        # asks for (widgets/package.json) refused, no model or view of it failing.  (jupyter-leaflet's own
+        # "leaflet (required =1.4.0)" warning is not ours.)
+        ours = ("(required ^1.9.4)", "(required ~0.20.0)", "(required ^6.0.0)")
+        bad = [m for m in console if ("Unsatisfied version" in m and m.endswith(ours))
+               or "Failed to load model class" in m or "Could not create a view" in m]
+        assert not bad, bad
     except Exception:
         page.screenshot(path=str(ARTIFACTS / "ipyleaflet_failure.png"), full_page=True)
         raise
