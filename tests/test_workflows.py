@@ -248,8 +248,8 @@ def test_dashboards_show_their_workflow_result(theme, cat, snow, water, forest, 
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_biodiversity_dashboard_draws_the_oso_map_with_its_legend(biodiversity, cat, lang, monkeypatch):
     """The land-cover map is drawn in OSO's own colours with its class names on the colour bar, in the
-    page's language, and zoomed-out pixels keep a class (first, not a mean of codes): no colour map
-    was chosen by the theme."""
+    page's language (classes drawn as their rank in the legend: no gap in the colour bar), and pixels
+    keep their class (nothing is averaged): no colour map was chosen by the theme."""
     import holoviews as hv
 
     from terra_lab.dashboards import biodiversity as module
@@ -260,14 +260,13 @@ def test_biodiversity_dashboard_draws_the_oso_map_with_its_legend(biodiversity, 
     board._on_compute()
     assert board._message.alert_type == "success", board._message.object
     plot = hv.renderer("bokeh").get_plot(board._map.object)
-    image = plot.state.renderers[-1]
-    mapper = image.glyph.color_mapper
-    codes = sorted(OSO_LEGEND.classes)
-    assert (mapper.low, mapper.high) == (codes[0] - 0.5, codes[-1] + 0.5)
-    for code in codes:  # entry k of the palette is class codes[0] + k, in the producer's colour
-        assert mapper.palette[code - codes[0]].lower().startswith(OSO_LEGEND.classes[code].colour.lower())
     bar = next(r for r in plot.state.right if type(r).__name__ == "ColorBar")
+    mapper = bar.color_mapper
+    codes = sorted(OSO_LEGEND.classes)
+    assert (mapper.low, mapper.high) == (-0.5, len(codes) - 0.5)
+    for k, code in enumerate(codes):  # entry k of the palette is the k-th class, in the producer's colour
+        assert mapper.palette[k].lower().startswith(OSO_LEGEND.classes[code].colour.lower())
     names = OSO_LEGEND.names(lang)
-    assert bar.major_label_overrides == {c: names[c] for c in codes}
+    assert bar.major_label_overrides == {k: names[c] for k, c in enumerate(codes)}
     present = set(np.unique(board._layer(board.result).values[np.isfinite(board._layer(board.result).values)]).astype(int))
     assert present <= set(codes) and len(present) >= 5
