@@ -86,7 +86,8 @@ def plan(items: list[tuple[str, str, list[float], str]], n: int, seed: int = 0) 
         elif kind == "item":
             out.append((kind, "GET", f"/collections/{urllib.parse.quote(coll)}/items/{urllib.parse.quote(iid)}", None))
         elif kind == "collection":
-            out.append((kind, "GET", rng.choice(["/collections", f"/collections/{urllib.parse.quote(coll)}", "/", "/conformance"]), None))
+            paths = ["/collections", f"/collections/{urllib.parse.quote(coll)}", "/", "/conformance"]
+            out.append((kind, "GET", rng.choice(paths), None))
         else:
             method, path, body = rng.choice(MALFORMED)
             out.append((kind, method, path, body))

@@ -53,11 +53,13 @@ def _clear(call, *names: str, invalid: bool = False):
 
 ANY = st.one_of(
     st.none(), st.booleans(), st.integers(-10**12, 10**12), st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=12), st.lists(st.integers(-5, 5), max_size=3), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+    st.text(max_size=12), st.lists(st.integers(-5, 5), max_size=3),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
 )
 NUMBERISH = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-10**9, 10**9), st.booleans(),
                       st.text(max_size=6), st.none())
-COORD = st.one_of(st.floats(-200, 200), st.floats(allow_nan=True, allow_infinity=True), st.integers(-400, 400), st.text(max_size=4))
+COORD = st.one_of(st.floats(-200, 200), st.floats(allow_nan=True, allow_infinity=True), st.integers(-400, 400),
+                  st.text(max_size=4))
 AOIS = st.one_of(
     st.lists(COORD, max_size=6), st.tuples(COORD, COORD, COORD, COORD), ANY,
     st.text(max_size=40), st.sampled_from(["POLYGON((0 0, 1 1, 1 0))", "POINT(1 2)", "POLYGON EMPTY", '{"type": "Point"}',
@@ -178,7 +180,8 @@ def test_load_resolution(no_compute, few_items, resolution):
 
 @FUZZ_LOAD
 @given(st.one_of(ANY, st.integers(-3, 5000), st.sampled_from(["auto", -1, 1, 2, 64, True]),
-                 st.dictionaries(st.sampled_from(["time", "y", "x", "band", 3]), st.one_of(st.integers(-2, 3000), st.floats(), st.text(max_size=2)), max_size=3)))
+                 st.dictionaries(st.sampled_from(["time", "y", "x", "band", 3]),
+                                 st.one_of(st.integers(-2, 3000), st.floats(), st.text(max_size=2)), max_size=3)))
 def test_load_chunks(no_compute, few_chunks, few_items, chunks):
     invalid = isinstance(chunks, bool) or (isinstance(chunks, int) and chunks < 1) or isinstance(chunks, (float, list))
     _clear(lambda: _load(few_items, chunks=chunks), "chunks", invalid=invalid)  # (too many chunks: "chunks=")

@@ -311,7 +311,8 @@ def test_geodes_on_worker_processes(geodes_api, local_res, reference):
     from dask.distributed import Client, LocalCluster
 
     url, _files = geodes_api
-    with LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
+    with (LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None) as cluster,
+          Client(cluster) as client):
         cat = terra_lab.catalog.open("geodes", url=url, api_key="k-123", retries=1, backoff=0.05)
         res = cat.search(AOI, DATES, DEMO_COLLECTION, max_cloud=30)
         cube = terra_lab.load(res, bands=["red"], resolution=20, masks=False)

@@ -29,7 +29,8 @@ def test_local_cluster_of_processes_gives_the_threaded_result(demo_items):
     cube = terra_lab.load(items, bands=["red", "nir"], resolution=20, apply_masks=True)
     ndvi = ((cube.nir - cube.red) / (cube.nir + cube.red)).mean("time")
     expected = ndvi.compute(scheduler="threads")
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
+    with (LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+          Client(cluster) as client):
         got = client.compute(ndvi).result()
         assert len(client.scheduler_info()["workers"]) == 2
     np.testing.assert_array_equal(got.values, expected.values)
@@ -78,11 +79,11 @@ def test_cluster_connects_to_a_given_scheduler_and_proxies_the_dashboard(monkeyp
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address="127.0.0.1:0") as lc:
         monkeypatch.setenv("TERRA_LAB_SCHEDULER", lc.scheduler_address)
         monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/user/ana/")
-        with dask.config.set({"distributed.dashboard.link": "{scheme}://{host}:{port}/status"}):
-            with terra_lab.cluster() as client:
-                assert client.scheduler.address == lc.scheduler_address
-                assert client.submit(lambda x: x + 1, 41).result() == 42
-                assert client.dashboard_link.startswith("/user/ana/proxy/") and client.dashboard_link.endswith("/status")
+        link = {"distributed.dashboard.link": "{scheme}://{host}:{port}/status"}
+        with dask.config.set(link), terra_lab.cluster() as client:
+            assert client.scheduler.address == lc.scheduler_address
+            assert client.submit(lambda x: x + 1, 41).result() == 42
+            assert client.dashboard_link.startswith("/user/ana/proxy/") and client.dashboard_link.endswith("/status")
 
 
 def test_gateway_requested_without_dask_gateway_names_the_install(monkeypatch):

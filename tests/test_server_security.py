@@ -98,12 +98,12 @@ def test_the_api_role_can_only_read(stac_server):
             "DELETE FROM pgstac.items",
             "UPDATE pgstac.collections SET content = '{}'::jsonb",
             "INSERT INTO pgstac.collections (content) VALUES ('{\"id\": \"evil\"}'::jsonb)",
-            "SELECT pgstac.delete_collection('%s')" % DEMO,
-            "SELECT pgstac.delete_item('%s')" % first,
+            f"SELECT pgstac.delete_collection('{DEMO}')",
+            f"SELECT pgstac.delete_item('{first}')",
             "SELECT pgstac.create_collection('{\"id\": \"evil\", \"extent\": {}}'::jsonb)",
             "CREATE TABLE public.evil (x int)",
             "CREATE ROLE evil SUPERUSER",
-            "ALTER ROLE %s SUPERUSER" % API_ROLE,
+            f"ALTER ROLE {API_ROLE} SUPERUSER",
             "SELECT pg_read_file('/etc/passwd')",
         ]
         for sql in attempts:
@@ -370,7 +370,8 @@ def test_a_user_serves_from_their_own_folder_and_kill_stops_everything(nobody_py
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             line = proc.stdout.readline()
-            assert line.startswith("STAC API on http://127.0.0.1:"), (line, proc.poll(), proc.stderr.read() if proc.poll() is not None else "")
+            assert line.startswith("STAC API on http://127.0.0.1:"), (
+                line, proc.poll(), proc.stderr.read() if proc.poll() is not None else "")
             url = line.split()[3]
             assert DEMO in urllib.request.urlopen(url + "/collections", timeout=10).read().decode()
             everything = _tree(proc.pid)  # runuser, the command, PostgreSQL, uvicorn

@@ -76,7 +76,8 @@ def test_terra_lab_catalog_over_the_server_loads_a_cube(server, demo_catalog):
     cube = terra_lab.load(res, bands=["red"], resolution=20, masks=False)
     ref = terra_lab.load(local, bands=["red"], resolution=20, masks=False)
     assert float(cube.red.mean().compute()) == pytest.approx(float(ref.red.mean().compute()))
-    with pytest.raises(UnknownCollectionError, match=r"'S2' is not offered by .*available: \\[.*'THEIA_REFLECTANCE_SENTINEL2_L2A'"):
+    with pytest.raises(UnknownCollectionError,
+                       match=r"'S2' is not offered by .*available: \[.*'THEIA_REFLECTANCE_SENTINEL2_L2A'"):
         api.search(collections="S2")
 
 
