@@ -166,6 +166,10 @@ def test_terra_lab_layers_on_ipyleaflet_leafmap_and_terramap(lab, browser):
         page.locator(".split-map .leaflet-sbs-divider").first.wait_for(timeout=30_000)
         clips = page.locator(".split-map .terra-kernel-layer").evaluate_all("els => els.map(e => e.style.clip)")
         assert len({c for c in clips if c.startswith("rect(")}) == 2, clips  # a left and a right half
+        zs = page.locator(".split-map .terra-kernel-layer").evaluate_all("els => els.map(e => e.style.zIndex)")
+        # relief (added first) at the bottom, then the layers in the map's order (the layer control's
+        # autoZIndex renumbers them 1, 2, 3 in that same order)
+        assert len(set(zs)) == 3 and int(zs[0]) < min(int(z) for z in zs[1:]), zs
         _map_box(page, ".split-map", "terra_map_split")
         # (e) online basemaps: all three in the layer control, only OpenStreetMap on the map (its tiles
         # fail here, offline), the IGN ones loading nothing until picked

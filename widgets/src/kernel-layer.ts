@@ -88,7 +88,7 @@ export class KernelTileLayerView extends LeafletRasterLayerView {
     this.obj = new KernelTiles(this, {
       tileSize: 256,
       maxZoom: this.model.get("max_zoom"),
-      zIndex: this.model.get("base") ? 0 : 1,
+      zIndex: this.zIndex(),
       className: "terra-kernel-layer",
       updateWhenZooming: false,
       keepBuffer: 4,
@@ -100,6 +100,14 @@ export class KernelTileLayerView extends LeafletRasterLayerView {
       this.pending.delete(msg.req);
       cb(msg, buffers || []);
     });
+  }
+
+  // stacking follows the map's `layers` list (views are created asynchronously, so the order in which
+  // Leaflet receives them is not that list's); base layers stay below every overlay
+  private zIndex(): number {
+    if (this.model.get("base")) return 0;
+    const layers: unknown[] = this.map_view?.model?.get("layers") || [];
+    return 1 + Math.max(0, layers.indexOf(this.model));
   }
 
   request(coords: L.Coords, cb: (reply: TileReply, buffers: DataView[]) => void) {
@@ -114,6 +122,9 @@ export class KernelTileLayerView extends LeafletRasterLayerView {
   model_events() {
     super.model_events();
     this.listenTo(this.model, "change:time_index", () => this.obj.redraw());
+    if (this.map_view?.model) {
+      this.listenTo(this.map_view.model, "change:layers", () => this.obj.setZIndex(this.zIndex()));
+    }
   }
 }
 
