@@ -65,6 +65,11 @@ def lab(demo_root, tmp_path_factory):
         yield served
 
 
+# Playwright reports a new tab once its first page has come: a dashboard server still starting
+# delays it (the tab itself opens at the click)
+POPUP_TIMEOUT = 240_000
+
+
 def _open_launcher(browser, url: str, token: str):
     page = browser.new_page(viewport=VIEWPORT)
     page.goto(f"{url}/lab?reset&token={token}", wait_until="domcontentloaded")
@@ -125,7 +130,7 @@ def test_french_labels_when_jupyterlab_is_in_french(demo_root, tmp_path, browser
             page.screenshot(path=str(ARTIFACTS / "launcher_fr.png"))
             _check_launcher(page, "fr")
             # the dashboard opens in French too
-            with page.expect_popup(timeout=30_000) as popup:
+            with page.expect_popup(timeout=POPUP_TIMEOUT) as popup:
                 page.click(".jp-LauncherCard:has-text('Tableau de bord eau')")
             tab = popup.value
             tab.wait_for_selector(f"h2:has-text(\"{tr('water', 'fr')}\")", timeout=180_000)
@@ -141,7 +146,7 @@ def test_each_dashboard_card_opens_its_own_theme(lab, browser):
     page = _open_launcher(browser, url, token)
     try:
         for theme, label in DASHBOARD_LABELS["en"].items():
-            with page.expect_popup(timeout=30_000) as popup:
+            with page.expect_popup(timeout=POPUP_TIMEOUT) as popup:
                 page.click(f".jp-LauncherCard:has-text('{label}')")
             tab = popup.value
             tab.set_viewport_size(VIEWPORT)
