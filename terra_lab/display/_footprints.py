@@ -11,8 +11,8 @@ callbacks receive the item ids of the group under the mouse; :meth:`Footprints.s
 from __future__ import annotations
 
 import html
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
 
 import ipyleaflet
 import shapely
@@ -135,9 +135,8 @@ class Footprints(ipyleaflet.LayerGroup):
         self.hovered: list[str] = []
         self.outlines = ipyleaflet.GeoJSON(data=self._data(), name=f"{name} outlines", hover_style=HOVER_STYLE)
         self.labels = [
-            ipyleaflet.Marker(location=loc, draggable=False, title=text,
-                              icon=ipyleaflet.DivIcon(html=f'<span class="tl-footprint-count" style="{LABEL_CSS}">{html.escape(text)}</span>',
-                                                      icon_size=[0, 0]))
+            ipyleaflet.Marker(location=loc, draggable=False, title=text, icon=ipyleaflet.DivIcon(
+                html=f'<span class="tl-footprint-count" style="{LABEL_CSS}">{html.escape(text)}</span>', icon_size=[0, 0]))
             for loc, text in _tile_labels(self.groups)
         ]
         super().__init__(layers=[self.outlines, *self.labels], name=name, **kwargs)

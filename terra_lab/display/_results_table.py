@@ -9,7 +9,8 @@ build step); cells are written with ``textContent``, never as HTML.
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import anywidget
 import traitlets as t
