@@ -238,7 +238,8 @@ class MapView:
             if self._map_crs is not None:  # the map is in Web Mercator, the result in its own CRS
                 x, y = to_native(x, y, self._map_crs)
             plot, text = self._point_series(x, y)
-            self._series.object, self._series.visible, self._point.object = plot, True, text
+            self._series.visible = True  # before the plot: a visible change syncs the rendered plot's properties
+            self._series.object, self._point.object = plot, text
         except Exception as e:  # noqa: BLE001 - shown in the page, logged, the app stays usable
             log.error("dashboard %s: pixel series failed: %s\n%s", self.theme, e, traceback.format_exc())
             self._say(f"{tr('error', self.language)} : {e}", "danger")
