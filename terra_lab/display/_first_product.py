@@ -55,7 +55,7 @@ def first_product(cube: xr.Dataset, profile: CollectionProfile) -> ProductLayer:
             ndvi = ndvi.where(~bad)
             style["masked"] = bad
         return ProductLayer(ndvi.rename("NDVI"), "NDVI", style)
-    names = [v for v in cube.data_vars if v in profile.bands] or [v for v in cube.data_vars if v not in _BAD]
+    names = [str(v) for v in cube.data_vars if v in profile.bands] or [str(v) for v in cube.data_vars if v not in _BAD]
     if not names:
         raise ValueError(f"the cube has no variable to show (its variables: {list(cube.data_vars)})")
     da = cube[names[0]]

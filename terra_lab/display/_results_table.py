@@ -143,7 +143,7 @@ class ResultsTable(anywidget.AnyWidget):
     _css = _CSS
 
     columns = t.List([list(c) for c in COLUMNS]).tag(sync=True)
-    rows = t.List([]).tag(sync=True)
+    rows: t.List = t.List([]).tag(sync=True)
     sort_by = t.Unicode("date").tag(sync=True)
     ascending = t.Bool(True).tag(sync=True)
     selected = t.List(t.Unicode()).tag(sync=True)

@@ -16,12 +16,15 @@ import datetime as dt
 import html
 import json
 import warnings
+from typing import Any
 
 import ipywidgets as w
+import xarray as xr
 
 from .. import catalog as _catalog
+from ..catalog import SearchResults
 from ..errors import TerraLabError, TerraLabWarning
-from ..profiles import profile_for_item
+from ..profiles import CollectionProfile, profile_for_item
 from ..workflows import find_collection
 from ._first_product import default_bands, first_product, resolutions
 from ._footprints import Footprints, tile_of
@@ -74,15 +77,15 @@ class SearchMap(w.VBox):
         self.load_button = w.Button(description="Load as cube", icon="cube", disabled=True, layout={"width": "150px"})
         self.show_button = w.Button(description="Show on map", icon="map", disabled=True, layout={"width": "200px"})
         self.extra = w.VBox(layout={"width": "100%"})  # the time slider of the shown layer
-        self.results = None
-        self.cube = None
-        self.profile = None
-        self.layer = None
+        self.results: SearchResults | None = None
+        self.cube: xr.Dataset | None = None
+        self.profile: CollectionProfile | None = None
+        self.layer: Any = None
         self.footprints: Footprints | None = None
         self.limit = int(limit)
         self._load_defaults = load_defaults
-        self._catalog = None
-        self._area_layer = None
+        self._catalog: Any = None
+        self._area_layer: Any = None
         self._uploaded = False
 
         self.catalog_box.observe(lambda _: self._open_catalog(), names="value")
@@ -276,13 +279,14 @@ class SearchMap(w.VBox):
 
     def _on_footprint_hover(self, ids: list[str]) -> None:
         self.table.highlighted = list(ids)
-        g = next((g for g in self.footprints.groups if g.ids == ids), None)
+        g = next((g for g in (self.footprints.groups if self.footprints else []) if g.ids == ids), None)
         if g is not None:
             cloud = f", cloud {min(g.clouds):.0f} %" if g.clouds else ""
             self._say(f"footprint: {g.label()}{cloud} (click to select)")
 
     def _show_quicklook(self, item_id: str | None) -> None:
-        item = next((it for it in (self.results or []) if it["id"] == item_id), None)
+        items: list[dict] = list(self.results or [])
+        item = next((it for it in items if it["id"] == item_id), None)
         if item is None:
             self.quicklook.layout.display = "none"
             self.quicklook_text.value = "<i>select a row to see its quicklook</i>" if self.results else ""
@@ -332,13 +336,13 @@ class SearchMap(w.VBox):
         self.show_button.description = f"Show {product.name} on map"
         self.show_button.disabled = False
         sizes = ", ".join(f"{k} {v}" for k, v in self.cube.sizes.items())
-        self._say(f"lazy cube ready in .cube ({len(items)} items; {sizes}; {', '.join(self.cube.data_vars)}); "
+        self._say(f"lazy cube ready in .cube ({len(items)} items; {sizes}; {', '.join(map(str, self.cube.data_vars))}); "
                   f"nothing read yet. '{self.show_button.description}' draws it.")
         return self.cube
 
     def show(self):
         """Put the cube's first product (NDVI, or the thematic product itself) on the map, with a date slider."""
-        if self.cube is None:
+        if self.cube is None or self.profile is None:
             self._say("load a cube first ('Load as cube')", error=True)
             return None
         try:
