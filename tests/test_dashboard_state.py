@@ -126,7 +126,7 @@ def test_period_and_area_checks(lang, words):
         board._check_period("2024-05-01", "2024-04-01")
     board._check_period("2024-04-01", "2024-04-01")  # one day is a period
     board.east = board.west - 1
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=words):
         board.aoi()
 
 

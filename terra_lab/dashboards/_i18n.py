@@ -43,6 +43,10 @@ LABELS = {
     "step_compute": {"fr": "calcul des produits", "en": "computing the products"},
     "step_render": {"fr": "affichage", "en": "drawing"},
     "expert_params": {"fr": "Paramètres experts", "en": "Expert parameters"},
+    "bad_area": {"fr": "la zone (ouest {west}, sud {south}, est {east}, nord {north}) est vide ou inversée : "
+                       "il faut ouest < est et sud < nord",
+                 "en": "the area (west {west}, south {south}, east {east}, north {north}) is empty or reversed: "
+                       "west must be below east and south below north"},
     # ---- maps and tables (helper C2: dashboards/_map_view, _basemap, _tables and the theme modules)
     "lon": {"fr": "Longitude", "en": "Longitude"},
     "lat": {"fr": "Latitude", "en": "Latitude"},
@@ -90,6 +94,10 @@ LABELS = {
     "water_days": {"fr": "en eau {n} dates sur {total}", "en": "water on {n} of {total} dates"},
     "water_median": {"fr": "{n} dates valides, médiane {median}", "en": "{n} valid dates, median {median}"},
     "date": {"fr": "date", "en": "date"},
+    "needs_landcover": {"fr": "{product} demande une carte d'occupation du sol OSO, absente du catalogue {catalog} ; "
+                              "choisissez shannon, simpson ou beta_pcoa1, ou un catalogue avec une collection OSO",
+                        "en": "{product} needs an OSO land-cover map, which the catalogue {catalog} lacks; "
+                              "choose shannon, simpson or beta_pcoa1, or a catalogue with an OSO collection"},
     # ---- end of helper C2's block
 }
 

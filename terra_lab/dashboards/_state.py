@@ -58,9 +58,13 @@ class DashboardState(param.Parameterized):
 
     # ---------------------------------------------------------------- checks
     def aoi(self):
-        """The area of interest (west, south, east, north in degrees), checked by :func:`terra_lab.catalog.parse_aoi`."""
+        """The area of interest (west, south, east, north in degrees), checked by :func:`terra_lab.catalog.parse_aoi`;
+        an empty or reversed box raises its message in the page's language."""
         from ..catalog import parse_aoi
 
+        if not (self.west < self.east and self.south < self.north):
+            raise ValueError(tr("bad_area", self.language).format(west=self.west, south=self.south, east=self.east,
+                                                                  north=self.north))
         return parse_aoi((self.west, self.south, self.east, self.north))
 
     def _check_period(self, start, end) -> None:
