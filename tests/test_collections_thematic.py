@@ -242,7 +242,7 @@ def test_oso_codes_legend_and_2016_recoded(demo_catalog, demo_root, no_compute):
 
 
 def test_oso_on_the_sentinel2_grid_matches_the_truth(demo_catalog, demo_root):
-    from terra_lab.products.landcover import DEMO_TO_OSO
+    from terra_lab.demo import DEMO_TO_OSO
 
     s2 = terra_lab.load(demo_catalog.search(collections="THEIA_REFLECTANCE_SENTINEL2_L2A").items[:1], bands=["red"],
                         resolution=20)

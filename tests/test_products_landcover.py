@@ -9,11 +9,10 @@ import xarray as xr
 from sklearn.metrics import cohen_kappa_score, confusion_matrix, f1_score
 
 import terra_lab
-from terra_lab.demo._scene import LANDCOVER_CLASSES
+from terra_lab.demo import DEMO_TO_OSO, LANDCOVER_CLASSES
 from terra_lab.errors import AOIError, MissingBandError, SamplingError
 from terra_lab.kernels._gapfill import gapfill_linear
 from terra_lab.products.landcover import (
-    DEMO_TO_OSO,
     OSO_NOMENCLATURE,
     OSO_NOMENCLATURE_2016,
     accuracy_report,

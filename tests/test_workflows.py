@@ -18,7 +18,7 @@ import xarray as xr
 import terra_lab
 from terra_lab.catalog import LocalCatalog
 from terra_lab.errors import DateRangeError, UnknownCollectionError
-from terra_lab.products.landcover import DEMO_TO_OSO
+from terra_lab.demo import DEMO_TO_OSO
 from terra_lab.workflows import (
     FOREST_CLASSES,
     BiodiversityResult,

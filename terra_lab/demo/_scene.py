@@ -25,7 +25,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Acquisition", "Scene", "LANDCOVER_CLASSES", "day_number"]
+from ..profiles import OSO_2016_TO_2018
+
+__all__ = ["DEMO_TO_OSO", "LANDCOVER_CLASSES", "Acquisition", "Scene", "day_number"]
 
 
 def day_number(d: dt.date) -> int:
@@ -44,6 +46,11 @@ LANDCOVER_CLASSES = {
     7: ("alpine meadow / rock", 45),
     8: ("water", 51),
 }
+
+#: Demo scene classes -> OSO 23-class codes through the profile's 2016 -> 2018 mapping: urban ->
+#: dense built-up, summer crop -> maize, winter crop -> straw cereals, grassland -> meadows,
+#: broadleaf / conifer forest, alpine meadow and rock -> mineral surfaces, water.
+DEMO_TO_OSO: dict[int, int] = {k: OSO_2016_TO_2018[code] for k, (_, code) in LANDCOVER_CLASSES.items()}
 
 # Spectra (surface reflectance) for the ten S2 bands B2 B3 B4 B5 B6 B7 B8 B8A B11 B12.
 BANDS = ("B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B11", "B12")

@@ -44,14 +44,12 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..demo._scene import LANDCOVER_CLASSES
 from ..errors import AOIError, MissingBandError, SamplingError, TerraLabWarning
 from ..kernels._gapfill import gapfill_linear
 from ..profiles import OSO_2016_TO_2018, OSO_NOMENCLATURE, OSO_NOMENCLATURE_2016
 from ._common import rechunk, require, valid_rows, with_provenance
 
 __all__ = [
-    "DEMO_TO_OSO",
     "OSO_NOMENCLATURE",
     "OSO_NOMENCLATURE_2016",
     "AccuracyReport",
@@ -65,12 +63,6 @@ __all__ = [
     "train_landcover",
     "validate",
 ]
-
-#: Demo scene classes (``terra_lab.demo._scene.LANDCOVER_CLASSES``, which holds their OSO 2016
-#: codes) -> OSO 23-class codes through the profile's 2016 -> 2018 mapping: urban -> dense built-up,
-#: summer crop -> maize, winter crop -> straw cereals, grassland -> meadows, broadleaf / conifer
-#: forest, alpine meadow and rock -> mineral surfaces, water.
-DEMO_TO_OSO: dict[int, int] = {k: OSO_2016_TO_2018[code] for k, (_, code) in LANDCOVER_CLASSES.items()}
 
 #: Mask layers that invalidate an observation before gap filling (iota2 uses the MAJA cloud,
 #: shadow, saturation and edge masks; snow is kept as an observation).
