@@ -293,3 +293,14 @@ def assert_in_viewport(page, selector: str, what: str) -> None:
     assert box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= vp["width"] \
         and box["y"] + box["height"] <= vp["height"], \
         f"{what}: {selector!r} at {box} is outside the {vp['width']}x{vp['height']} viewport without scrolling"
+
+
+# ------------------------------------------------------------------ no tile server from the tests
+@pytest.fixture(autouse=True, scope="session")
+def _offline_basemaps():
+    """Maps and served dashboards draw the offline basemap (the DEM's hillshade): no test, and no
+    browser page a test opens, asks a tile server for anything.  A test of the online basemap
+    removes the variable with ``monkeypatch.delenv``."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TERRA_LAB_OFFLINE", "1")
+        yield

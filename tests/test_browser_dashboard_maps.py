@@ -4,11 +4,13 @@
 The map must fill its frame: the screenshot of the plot is not blank, and inside the plot frame
 (found from Bokeh's own layout) the data and the basemap cover more than 80 % of the pixels
 (the old map left 40 % of the frame white); on the snow map the data alone covers more than 80 %.
-Hovering gives longitude/latitude in degrees and the value with its unit.  Screenshots are kept in
+Hovering gives longitude/latitude in degrees and the value with its unit; a click, the pixel's
+place in degrees.  Screenshots are kept in
 test-artifacts/ (``<theme>_map_<lang>.png``).
 """
 
 import io
+import itertools
 import sys
 
 import numpy as np
@@ -44,7 +46,7 @@ def server(demo_root, tmp_path_factory):
     cmd = [sys.executable, "-m", "terra_lab.cli", "workshop", "serve", "snow", "forest", "--port", str(port)]
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TERRA_LAB_OFFLINE", "1")
-        with service(cmd, f"{url}/snow", tmp_path_factory.mktemp("ws") / "serve.log", timeout=60):
+        with service(cmd, f"{url}/snow", tmp_path_factory.mktemp("ws") / "serve.log", timeout=240):  # busy CI
             yield url
 
 
@@ -58,7 +60,7 @@ def _relief_distance(img: np.ndarray) -> np.ndarray:
     """Distance (RGB units) of each pixel to the basemap's relief colour ramp (piecewise linear)."""
     stops = [np.array([int(c[i:i + 2], 16) for i in (1, 3, 5)], float) for c in _RELIEF]
     best = np.full(img.shape[:2], np.inf)
-    for a, b in zip(stops, stops[1:]):
+    for a, b in itertools.pairwise(stops):
         t = np.clip(((img - a) @ (b - a)) / ((b - a) @ (b - a)), 0, 1)
         best = np.minimum(best, np.linalg.norm(img - (a + t[..., None] * (b - a)), axis=-1))
     return best
@@ -107,6 +109,11 @@ def test_map_fills_its_frame_over_the_offline_basemap(server, browser, theme, la
             page.locator("text=/^6\\.\\d{5}°$/").first.wait_for(timeout=10_000)  # the longitude, in degrees
             page.screenshot(path=str(ARTIFACTS / f"{theme}_map_{lang}_hover.png"),
                             clip={"x": x, "y": y, "width": w, "height": h})
+        # a click gives the pixel's series, placed in degrees (the map is Web Mercator, the result UTM)
+        page.mouse.click(fx + fw * 0.3, fy + fh * 0.7)
+        place = page.locator("p:has(strong:has-text('Pixel'))").first
+        place.wait_for(timeout=60_000)
+        assert "°" in place.inner_text(), place.inner_text()
     except Exception:
         page.screenshot(path=str(ARTIFACTS / f"{theme}_map_{lang}_failure.png"), full_page=True)
         raise

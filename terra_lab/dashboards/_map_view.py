@@ -202,7 +202,9 @@ class MapView:
         digits = _decimals(np.asarray(data.values, dtype="float64"))
         units = self._units(data)
         suffix = f" + ' {units}'" if units else ""
-        return f"return isNaN(value) ? '' : value.toFixed({digits}){suffix};"
+        locale = "fr-FR" if self.language == "fr" else "en-GB"  # 1,5 or 1.5
+        number = f"value.toLocaleString('{locale}', {{minimumFractionDigits: {digits}, maximumFractionDigits: {digits}}})"
+        return f"return isNaN(value) ? '' : {number}{suffix};"
 
     def _redraw(self, *_):
         """Map of the current layer (see :meth:`map_element`); a click on it shows the pixel's series."""
@@ -238,6 +240,7 @@ class MapView:
             if self._map_crs is not None:  # the map is in Web Mercator, the result in its own CRS
                 x, y = to_native(x, y, self._map_crs)
             plot, text = self._point_series(x, y)
+            self._series.object = None  # a series hidden since (a recompute) must not be shown with its old plot
             self._series.visible = True  # before the plot: a visible change syncs the rendered plot's properties
             self._series.object, self._point.object = plot, text
         except Exception as e:  # noqa: BLE001 - shown in the page, logged, the app stays usable

@@ -76,8 +76,7 @@ class BiodiversityDashboard(DashboardBase):
         if self.product == "landcover" and result.landcover is not None:
             return result.landcover.rename("landcover")
         if self.product in (*LANDCOVER_PRODUCTS, "landcover") and self.product not in result.layers:
-            raise ValueError(f"{self.product} needs an OSO land-cover map, which the catalogue {self.catalog!r} lacks; "
-                             f"choose shannon, simpson or beta_pcoa1, or a catalogue with an OSO collection")
+            raise ValueError(tr("needs_landcover", self.language).format(product=self.product, catalog=self.catalog))
         return result.layers[self.product].rename(self.product)
 
     def _result_attrs(self) -> dict:
