@@ -24,7 +24,7 @@ from stackstac.rio_reader import (
 from ..catalog import _access
 from ..errors import AssetReadError
 
-__all__ = ["TerraLabReader", "effective_nodata"]
+__all__ = ["TerraLabReader", "effective_nodata", "overview_level"]
 
 _FIX = (
     "the file is missing, truncated or corrupt: re-download the product, drop the item from "
@@ -51,8 +51,32 @@ def effective_nodata(tag: float | None, declared: float | None, dtype: str) -> f
     return declared
 
 
+def overview_level(ds: rasterio.DatasetReader, grid: dict) -> int | None:
+    """The overview of ``ds`` to read for the output ``grid`` (``vrt_params``), or None for full resolution.
+
+    As gdalwarp's ``-ovr AUTO`` and odc-stac: the coarsest overview whose pixel is not coarser
+    than the output pixel (a cube at 8x the native pixel size reads the x8 overview, at 6x the
+    x4 one).  Only for an output in the file's own CRS (the pixel sizes are then comparable).
+    """
+    factors = ds.overviews(1) if ds.count >= 1 else []
+    if not factors or not ds.crs or ds.crs.to_epsg() != grid.get("crs"):
+        return None
+    native = abs(ds.transform.a)
+    shrink = min(abs(grid["transform"].a), abs(grid["transform"].e)) / native if native else 1.0
+    level = None
+    for i, f in enumerate(factors):
+        if f <= shrink * (1 + 1e-6):
+            level = i
+    return level
+
+
+def _grid(ds) -> dict:
+    return {"crs": ds.crs.to_epsg() if ds.crs else None, "transform": ds.transform,
+            "height": ds.height, "width": ds.width}
+
+
 class TerraLabReader(AutoParallelRioReader):
-    """:class:`stackstac.rio_reader.AutoParallelRioReader` with three changes.
+    """:class:`stackstac.rio_reader.AutoParallelRioReader` with four changes.
 
     * A local GeoTIFF already on the output grid (the common case of THEIA tiles loaded in
       their own projection, also inside a zip through ``/vsizip/``) is read directly by one
@@ -66,6 +90,8 @@ class TerraLabReader(AutoParallelRioReader):
       mixes it into valid pixels.  stackstac 0.5.1 itself only masks the file's own tag.
       Build a reader class that declares it with :meth:`declaring`.
     * Read errors raise :class:`~terra_lab.errors.AssetReadError` naming the file and the fix.
+    * A cube coarser than a file reads the file's overview (:func:`overview_level`), on both
+      paths: stackstac's warped VRT alone always reads full resolution.
     """
 
     def __init__(self, *, nodata: float | None = None, **kwargs) -> None:
@@ -96,6 +122,10 @@ class TerraLabReader(AutoParallelRioReader):
                     warnings.warn(msg, stacklevel=2)
                     return NodataReader(dtype=self.dtype, fill_value=self.fill_value)
                 raise RuntimeError(msg) from e
+            level = overview_level(ds, self.spec.vrt_params)
+            if level is not None:  # a coarse cube: warp the overview (its options follow it to every thread)
+                ds.close()
+                ds = SelfCleaningDatasetReader(self.url, sharing=False, overview_level=level)
             if ds.count != 1:
                 count = ds.count
                 ds.close()
@@ -105,8 +135,7 @@ class TerraLabReader(AutoParallelRioReader):
                 )
             nodata = effective_nodata(ds.nodata, self.nodata, ds.dtypes[0])
             declared = ds.nodata is None and nodata is not None
-            grid = {"crs": ds.crs.to_epsg() if ds.crs else None, "transform": ds.transform,
-                    "height": ds.height, "width": ds.width}
+            grid = _grid(ds)
             vrt = None
             if declared or self.spec.vrt_params != grid:
                 extra = dict(src_nodata=nodata, nodata=nodata) if declared else dict(add_alpha=ds.nodata is None)
@@ -127,9 +156,11 @@ class TerraLabReader(AutoParallelRioReader):
         ds = getattr(tl, "ds", None)
         if ds is None:
             ds = rasterio.open(self.url, sharing=False)
-            grid = {"crs": ds.crs.to_epsg() if ds.crs else None, "transform": ds.transform,
-                    "height": ds.height, "width": ds.width}
-            if ds.count != 1 or grid != self.spec.vrt_params:
+            level = overview_level(ds, self.spec.vrt_params) if _grid(ds) != self.spec.vrt_params else None
+            if level is not None:  # an overview exactly on the output grid is read directly too
+                ds.close()
+                ds = rasterio.open(self.url, sharing=False, overview_level=level)
+            if ds.count != 1 or _grid(ds) != self.spec.vrt_params:
                 ds.close()
                 self.__dict__["_no_fast"] = True
                 return None

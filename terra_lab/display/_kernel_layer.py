@@ -12,20 +12,29 @@ in its layer control and split view.  Its front end (``KernelTileLayerView`` of 
 
 Protocol (browser -> kernel): ``{"type": "tile", "req": int, "z": int, "x": int, "y": int,
 "t": int}``; reply ``{"type": "tile", "req": req, "ok": bool, "error"?: str}`` with the PNG
-as the one buffer when ``ok`` (``ok`` without a buffer: an empty tile).  A malformed request,
+as the one buffer when ``ok`` (``ok`` without a buffer: an empty tile).
+
+Reuse: rendered tiles are kept in a bounded LRU cache (:mod:`._tile_cache`, shared by the
+kernel's layers) keyed by layer, level, z/x/y and date, so panning back computes nothing.  A
+:class:`~terra_lab.display._pyramid.Recipe` layer draws each zoom from the recipe's level
+whose pixel is closest to the tile's (read from the COG overviews); a small level (at most a
+quarter of the cache, 64 MiB) is computed whole once and its tiles are cut from memory.  A malformed request,
 or a tile whose computation fails, gets ``ok: false`` and a one-line error, never a traceback.
 """
 
 from __future__ import annotations
 
 import html
+import threading
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
+from ._pyramid import Recipe
 from ._sampling import clearest_time, sample_range
-from ._tiles import Style, TileError, render_tile, tile_failure
+from ._tile_cache import TILE_CACHE, TileCache
+from ._tiles import TILE, Style, TileError, _to_crs, render_tile, tile_bounds, tile_failure
 
 try:
     import ipyleaflet
@@ -85,9 +94,14 @@ class KernelTileLayer(TerraLabModule, ipyleaflet.RasterLayer):
     #: the last tile error (kernel side; also shown by the front end as the layer's tooltip)
     error = t.Unicode("").tag(sync=True)
 
-    def __init__(self, data: xr.DataArray, *, name: str | None = None, cmap: str | None = None,
+    def __init__(self, data: xr.DataArray | Recipe, *, name: str | None = None, cmap: str | None = None,
                  vmin: float | None = None, vmax: float | None = None, opacity: float = 1.0, label: str = "",
-                 masked: xr.DataArray | None = None, time_index: int | None = None, **kwargs):
+                 masked: xr.DataArray | None = None, time_index: int | None = None,
+                 cache: TileCache | None = None, **kwargs):
+        recipe = data if isinstance(data, Recipe) else None
+        if recipe is not None:  # colour range, clearest date and bounds from a coarse level
+            data = recipe.array(recipe.preview_level())
+            name = name or recipe.name
         da = as_layer_data(data)
         if masked is not None:
             masked = as_layer_data(masked, "masked=")
@@ -120,6 +134,12 @@ class KernelTileLayer(TerraLabModule, ipyleaflet.RasterLayer):
         self.style = style
         self.title = text  # the unescaped name (for Python-side messages)
         self.tiles_served = 0
+        #: the recipe re-evaluated per zoom (None: ``data`` is drawn at its own resolution)
+        self.recipe = recipe
+        #: where tiles and small levels are kept (default: the kernel's shared :data:`TILE_CACHE`)
+        self.cache = TILE_CACHE if cache is None else cache
+        self._token = object()  # this layer in cache keys
+        self._level_lock = threading.Lock()
         self.on_msg(self._on_tile_message)
 
     @t.validate("time_index")
@@ -159,17 +179,52 @@ class KernelTileLayer(TerraLabModule, ipyleaflet.RasterLayer):
 
         The arguments come from the browser: anything but integers in range raises
         :class:`~terra_lab.display._tiles.TileError` or ``IndexError``."""
+        bounds = tile_bounds(z, x, y)  # validates z, x, y
         da, masked = self.data, self.masked
         if "time" in da.dims:
             t = self.time_index if t is None else t
             if not isinstance(t, (int, np.integer)) or isinstance(t, bool) or not 0 <= t < da.sizes["time"]:
                 raise IndexError(f"time index {t!r} outside 0..{da.sizes['time'] - 1}")
-            da = da.isel(time=int(t))
-            if masked is not None and "time" in masked.dims:
-                masked = masked.isel(time=int(t))
-        png = render_tile(da, z, x, y, self.style, masked=masked)
+            t = int(t)
+        else:
+            t = 0
+        level = self.level_for(z, x, y, bounds)
+        key = (self._token, id(da), id(masked), level, int(z), int(x), int(y), t, self.style)
+        missing = object()
+        png = self.cache.get(key, missing)
+        if png is missing:
+            if level is not None:
+                da = self.level_array(level)
+            if "time" in da.dims:
+                da = da.isel(time=t)
+                if masked is not None and "time" in masked.dims:
+                    masked = masked.isel(time=t)
+            png = render_tile(da, z, x, y, self.style, masked=masked)
+            self.cache.put(key, png)
         self.tiles_served += 1
         return png
+
+    def level_for(self, z: int, x: int, y: int, bounds: tuple[float, float, float, float] | None = None) -> int | None:
+        """The recipe level that draws tile z/x/y (None for a plain DataArray layer)."""
+        if self.recipe is None:
+            return None
+        west, south, east, north = tile_bounds(z, x, y) if bounds is None else bounds
+        mid = (south + north) / 2
+        (x0, x1), (y0, y1) = _to_crs(self.data.rio.crs.to_epsg()).transform([west, east], [mid, mid])
+        return self.recipe.level_for(float(np.hypot(x1 - x0, y1 - y0)) / TILE)
+
+    def level_array(self, level: int) -> xr.DataArray:
+        """The recipe's product at ``level``: in memory (computed once, cached) when small, else lazy."""
+        da = self.recipe.array(level)
+        if da.nbytes > min(self.cache.max_bytes // 4, 64 * 2**20):
+            return da
+        key = (self._token, "level", level)
+        with self._level_lock:  # concurrent tiles of one level compute it once
+            found = self.cache.get(key)
+            if found is None:
+                found = da.compute()
+                self.cache.put(key, found)
+        return found
 
     # ------------------------------------------------------------------ comm
     def _on_tile_message(self, _widget, content: dict[str, Any], _buffers) -> None:
