@@ -85,23 +85,32 @@ def serve_on(listening: socket.socket, apps: dict, *, prefix: str, title: str,
 
     ``warm`` (loading the apps' code) runs in a background thread once the server answers, so
     that jupyter-server-proxy's readiness poll is answered within its 5 s (a session asking for a
-    module meanwhile waits for that import to finish); then the server makes a page of the first
-    app for itself (an unused session, which Panel drops), so that Panel's one-time costs
-    (templates, resources, the first document's serialisation: about a second) are not paid by
-    the first visitor either."""
+    module meanwhile waits for that import to finish); then, unless a visitor came meanwhile, the
+    server makes a page of the first app for itself (an unused session, which Panel drops), so
+    that Panel's one-time costs (templates, resources, the first document's serialisation: about a
+    second) are not paid by the first visitor either."""
     import threading
 
     import panel as pn
 
+    visited = threading.Event()
+
+    def noting_visits(app):
+        def page():
+            visited.set()
+            return app()
+        return page
+
     path = listening.getsockname()
     with _bokeh_binds_to(listening):
-        server = pn.serve(apps, unix_socket=path, show=False, start=False, prefix=prefix, websocket_origin=["*"],
-                          title=title)
+        server = pn.serve({name: noting_visits(app) for name, app in apps.items()}, unix_socket=path, show=False,
+                          start=False, prefix=prefix, websocket_origin=["*"], title=title)
     server.start()
     if warm is not None and apps:
         def warm_up():
             warm()
-            _request_once(path, f"{prefix}/{next(iter(apps))}")
+            if not visited.is_set():
+                _request_once(path, f"{prefix}/{next(iter(apps))}")
 
         threading.Thread(target=warm_up, name="terra-lab-warm", daemon=True).start()
     server.io_loop.start()
