@@ -4,8 +4,7 @@ run button visible, in a real JupyterLab + Chromium (1280x720), behind jupyter-s
 Rows:
 - ``cold``: the first dashboard opened, clicked as soon as the launcher shows (the worst case:
   the dashboard server has had no time to start);
-- ``cold, 20 s after lab start``: the same in a fresh JupyterLab where the attendee clicks 20 s
-  after the launcher shows (the usual case);
+- ``cold, click 20 s after the launcher shows``: the same in a fresh JupyterLab (the usual case);
 - ``warm``: the same theme opened again (server and session code already loaded);
 - ``other theme``: each other theme's first opening on the running server;
 - the comparison: a plain Panel "hello" page (one Markdown pane and one button, no terra_lab)
@@ -16,9 +15,38 @@ Each row gives the click-to-button time and its parts (the document's first byte
 start and session creation; DOMContentLoaded; button visible), the ratio to the comparison, and
 the peak resident memory of the dashboard server process.
 
-Figures before the launcher/server change (this script at commit ca9905a, same machine, 2 shared
-cores): cold 9.6 s (first byte 7.8 s), warm 1.3 s, other theme 2.4-3.3 s; Panel hello cold 3.3 s,
-warm 0.5 s; dashboard server peak 520 MiB.  (Re-measure: check out that commit and run it.)
+Where the time goes (CPU seconds of the dashboard server, measured with time.process_time, so
+independent of the machine's load): ``python -m terra_lab.cli`` (terra_lab, catalogue, cube) 1.6,
+Panel 0.9, the numba kernels compiled at import (terra_lab.kernels._snow 4.0, _dieback 2.5),
+HoloViews/hvPlot/Datashader 1.5, the dashboards 0.1: about 10.6 s before the first page can be
+made, then about 1 s for Panel's first page.  Before the change, all of it came after the click
+(the server started on the first request, loaded the themes in the first session), plus
+jupyter-server-proxy's readiness poll, which doubles its delay (2.56 s, 5.12 s...) and found the
+socket up to seconds after it appeared.  Now the socket listens at once (the poll is answered as
+soon as Panel serves), the themes load in the background, and a launcher on screen starts the
+server, so a click made after those ~11 s CPU seconds finds it warm.
+
+Measured (2 cores shared with other jobs; totals in s, click to run button):
+
+=========================  ==================  ===================  ==================
+case                       before, load 1      before / after,      before / after,
+                           (00:42, see below)  load 9-11            load 11-22
+=========================  ==================  ===================  ==================
+cold, click at 0 s         8.1 (3.7x hello)    16.1 / 65.1          56.1 / 40.2
+cold, click at 20 s        10.8 (4.9x hello)   46.5 / 37.9          113.0 / 28.8
+warm (same theme again)    1.2                 2.0 / 2.8            6.7 / 1.4
+Panel hello page, cold     2.2                 3.9 / 6.7 (the run   12.3 / 7.0
+                                               of each column)
+server CPU at first page   -                   8.5 / 12.1           10.0 / 10.0
+server peak memory (MiB)   410                 430 / 433            428 / 433
+=========================  ==================  ===================  ==================
+
+Under that load the wall times mostly measure the other jobs: the CPU seconds and the memory
+are the comparable figures, and a run on an idle machine is still to be made for the "after"
+column.  "before, load 1" ran on the tree of commit ca9905a, whose snow kernels still compiled on
+first use (commit 076fb05 later compiled them at import: +4 s CPU on every server start); the
+paired columns ran "before" from a worktree of commit e0c4fde with this change reverted
+(PYTHONPATH, and JUPYTER_PATH holding its labextension build) and "after" from one of e0c4fde.
 
     python benchmarks/bench_dashboard_load.py [--themes snow water forest biodiversity]
 """
