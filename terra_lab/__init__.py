@@ -11,8 +11,9 @@ from . import catalog, errors, profiles
 from ._cluster import cluster
 from ._version import __version__
 from .cube import load
+from .display._pyramid import Recipe, recipe
 
-__all__ = ["__version__", "catalog", "cluster", "errors", "load", "profiles"]
+__all__ = ["Recipe", "__version__", "catalog", "cluster", "errors", "load", "profiles", "recipe"]
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:

@@ -123,6 +123,10 @@ class TerraMap(ipyleaflet.Map):
                   masked: xr.DataArray | None = None, fit: bool | None = None):
         """Show ``data`` (dims (y, x) or (time, y, x), any CRS, lazy or not); returns the layer.
 
+        ``data`` may be a :func:`terra_lab.recipe` (a product as a function of the cube): each
+        zoom then shows the product evaluated on the cube loaded at that zoom's pixel size, from
+        the COG overviews, instead of the full-resolution pixels.
+
         See :class:`KernelTileLayer` for the colours, ``masked`` and the date shown.  An
         ipyleaflet layer is added as it is.  ``fit`` (default: for the first data layer) sets
         the view on the layer.
