@@ -64,6 +64,7 @@ def test_draw_search_pick_load_show(lab, browser, size):
     w, h, tool = size
     tag = f"{w}x{h}"
     page = browser.new_page(viewport={"width": w, "height": h})
+    step = "open"
     try:
         _open_fresh(page, url, token, "search.ipynb")
         root = page.locator(".jp-OutputArea-output").filter(has=page.locator(".leaflet-container")).first
@@ -73,6 +74,7 @@ def test_draw_search_pick_load_show(lab, browser, size):
         mapbox.scroll_into_view_if_needed()
         box = mapbox.bounding_box()
         assert box["width"] > 300 and box["height"] > 300, f"the map is {box['width']} x {box['height']} px"
+        step = "draw"
         # draw with the mouse around the map's centre: a box (rectangle tool, drag) or a polygon (clicks)
         cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
         root.locator(f".leaflet-draw-draw-{tool}").click()
@@ -87,6 +89,7 @@ def test_draw_search_pick_load_show(lab, browser, size):
                 page.mouse.click(cx + dx, cy + dy)
                 page.wait_for_timeout(300)
         page.wait_for_selector(".tl-search-message:has-text('area drawn')", timeout=30_000)
+        step = "search"
         root.locator("button:has-text('Search')").click()
         message = page.wait_for_selector(".tl-search-message:has-text('items')", timeout=60_000)
         n = int(re.search(r"(\d+) items", message.inner_text()).group(1))
@@ -100,6 +103,7 @@ def test_draw_search_pick_load_show(lab, browser, size):
         assert paths.count() >= 1
         assert {paths.nth(i).get_attribute("fill-opacity") for i in range(paths.count())} == {"0"}
         assert re.search(r"\d+ items?$", root.locator(".tl-footprint-count").first.inner_text())
+        step = "footprint click"
         # click a footprint's outline: its rows are selected in the table
         edge = page.evaluate("""(color) => {
             const p = [...document.querySelectorAll(`.leaflet-overlay-pane path[stroke='${color}']`)].pop();
@@ -111,32 +115,46 @@ def test_draw_search_pick_load_show(lab, browser, size):
         box = mapbox.bounding_box()
         page.mouse.move(box["x"] + 5, box["y"] + box["height"] - 40)  # off the outline: its hover style goes
         page.wait_for_selector(f".leaflet-overlay-pane path[stroke='{SELECTED_STYLE['color']}']", timeout=30_000)
+        step = "sort"
         # sort by cloud cover: a header click reorders the rows
         root.locator(".tl-results th[data-key='cloud']").click()
         page.wait_for_selector(".tl-results th[aria-sort='ascending'][data-key='cloud']", timeout=30_000)
+        page.wait_for_function("""() => {  // the kernel sent the rows back in cloud order
+            const v = [...document.querySelectorAll(".tl-results td[data-key='cloud']")]
+                .map((td) => (td.textContent === "\u2013" ? Infinity : Number(td.textContent)));
+            return v.length > 0 && v.every((x, i) => i === 0 || v[i - 1] <= x);
+        }""", timeout=30_000)
+        page.wait_for_timeout(1000)  # the rows are redrawn once more if the order changed
+        step = "row click"
         # pick a row: it is marked, its footprint takes the selection colour, its quicklook shows
         row = rows.nth(1)
-        row.scroll_into_view_if_needed()
         row.click()
-        page.wait_for_selector(f".tl-results tr.tl-selected[data-id='{row.get_attribute('data-id')}']", timeout=30_000)
+        row_id = row.get_attribute("data-id")
+        page.wait_for_selector(f".tl-results tr.tl-selected[data-id='{row_id}']", timeout=30_000)
         page.wait_for_selector(f".leaflet-overlay-pane path[stroke='{SELECTED_STYLE['color']}']", timeout=30_000)
         root.locator("img[src^='blob:'], img[src^='data:']").first.wait_for(timeout=30_000)
+        step = "row hover"
         # hover another row: its footprint takes the hover colour
         rows.nth(3).hover()
         page.wait_for_selector(f".leaflet-overlay-pane path[stroke='{HOVER_STYLE['color']}']", timeout=30_000)
+        step = "load"
         root.locator("button:has-text('Load as cube')").click()
         page.wait_for_selector(".tl-search-message:has-text('ready in .cube')", timeout=120_000)
+        step = "show NDVI"
+        layers = root.locator(".terra-kernel-layer")  # kernel-tile layers: the offline basemap, then NDVI
+        before = layers.count()
         root.locator("button:has-text('Show NDVI on map')").click()
         page.wait_for_selector(".tl-search-message:has-text('NDVI on the map')", timeout=60_000)
-        page.wait_for_selector(".terra-kernel-layer img.terra-tile[data-loaded='1']", timeout=180_000)
+        page.wait_for_function(f"document.querySelectorAll('.terra-kernel-layer').length > {before}", timeout=60_000)
+        layers.last.locator("img.terra-tile[data-loaded='1']").first.wait_for(timeout=180_000)
         page.wait_for_timeout(2500)
         mapbox.scroll_into_view_if_needed()
         page.screenshot(path=str(ARTIFACTS / f"search_map_{tag}_page.png"))
         shot = mapbox.screenshot(path=str(ARTIFACTS / f"search_map_{tag}.png"))
         assert_not_blank(shot, f"SearchMap with NDVI at {tag}")
-    except Exception:
+    except Exception as e:
         page.screenshot(path=str(ARTIFACTS / f"search_map_{tag}_failure.png"), full_page=True)
-        raise
+        raise AssertionError(f"SearchMap at {tag}, step {step!r}: {e}") from e
     finally:
         page.close()
 
