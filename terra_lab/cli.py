@@ -166,8 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
     wserve.add_argument("--allow-any-origin", action="store_true", help="accept websocket connections from any origin (proxy)")
     wserve.add_argument("--unix-socket", metavar="PATH", help="serve on this Unix socket (its folder must be private, 0700) "
                         "instead of TCP: what jupyter-server-proxy runs")
-    wserve.add_argument("--warm", action="store_true", help="load every theme's code before serving the first page "
-                        "(slower start, no wait on the first page)")
+    wserve.add_argument("--warm", action="store_true", help="load every theme's code at start (with --unix-socket: "
+                        "in the background once serving), so that no first page waits for it")
     wserve.set_defaults(func=_workshop)
 
     inf = sub.add_parser("info", help="where data lives")

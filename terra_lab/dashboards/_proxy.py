@@ -25,8 +25,8 @@ _PROXY_FOLDER = "jupyter-server-proxy-"  # the prefix of the folders jupyter-ser
 
 def setup() -> dict:
     return {
-        # --warm: every theme's code loaded before the first page (the extension starts this server
-        # in the background when JupyterLab opens, so the attendee's first click finds it ready)
+        # --warm: every theme's code loaded at start, in the background (serve_on); the extension
+        # starts this server as soon as a launcher shows, so the attendee's first click finds it ready
         "command": [sys.executable, "-m", "terra_lab.cli", "workshop", "serve", "--warm", "--unix-socket",
                     "{unix_socket}", "--prefix", "{base_url}terra-lab-workshops"],
         "unix_socket": True,
