@@ -32,6 +32,20 @@ def _proxied_dashboard_link() -> None:
         dask.config.set({"distributed.dashboard.link": PROXIED_DASHBOARD_LINK})
 
 
+def _gateway_client(gw_cluster):
+    """A Client of a Gateway cluster that shuts the cluster down when closed, as a LocalCluster's does."""
+    from dask.distributed import Client
+
+    class GatewayClient(Client):
+        def close(self, *args, **kwargs):
+            try:
+                return super().close(*args, **kwargs)
+            finally:
+                gw_cluster.shutdown()
+
+    return GatewayClient(gw_cluster, security=gw_cluster.security, set_as_default=True)
+
+
 def cluster(
     n_workers: int | None = None,
     *,
@@ -49,7 +63,7 @@ def cluster(
     1. ``address`` (or the ``TERRA_LAB_SCHEDULER`` environment variable): an existing scheduler;
     2. a Dask Gateway when ``gateway=True``, or when ``gateway`` is not given and one is configured
        (Dask config ``gateway.address`` / ``DASK_GATEWAY__ADDRESS``, as JupyterHub deployments set);
-       ``n_workers`` workers are asked for and ``options`` go to ``Gateway.new_cluster``;
+       ``n_workers`` workers are asked for and ``options`` (cluster options) go to ``GatewayCluster``;
     3. otherwise a :class:`~dask.distributed.LocalCluster` of ``n_workers`` worker processes
        (default: one per core) with ``threads_per_worker`` threads each (numba kernels release
        the GIL, but GDAL reads scale better across processes); ``options`` go to LocalCluster.
@@ -59,7 +73,8 @@ def cluster(
     that works from the browser.
 
     Closing the client (``client.close()``, or leaving a ``with`` block) also stops a
-    LocalCluster it started.
+    LocalCluster or Gateway cluster it started (a Gateway cluster otherwise keeps its workers
+    until the gateway's idle timeout).
 
     Examples
     --------
@@ -75,16 +90,16 @@ def cluster(
         return Client(address)
     if gateway or (gateway is None and _gateway_configured()):
         try:
-            from dask_gateway import Gateway
+            from dask_gateway import GatewayCluster
         except ImportError as err:  # pragma: no cover - depends on the deployment
             raise ImportError(
                 "terra_lab.cluster(gateway=True) needs dask-gateway: pip install dask-gateway "
                 "(JupyterHub images with a Dask Gateway ship it)"
             ) from err
-        gw_cluster = Gateway().new_cluster(**options)
+        gw_cluster = GatewayCluster(**options)  # address and auth from the Dask config (gateway.*)
         if n_workers:
             gw_cluster.scale(n_workers)
-        return gw_cluster.get_client()
+        return _gateway_client(gw_cluster)
     # a Client given LocalCluster keywords starts and owns its cluster: closing the client closes it
     return Client(
         n_workers=n_workers or os.cpu_count() or 1,
