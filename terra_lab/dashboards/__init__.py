@@ -1,6 +1,15 @@
 """Panel dashboards for THEIA thematic workshops (the ``ui`` extra).
 
-``terra-lab workshop serve [THEME...]`` serves them with ``panel serve`` on 127.0.0.1.
+``terra-lab workshop serve [THEME...]`` serves them with ``panel serve`` on 127.0.0.1; a page opens
+in French, or in English with ``?lang=en``.
+
+Pieces (one concept per module): ``_state`` (the user's choices, their checks, presets -> settings),
+``_runner`` (the workflow in a worker thread, its steps search/read/compute/render, cancel at the
+next step), ``_session`` (a worker's callbacks on its own session's event loop), ``_controls``
+(parameter widgets), ``_progress_view`` (progress bar, Cancel, greyed results), ``_downloads``
+(COG/NetCDF with provenance), ``_i18n`` (every word, FR and EN), ``_map_view`` and ``_tables``
+(the result's map and tables); ``_common.DashboardBase`` puts them together, and a theme module
+(snow, water, forest, biodiversity) declares its parameters and calls its workflow.
 """
 
 from __future__ import annotations
