@@ -317,3 +317,21 @@ def test_water_and_biodiversity_tables_dates_without_time():
     assert frame.columns[1] == "Turbidity, median (FNU)"
     frame = _table(_dashboard(BiodiversityDashboard, _biodiversity_result(), language="en"))
     assert frame.iloc[0].tolist() == ["Image date", "2023-06-08"]
+
+
+def test_a_layer_with_dates_opens_on_its_clearest_date():
+    from terra_lab.dashboards._map_view import clearest_time
+
+    values = np.full((3, 4, 5), np.nan, dtype="float32")
+    values[0, 0, 0] = 1.0       # almost fully masked
+    values[1] = 2.0             # clear
+    values[2, :2] = 3.0         # half masked
+    picked = clearest_time(_grid(values, "ndvi"))
+    assert picked["time"].values == DATES[1] and picked.dims == ("y", "x")
+
+
+def test_frame_takes_the_data_shape_within_the_largest_frame():
+    from terra_lab.dashboards._map_view import MAX_FRAME, frame_size
+
+    assert frame_size(2000, 1000) == (MAX_FRAME[0], MAX_FRAME[0] // 2)
+    assert frame_size(1000, 2000) == (MAX_FRAME[1] // 2, MAX_FRAME[1])
