@@ -67,8 +67,8 @@ def controls(state, advanced: list[str]) -> pn.Column:
             else parameter_widget(state, n, lang, width=2 * _HALF + 10, margin=(2, 5))
             for n in names if n not in ("language", "mode", *_AOI) and n not in advanced]
     items = [head, pn.Row(area[0], area[1], margin=0), pn.Row(area[2], area[3], margin=0), *_pairs(main)]
-    extra = [parameter_widget(state, n, lang, width=2 * _HALF + 10, margin=(2, 5)) for n in names if n in advanced]
+    extra = [parameter_widget(state, n, lang, width=2 * _HALF - 10, margin=(2, 5)) for n in names if n in advanced]
     if extra:
-        items.append(pn.Card(*extra, title=tr("expert_params", lang), collapsed=False, margin=(5, 5),
-                             header_background="#f0f0f0", width=2 * _HALF + 30))
+        items.append(pn.Card(*extra, title=tr("expert_params", lang), collapsed=False, margin=(5, 10, 5, 5),
+                             header_background="#f0f0f0", width=2 * _HALF + 10))
     return pn.Column(*items, margin=0, name="parameters")
