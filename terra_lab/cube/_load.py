@@ -436,7 +436,7 @@ def _stack_kwargs(plan: LoadPlan) -> dict[str, Any]:
         bounds=g.bounds,
         dtype=np.dtype("float32"),
         fill_value=np.float32(np.nan),
-        rescale=False,
+        rescale=True,  # the profile's scale on band assets, none on masks (see _with_scale): applied by the reader
         sortby_date="asc",
         snap_bounds=g.snap_bounds,
         xy_coords="center",  # rioxarray and every xarray tool expect pixel centres
@@ -453,7 +453,8 @@ def stack(plan: LoadPlan, *, max_bytes: int | None = None) -> Stacked:
     the item has reflectance (so mosaics stay consistent)."""
     import stackstac
 
-    items, band_assets, mask_assets = plan.items, list(plan.band_assets), list(plan.mask_assets)
+    band_assets, mask_assets = list(plan.band_assets), list(plan.mask_assets)
+    items = _with_scale(plan.items, band_assets, mask_assets, plan.profile)
     kw = _stack_kwargs(plan)
     if plan.chunks == "auto":  # the grid's size is known once stackstac has seen the items
         probe = stackstac.stack(items, assets=band_assets[:1], **kw)
@@ -468,10 +469,28 @@ def stack(plan: LoadPlan, *, max_bytes: int | None = None) -> Stacked:
         refl = stackstac.stack(items, assets=band_assets, resampling=Resampling[plan.resampling], **kw)
         raw = stackstac.stack(items, assets=mask_assets, resampling=Resampling.nearest, **kw) if mask_assets else None
     _check_size(refl, plan, max_bytes)
-    refl = refl * np.float32(plan.profile.scale) + np.float32(plan.profile.offset)
     if raw is not None:
         raw = raw.where(refl.notnull().any("band"))
     return Stacked(reflectance=refl, masks=raw)
+
+
+def _with_scale(items: list[dict], band_assets: list[str], mask_assets: list[str],
+                profile: CollectionProfile) -> list[dict]:
+    """Copies of ``items`` whose band assets declare the profile's scale and offset in ``raster:bands``
+    and whose mask assets declare none, so that the reader scales each chunk as it decodes it
+    (no separate multiply-add task per chunk)."""
+    scale, offset = np.float32(profile.scale), np.float32(profile.offset)
+    out = []
+    for it in items:
+        assets = dict(it["assets"])
+        for key in band_assets:
+            bands = dict((assets[key].get("raster:bands") or [{}])[0])
+            assets[key] = {**assets[key], "raster:bands": [{**bands, "scale": scale, "offset": offset}]}
+        for key in mask_assets:
+            bands = dict((assets[key].get("raster:bands") or [{}])[0])
+            assets[key] = {**assets[key], "raster:bands": [{**bands, "scale": np.float32(1), "offset": np.float32(0)}]}
+        out.append({**it, "assets": assets})
+    return out
 
 
 def _check_size(refl: xr.DataArray, plan: LoadPlan, max_bytes: int | None) -> None:

@@ -97,6 +97,9 @@ class TerraLabReader(AutoParallelRioReader):
     def __init__(self, *, nodata: float | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.nodata = nodata
+        # Python floats holding float32 values: float32 arithmetic on float32 chunks, bit for bit
+        # what ``chunk * np.float32(scale)`` gives (stackstac's asset table holds float64)
+        self.scale_offset = tuple(float(np.float32(v)) for v in self.scale_offset)
 
     @classmethod
     def declaring(cls, nodata: float | None):
