@@ -49,7 +49,8 @@ the memory are the comparable figures, and a run on an idle machine is still to 
 finds the server warm (4.8 s, 1.3x the plain Panel page, against 39.2 s, 5.7x, before); a
 click at once still waits for the ~11 CPU seconds of loading.
 
-"before, load 1" ran on the tree of commit ca9905a, whose snow kernels still compiled on first use (commit 076fb05 later compiled them at import: +4 s CPU on every server start); the
+"before, load 1" ran on the tree of commit ca9905a, whose snow kernels still compiled on first
+use (commit 076fb05 later compiled them at import: +4 s CPU on every server start); the
 paired columns ran "before" from a worktree of commit e0c4fde with this change reverted
 (PYTHONPATH, and JUPYTER_PATH holding its labextension build) and "after" from one of e0c4fde
 (load 9-22) or from the tree of commit b61c99d (load 7-9).
