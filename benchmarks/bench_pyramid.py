@@ -5,10 +5,11 @@ The scene: one tile-sized pair of int16 COGs (10980 x 10980 px at 10 m, red and 
 overviews x2 .. x32) generated once into ``$TERRA_LAB_BENCH_DIR`` (default
 ``/tmp/terra_lab_bench_pyramid``, about 500 MB), wrapped in THEIA-like STAC items.
 
-* NDVI at zoom 8, 10, 12: median over 4 tiles around the scene's centre of one tile request;
-  ours = ``KernelTileLayer(recipe).tile(z, x, y)`` (first tile of a fresh layer and cache:
-  cube graph, overview read, NDVI, PNG), rio-tiler = ``Reader.tile`` of both bands + NDVI +
-  the same colouring and PNG encoding.
+* NDVI at zoom 8, 10, 12: median over the (at most 4) tiles nearest the scene's centre of one tile request;
+  ours = ``KernelTileLayer(recipe).tile(z, x, y)``, the first tile of a new layer and cache
+  (the level's cube graph, overview read, NDVI, PNG; the layer's creation, once per
+  ``add_layer``, is timed apart), rio-tiler = ``Reader.tile`` of both bands + NDVI +
+  the same colouring and PNG encoding.  Both read the files from the page cache.
 * 20-date median NDVI at zoom 8: 20 items pointing at the same two COGs; cold = first tile of a
   fresh layer, warm = the same tile again (the tile cache) and a neighbouring tile (the level
   array in memory).
@@ -126,6 +127,18 @@ def tiles_around(lat: float, lon: float, z: int, n: int = 2) -> list[tuple[int, 
     return [(z, cx + dx, cy + dy) for dx in range(n) for dy in range(n)]
 
 
+def tiles_over(bbox: list[float], z: int, n: int = 4) -> list[tuple[int, int, int]]:
+    """The ``n`` tiles of zoom ``z`` intersecting lon/lat ``bbox`` nearest its centre."""
+    def xy(lon, lat):
+        k = 2**z
+        return (lon + 180) / 360 * k, (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * k
+    west, south, east, north = bbox
+    (x0, y0), (x1, y1) = xy(west, north), xy(east, south)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    found = [(z, x, y) for x in range(int(x0), int(x1) + 1) for y in range(int(y0), int(y1) + 1)]
+    return sorted(found, key=lambda t: (t[1] + 0.5 - cx) ** 2 + (t[2] + 0.5 - cy) ** 2)[:n]
+
+
 def _timed(fn):
     with _PeakRSS() as mem:
         t0 = time.perf_counter()
@@ -161,8 +174,8 @@ def main() -> None:
               f"({sum(p.stat().st_size for p in (red_p, nir_p)) / 2**20:.0f} MiB)")
     one = scene_items(red_p, nir_p, 1)
     many = scene_items(red_p, nir_p, 20)
-    west, south, east, north = one[0]["bbox"]
-    lat, lon = (south + north) / 2, (west + east) / 2
+    for p in (red_p, nir_p):  # both sides read from the page cache
+        p.read_bytes()
     style = Style("RdYlGn", 0.0, 0.9)
 
     def rio_tile(z, x, y):
@@ -174,15 +187,17 @@ def main() -> None:
         v[(a == -10000) | (b == -10000)] = np.nan
         return _png(colorize(v, style))
 
-    rows = []
+    def new_layer(items, fn, name):
+        return KernelTileLayer(Recipe(items, fn, bands=["red", "nir"], masks=False, name=name),
+                               vmin=0, vmax=0.9, cmap="RdYlGn", cache=TileCache(256 * 2**20))
+
+    rows, inits = [], []
     for z in (8, 10, 12):
         ours, theirs, peak_o, peak_t, level = [], [], 0.0, 0.0, None
-        for tile in tiles_around(lat, lon, z):
-            def first_tile(tile=tile):
-                layer = KernelTileLayer(Recipe(one, ndvi, bands=["red", "nir"], masks=False, name="NDVI"),
-                                        vmin=0, vmax=0.9, cmap="RdYlGn", cache=TileCache(256 * 2**20))
-                return layer, layer.tile(*tile)
-            (layer, _), dt, peak = _timed(first_tile)
+        for tile in tiles_over(one[0]["bbox"], z):
+            layer, dt, _ = _timed(lambda: new_layer(one, ndvi, "NDVI"))
+            inits.append(dt)
+            _, dt, peak = _timed(lambda tile=tile, layer=layer: layer.tile(*tile))
             level = layer.level_for(*tile)
             ours.append(dt)
             peak_o = max(peak_o, peak)
@@ -193,29 +208,27 @@ def main() -> None:
         rows.append({"case": f"NDVI tile z{z} (level x{2**level})", "ours ms": f"{o:.0f}", "rio-tiler ms": f"{t:.0f}",
                      "ratio": f"{o / t:.2f}x", "target": "<= 2x", "peak MiB (ours/rio)": f"{peak_o:.0f}/{peak_t:.0f}"})
 
-    tiles8 = tiles_around(lat, lon, 8)
-    layer_box = {}
-
-    def cold():
-        layer = KernelTileLayer(Recipe(many, median_ndvi, bands=["red", "nir"], masks=False, name="median NDVI"),
-                                vmin=0, vmax=0.9, cmap="RdYlGn", cache=TileCache(256 * 2**20))
-        layer_box["layer"] = layer
-        return layer.tile(*tiles8[0])
-    _, dt_cold, peak_cold = _timed(cold)
-    layer = layer_box["layer"]
+    rows.append({"case": "  (new recipe layer, once per add_layer)", "ours ms": f"{statistics.median(inits) * 1000:.0f}",
+                 "rio-tiler ms": "-", "ratio": "-", "target": "", "peak MiB (ours/rio)": ""})
+    tiles8 = tiles_over(one[0]["bbox"], 8)
+    layer, dt_init, _ = _timed(lambda: new_layer(many, median_ndvi, "median NDVI"))
+    _, dt_cold, peak_cold = _timed(lambda: layer.tile(*tiles8[0]))
     warm = []
     for _ in range(5):
         _, dt, peak_warm = _timed(lambda: layer.tile(*tiles8[0]))
         warm.append(dt)
-    _, dt_next, _ = _timed(lambda: layer.tile(*tiles8[1]))
+    _, dt_next, _ = _timed(lambda: layer.tile(*tiles8[-1]))
     rows.append({"case": "20-date median NDVI z8, cold", "ours ms": f"{dt_cold * 1000:.0f}", "rio-tiler ms": "-",
                  "ratio": "-", "target": "< 2000 ms", "peak MiB (ours/rio)": f"{peak_cold:.0f}"})
+    rows.append({"case": "  cold + new layer", "ours ms": f"{(dt_init + dt_cold) * 1000:.0f}", "rio-tiler ms": "-",
+                 "ratio": "-", "target": "< 2000 ms", "peak MiB (ours/rio)": ""})
     rows.append({"case": "  same tile again (warm)", "ours ms": f"{statistics.median(warm) * 1000:.1f}",
                  "rio-tiler ms": "-", "ratio": "-", "target": "< 50 ms", "peak MiB (ours/rio)": f"{peak_warm:.0f}"})
     rows.append({"case": "  next tile, level in memory", "ours ms": f"{dt_next * 1000:.1f}", "rio-tiler ms": "-",
                  "ratio": "-", "target": "< 50 ms", "peak MiB (ours/rio)": ""})
     print(f"Map tiles of a {args.size} x {args.size} px scene (10 m, 2 int16 COG bands with overviews "
-          f"x{OVERVIEWS[0]}..x{OVERVIEWS[-1]}), 2 dask threads; median of 4 tiles (first tile of a fresh layer)")
+          f"x{OVERVIEWS[0]}..x{OVERVIEWS[-1]}), 2 dask threads;\nmedian of 4 tiles, each the first tile of a new layer "
+          "(layer creation timed apart); both sides read the COGs from the page cache")
     print(table(rows, ["case", "ours ms", "rio-tiler ms", "ratio", "target", "peak MiB (ours/rio)"]))
 
 

@@ -4,6 +4,7 @@ nodata tag, and read errors that name the asset and the fix."""
 from __future__ import annotations
 
 import functools
+import os
 import threading
 import warnings
 
@@ -75,6 +76,35 @@ def _grid(ds) -> dict:
             "height": ds.height, "width": ds.width}
 
 
+@functools.lru_cache(maxsize=4096)
+def _plan(url: str, signature: tuple, crs, transform: tuple, height: int, width: int) -> tuple[int | None, bool]:
+    """(overview level, whether that level is exactly on the grid) of a local file for an output grid.
+
+    Memoised per file version (``signature``: its mtime and size): the chunks of a cube would
+    otherwise each open the file twice to learn what the first chunk learnt."""
+    grid = {"crs": crs, "transform": rasterio.Affine(*transform), "height": height, "width": width}
+    with rasterio.open(url, sharing=False) as ds:
+        if _grid(ds) == grid:
+            return None, ds.count == 1
+        level = overview_level(ds, grid)
+    if level is None:
+        return None, False
+    with rasterio.open(url, sharing=False, overview_level=level) as ov:
+        return level, ov.count == 1 and _grid(ov) == grid
+
+
+def _planned(url: str, grid: dict) -> tuple[int | None, bool] | None:
+    """:func:`_plan` for a local file, else None (remote files, paths inside archives: not memoised)."""
+    if "://" in url or url.startswith("/vsi"):
+        return None
+    try:
+        st = os.stat(url)
+    except OSError:
+        return None
+    t = grid["transform"]
+    return _plan(url, (st.st_mtime_ns, st.st_size), grid["crs"], tuple(t)[:6], grid["height"], grid["width"])
+
+
 class TerraLabReader(AutoParallelRioReader):
     """:class:`stackstac.rio_reader.AutoParallelRioReader` with four changes.
 
@@ -118,14 +148,18 @@ class TerraLabReader(AutoParallelRioReader):
         """
         with self.gdal_env.open:
             try:
-                ds = SelfCleaningDatasetReader(self.url, sharing=False)
+                planned = _planned(self.url, self.spec.vrt_params)
+                if planned is not None and planned[0] is not None:  # a coarse cube: warp the overview
+                    ds = SelfCleaningDatasetReader(self.url, sharing=False, overview_level=planned[0])
+                else:
+                    ds = SelfCleaningDatasetReader(self.url, sharing=False)
             except Exception as e:
                 msg = f"Error opening {self.url!r}: {e!r}"
                 if exception_matches(e, self.errors_as_nodata):
                     warnings.warn(msg, stacklevel=2)
                     return NodataReader(dtype=self.dtype, fill_value=self.fill_value)
                 raise RuntimeError(msg) from e
-            level = overview_level(ds, self.spec.vrt_params)
+            level = overview_level(ds, self.spec.vrt_params) if planned is None else None
             if level is not None:  # a coarse cube: warp the overview (its options follow it to every thread)
                 ds.close()
                 ds = SelfCleaningDatasetReader(self.url, sharing=False, overview_level=level)
@@ -158,11 +192,17 @@ class TerraLabReader(AutoParallelRioReader):
             return None
         ds = getattr(tl, "ds", None)
         if ds is None:
-            ds = rasterio.open(self.url, sharing=False)
-            level = overview_level(ds, self.spec.vrt_params) if _grid(ds) != self.spec.vrt_params else None
-            if level is not None:  # an overview exactly on the output grid is read directly too
-                ds.close()
-                ds = rasterio.open(self.url, sharing=False, overview_level=level)
+            planned = _planned(self.url, self.spec.vrt_params)
+            if planned is not None and not planned[1]:
+                self.__dict__["_no_fast"] = True
+                return None
+            level = None if planned is None else planned[0]  # an overview exactly on the grid is read directly too
+            ds = rasterio.open(self.url, sharing=False, **({} if level is None else {"overview_level": level}))
+            if planned is None and _grid(ds) != self.spec.vrt_params:
+                level = overview_level(ds, self.spec.vrt_params)
+                if level is not None:
+                    ds.close()
+                    ds = rasterio.open(self.url, sharing=False, overview_level=level)
             if ds.count != 1 or _grid(ds) != self.spec.vrt_params:
                 ds.close()
                 self.__dict__["_no_fast"] = True

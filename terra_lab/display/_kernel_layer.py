@@ -17,8 +17,9 @@ as the one buffer when ``ok`` (``ok`` without a buffer: an empty tile).
 Reuse: rendered tiles are kept in a bounded LRU cache (:mod:`._tile_cache`, shared by the
 kernel's layers) keyed by layer, level, z/x/y and date, so panning back computes nothing.  A
 :class:`~terra_lab.display._pyramid.Recipe` layer draws each zoom from the recipe's level
-whose pixel is closest to the tile's (read from the COG overviews); a small level (at most a
-quarter of the cache, 64 MiB) is computed whole once and its tiles are cut from memory.  A malformed request,
+whose pixel is closest to the tile's (read from the COG overviews); a small level (at most
+1024 x 1024 pixels a date, a quarter of the cache, 64 MiB) is computed whole once and its
+tiles are cut from memory; a larger one is computed tile window by tile window.  A malformed request,
 or a tile whose computation fails, gets ``ok: false`` and a one-line error, never a traceback.
 """
 
@@ -216,7 +217,7 @@ class KernelTileLayer(TerraLabModule, ipyleaflet.RasterLayer):
     def level_array(self, level: int) -> xr.DataArray:
         """The recipe's product at ``level``: in memory (computed once, cached) when small, else lazy."""
         da = self.recipe.array(level)
-        if da.nbytes > min(self.cache.max_bytes // 4, 64 * 2**20):
+        if da.sizes["y"] * da.sizes["x"] > MAX_LEVEL_PIXELS or da.nbytes > min(self.cache.max_bytes // 4, 64 * 2**20):
             return da
         key = (self._token, "level", level)
         with self._level_lock:  # concurrent tiles of one level compute it once
@@ -242,6 +243,10 @@ class KernelTileLayer(TerraLabModule, ipyleaflet.RasterLayer):
             self.send({"type": "tile", "req": req, "ok": False, "error": self.error})
             return
         self.send({"type": "tile", "req": req, "ok": png is not None}, buffers=[png] if png else None)
+
+
+#: a recipe level of at most this many pixels a date (about 16 tiles) is computed whole on its first tile
+MAX_LEVEL_PIXELS = 1024 * 1024
 
 
 def _colours(cmap: str, n: int = 8) -> list[str]:

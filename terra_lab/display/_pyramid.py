@@ -34,11 +34,16 @@ class Recipe:
     ``fn`` takes the loaded :class:`xarray.Dataset` and returns a DataArray of dims (y, x) or
     (time, y, x) (what a map layer shows).  ``resolution``: the native pixel size (default:
     the one :func:`terra_lab.load` picks).  ``max_level``: the coarsest level (x ``2**max_level``).
-    ``resampling`` defaults to ``"average"`` so a level between two overviews averages the finer one.
+    Levels above 0 are loaded in chunks of ``level_chunks`` pixels (default 512: a tile's window
+    reads little more than itself) unless ``chunks=`` is given.  Each level reads the overview of
+    its pixel size (averaged by GDAL when the COG was built): keep ``resampling="nearest"`` (the
+    default) for speed; files without overviews are then decimated, not averaged
+    (``resampling="average"`` averages them, slower).
     """
 
     def __init__(self, items: Any, fn: Callable[[xr.Dataset], xr.DataArray], *, bands: Sequence[str] | None = None,
-                 resolution: float | None = None, max_level: int = 8, name: str | None = None, **load_kwargs: Any):
+                 resolution: float | None = None, max_level: int = 8, name: str | None = None,
+                 level_chunks: int = 512, **load_kwargs: Any):
         if not callable(fn):
             raise TypeError(f"a recipe needs a function of the cube, got {type(fn).__name__}")
         if not isinstance(max_level, int) or not 0 <= max_level <= 16:
@@ -51,7 +56,8 @@ class Recipe:
         self.bands = None if bands is None else list(bands)
         self.max_level = max_level
         self.name = name or getattr(fn, "__name__", "recipe")
-        self.load_kwargs = {"resampling": "average", **load_kwargs}
+        self.load_kwargs = dict(load_kwargs)
+        self.level_chunks = level_chunks
         self._native = None if resolution is None else float(resolution)
         self._arrays: dict[int, xr.DataArray] = {}
         self._lock = threading.Lock()
@@ -100,7 +106,8 @@ class Recipe:
         from ..cube import load
 
         res = None if level == 0 and self._native is None else self.resolution(level)
-        cube = load(self.items, bands=self.bands, resolution=res, **self.load_kwargs)
+        kwargs = self.load_kwargs if level == 0 else {"chunks": self.level_chunks, **self.load_kwargs}
+        cube = load(self.items, bands=self.bands, resolution=res, **kwargs)
         out = as_layer_data(self.fn(cube), f"the recipe {self.name!r} (its function's result)")
         with self._lock:
             return self._arrays.setdefault(level, out)
