@@ -49,12 +49,12 @@ import rioxarray
 from rasterio.transform import from_origin
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _util import _PeakRSS, table  # noqa: E402
+from _util import _PeakRSS, table
 
-import terra_lab  # noqa: E402
-from terra_lab.display import KernelTileLayer  # noqa: E402
-from terra_lab.products.dieback import forest_dieback  # noqa: E402
-from terra_lab.products.snow import snow_l2b, snow_l3b, snowline  # noqa: E402
+import terra_lab
+from terra_lab.display import KernelTileLayer
+from terra_lab.products.dieback import forest_dieback
+from terra_lab.products.snow import snow_l2b, snow_l3b, snowline
 
 EPSG, X0, Y0 = 32631, 699960.0, 5000040.0  # tile T31TGK's upper-left corner
 RES = 20.0
