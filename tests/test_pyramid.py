@@ -160,3 +160,24 @@ def test_recipe_errors_name_the_fix(smooth_items):
     bad = Recipe(smooth_items, lambda c: c, bands=["red"], masks=False)  # a Dataset, not a DataArray
     with pytest.raises(TypeError, match="recipe"):
         bad.array(0)
+
+
+def test_coarse_tile_first_then_the_refined_one(smooth_items):
+    """A tile of a level not yet computed, under a coarser level in memory: a preview (final: false) at once,
+    then the tile itself with the same req; a cached tile gets one reply."""
+    layer = KernelTileLayer(Recipe(smooth_items, ndvi, bands=["red", "nir"], masks=False), vmin=0, vmax=1,
+                            cache=TileCache(64 * 2**20))
+    sent = []
+    layer.send = lambda content, buffers=None: sent.append((content, buffers))
+    west, south, east, north = smooth_items[0]["bbox"]
+    lat, lon = (south + north) / 2, (west + east) / 2
+    coarse, fine = tiles_around(lat, lon, 11, 1)[0], tiles_around(lat, lon, 13, 1)[0]
+    assert layer.level_for(*coarse) > layer.level_for(*fine)
+    layer._on_tile_message(layer, {"type": "tile", "req": 1, "z": coarse[0], "x": coarse[1], "y": coarse[2]}, [])
+    assert [c for c, _ in sent] == [{"type": "tile", "req": 1, "ok": True}]  # nothing coarser in memory yet
+    layer._on_tile_message(layer, {"type": "tile", "req": 2, "z": fine[0], "x": fine[1], "y": fine[2]}, [])
+    (first, preview), (last, refined) = sent[1:]
+    assert first == {"type": "tile", "req": 2, "ok": True, "final": False} and preview[0][:4] == b"\x89PNG"
+    assert last == {"type": "tile", "req": 2, "ok": True} and refined[0] != preview[0]
+    layer._on_tile_message(layer, {"type": "tile", "req": 3, "z": fine[0], "x": fine[1], "y": fine[2]}, [])
+    assert [c for c, _ in sent[3:]] == [{"type": "tile", "req": 3, "ok": True}]  # cached: no preview

@@ -19,7 +19,10 @@ kernel's layers) keyed by layer, level, z/x/y and date, so panning back computes
 :class:`~terra_lab.display._pyramid.Recipe` layer draws each zoom from the recipe's level
 whose pixel is closest to the tile's (read from the COG overviews); a small level (at most
 1024 x 1024 pixels a date, a quarter of the cache, 64 MiB) is computed whole once and its
-tiles are cut from memory; a larger one is computed tile window by tile window.  A malformed request,
+tiles are cut from memory; a larger one is computed tile window by tile window.  A tile of a recipe
+layer that must be computed, while a coarser level of the layer is in memory, is first
+answered at once by a preview cut from that level (``"final": false``, same ``req``), then by
+the tile itself (the reply without ``final``).  A malformed request,
 or a tile whose computation fails, gets ``ok: false`` and a one-line error, never a traceback.
 """
 
@@ -182,15 +185,9 @@ class KernelTileLayer(TerraLabModule, ipyleaflet.RasterLayer):
         :class:`~terra_lab.display._tiles.TileError` or ``IndexError``."""
         bounds = tile_bounds(z, x, y)  # validates z, x, y
         da, masked = self.data, self.masked
-        if "time" in da.dims:
-            t = self.time_index if t is None else t
-            if not isinstance(t, (int, np.integer)) or isinstance(t, bool) or not 0 <= t < da.sizes["time"]:
-                raise IndexError(f"time index {t!r} outside 0..{da.sizes['time'] - 1}")
-            t = int(t)
-        else:
-            t = 0
+        t = self._time(t)
         level = self.level_for(z, x, y, bounds)
-        key = (self._token, id(da), id(masked), level, int(z), int(x), int(y), t, self.style)
+        key = self._key(level, z, x, y, t)
         missing = object()
         png = self.cache.get(key, missing)
         if png is missing:
@@ -204,6 +201,36 @@ class KernelTileLayer(TerraLabModule, ipyleaflet.RasterLayer):
             self.cache.put(key, png)
         self.tiles_served += 1
         return png
+
+    def _key(self, level: int | None, z: int, x: int, y: int, t: int) -> tuple:
+        return (self._token, id(self.data), id(self.masked), level, int(z), int(x), int(y), t, self.style)
+
+    def preview(self, z: Any, x: Any, y: Any, t: Any = None) -> bytes | None:
+        """A quick PNG of tile z/x/y from a coarser level already in memory, or None.
+
+        None when the layer is no recipe, the tile is cached (it comes at once anyway) or no
+        coarser level of the layer has been computed."""
+        if self.recipe is None:
+            return None
+        level = self.level_for(z, x, y)
+        t = self._time(t)
+        if self._key(level, z, x, y, t) in self.cache:
+            return None
+        for k in range(level + 1, self.recipe.max_level + 1):
+            coarse = self.cache.get((self._token, "level", k))
+            if coarse is not None:
+                return render_tile(coarse.isel(time=t) if "time" in coarse.dims else coarse, z, x, y, self.style)
+        return None
+
+    def _time(self, t: Any) -> int:
+        """The date index ``t`` asked (default: the shown one), checked; 0 for a 2-D layer."""
+        da = self.data
+        if "time" not in da.dims:
+            return 0
+        t = self.time_index if t is None else t
+        if not isinstance(t, (int, np.integer)) or isinstance(t, bool) or not 0 <= t < da.sizes["time"]:
+            raise IndexError(f"time index {t!r} outside 0..{da.sizes['time'] - 1}")
+        return int(t)
 
     def level_for(self, z: int, x: int, y: int, bounds: tuple[float, float, float, float] | None = None) -> int | None:
         """The recipe level that draws tile z/x/y (None for a plain DataArray layer)."""
@@ -234,6 +261,9 @@ class KernelTileLayer(TerraLabModule, ipyleaflet.RasterLayer):
         req = content.get("req")
         req = req if isinstance(req, int) and not isinstance(req, bool) else None
         try:
+            preview = self.preview(content.get("z"), content.get("x"), content.get("y"), content.get("t"))
+            if preview is not None:  # coarse first, refined when ready
+                self.send({"type": "tile", "req": req, "ok": True, "final": False}, buffers=[preview])
             png = self.tile(content.get("z"), content.get("x"), content.get("y"), content.get("t"))
         except (TileError, KeyError, IndexError, ValueError, TypeError) as e:
             self.send({"type": "tile", "req": req, "ok": False, "error": str(e)[:500]})

@@ -3,7 +3,8 @@
 // authentication, the same on a laptop, JupyterHub and Binder).
 //
 // KernelTileLayerView: a GridLayer asking {type: "tile", req, z, x, y, t} for each tile; the kernel
-// answers {type: "tile", req, ok, error?} with the PNG as the one buffer.  Every <img> is
+// answers {type: "tile", req, ok, error?} with the PNG as the one buffer; a recipe layer may first send a
+// coarse preview of the tile ({..., final: false}, same req), drawn at once and replaced by the final reply.  Every <img> is
 // `img.terra-tile`, with data-loaded="1" once its PNG is drawn (data-empty / data-error otherwise).
 // BasemapLayerView: an online TileLayer that leaves the map at once unless it is the active basemap,
 // so only the shown basemap loads tiles while all of them are listed in the layer control.
@@ -17,7 +18,7 @@ import L from "leaflet";
 
 import { MODULE_NAME, MODULE_VERSION } from "./version";
 
-type TileReply = { type: string; req: number; ok: boolean; error?: string };
+type TileReply = { type: string; req: number; ok: boolean; error?: string; final?: boolean };
 type Pending = Map<number, (reply: TileReply, buffers: DataView[]) => void>;
 
 const MODULE = {
@@ -56,17 +57,27 @@ class KernelTiles extends L.GridLayer {
     img.alt = "";
     img.setAttribute("role", "presentation");
     img.className = "terra-tile";
+    let shown = false; // a preview was drawn: Leaflet was told once, the final PNG only replaces it
     this.view.request(coords, (reply, buffers) => {
+      const preview = reply.final === false;
       if (reply.ok && buffers.length > 0) {
         const view = buffers[0];
         const bytes = view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength) as ArrayBuffer;
         const url = URL.createObjectURL(new Blob([bytes], { type: "image/png" }));
         img.onload = () => {
           URL.revokeObjectURL(url);
-          img.dataset.loaded = "1";
-          done(undefined, img);
+          if (preview) {
+            img.dataset.preview = "1";
+          } else {
+            delete img.dataset.preview;
+            img.dataset.loaded = "1";
+          }
+          if (!shown) done(undefined, img);
+          shown = true;
         };
         img.src = url;
+      } else if (shown) {
+        if (reply.error) img.dataset.error = reply.error; // the preview stays; the error is recorded
       } else {
         img.dataset.empty = "1";
         img.style.display = "none"; // nothing to draw (Chromium would outline an image without source)
@@ -97,7 +108,7 @@ export class KernelTileLayerView extends LeafletRasterLayerView {
       if (!msg || msg.type !== "tile") return;
       const cb = this.pending.get(msg.req);
       if (!cb) return; // another view's tile
-      this.pending.delete(msg.req);
+      if (msg.final !== false) this.pending.delete(msg.req); // a preview: the final reply follows
       cb(msg, buffers || []);
     });
   }
