@@ -250,13 +250,18 @@ def run_all_cells(page, url: str, token: str, notebook: str) -> None:
     kernel (accepting JupyterLab's kernel dialog if it asks) and run all its cells."""
     page.goto(f"{url}/lab/tree/{notebook}?token={token}", wait_until="domcontentloaded")
     page.wait_for_selector(".jp-Notebook", timeout=90_000)
+    # JupyterLab may ask which kernel to start, seconds after the page shows on a busy machine: accept
+    # the dialog whenever it shows, until a kernel is attached (toolbar names it) and idle
     select = page.locator(".jp-Dialog button.jp-mod-accept")
-    try:  # JupyterLab may ask which kernel to start
-        select.wait_for(timeout=5_000)
-        select.click()
-    except Exception:  # noqa: BLE001 - no dialog: the kernel started by itself
-        pass
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
+    idle = page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+    kernel = page.locator(".jp-Toolbar-kernelName")
+    deadline = time.monotonic() + 90
+    while not (idle.count() and kernel.count() and "No Kernel" not in kernel.first.inner_text()):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the kernel of {notebook} was not idle after 90 s")
+        if select.count():
+            select.first.click()
+        page.wait_for_timeout(250)
     page.click("text=Run", timeout=30_000)
     page.click("text=Run All Cells", timeout=30_000)
 
