@@ -6,7 +6,7 @@ import gc
 import statistics
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import psutil
 

@@ -17,11 +17,11 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _util import measure, table  # noqa: E402
+from _util import measure, table
 
-import terra_lab  # noqa: E402
-from terra_lab._paths import data_home  # noqa: E402
-from terra_lab.catalog import LocalCatalog  # noqa: E402
+import terra_lab
+from terra_lab._paths import data_home
+from terra_lab.catalog import LocalCatalog
 
 
 def _shifted(item: dict, k: int, dx: float = 0.0, dy: float = 0.0, years: int = 0, cloud: float | None = None) -> dict:
@@ -75,7 +75,7 @@ def search_latency(cat: LocalCatalog, n_queries: int = 50) -> list[dict]:
     rng = np.random.default_rng(2)
     lat = []
     found = []
-    for q in range(n_queries):
+    for _q in range(n_queries):
         lon, la = rng.uniform(-4, 8), rng.uniform(43, 50)
         year = int(rng.integers(2016, 2025))
         t0 = time.perf_counter()

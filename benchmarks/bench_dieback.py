@@ -23,10 +23,10 @@ import pandas as pd
 import xarray as xr
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _util import measure, table  # noqa: E402
+from _util import measure, table
 
-from terra_lab.kernels import _dieback as k  # noqa: E402
-from terra_lab.products.dieback import _days, forest_dieback, masked_vegetation_index  # noqa: E402
+from terra_lab.kernels import _dieback as k
+from terra_lab.products.dieback import _days, forest_dieback, masked_vegetation_index
 
 CHUNK = 128
 CONIFER = {"blue": 0.02, "nir08": 0.28, "swir16": 0.13, "swir22": 0.06}
@@ -137,7 +137,7 @@ def main() -> None:
     rng = np.random.default_rng(1)
     sub = rng.choice(n * n, size=min(args.subset, n * n), replace=False)
     r_np = measure(lambda: numpy_per_pixel(masked[sub], days, i_min, n_max), repeat=1, warmup=0)
-    first_np, stress_np = numpy_per_pixel(masked[sub], days, i_min, n_max)
+    first_np, _stress_np = numpy_per_pixel(masked[sub], days, i_min, n_max)
     i_die = kernel_only()[4]
     agree = float(np.mean(i_die[sub] == first_np))
     scale = n * n / len(sub)

@@ -19,11 +19,16 @@ import dask
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _util import measure, table  # noqa: E402
+from _util import measure, table
 
-import terra_lab  # noqa: E402
-from terra_lab.products.diversity import (DIVERSITY_BANDS, fit_beta_reference, fit_spectral_species,  # noqa: E402
-                                          spectral_diversity, spectral_species)
+import terra_lab
+from terra_lab.products.diversity import (
+    DIVERSITY_BANDS,
+    fit_beta_reference,
+    fit_spectral_species,
+    spectral_diversity,
+    spectral_species,
+)
 
 
 def _reference(labels: np.ndarray, ref, window: int, n_clusters: int, pcelim: float, min_sun: float) -> np.ndarray:

@@ -26,10 +26,10 @@ import xarray as xr
 from scipy import ndimage
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _util import measure, table  # noqa: E402
+from _util import measure, table
 
-from terra_lab.products.continuity import cost_distance  # noqa: E402
-from terra_lab.products.fragmentation import effective_mesh_size  # noqa: E402
+from terra_lab.products.continuity import cost_distance
+from terra_lab.products.fragmentation import effective_mesh_size
 
 
 def patchy(size: int, sigma: float = 6.0, seed: int = 0) -> np.ndarray:

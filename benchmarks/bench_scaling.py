@@ -17,10 +17,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _util import table  # noqa: E402
-from bench_snow import CHUNK, lazy_cube, ours  # noqa: E402
+from _util import table
+from bench_snow import CHUNK, lazy_cube, ours
 
-import terra_lab  # noqa: E402
+import terra_lab
 
 
 def _run(client, size: int, n_dates: int, repeat: int = 2) -> tuple[float, float]:

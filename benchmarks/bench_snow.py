@@ -25,9 +25,9 @@ import pandas as pd
 import xarray as xr
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _util import measure, table  # noqa: E402
+from _util import measure, table
 
-from terra_lab.products.snow import snow_l2b, snow_l3b, snowline  # noqa: E402
+from terra_lab.products.snow import snow_l2b, snow_l3b, snowline
 
 CHUNK = 264  # a multiple of LIS' 12-pixel (240 m) red blocks: no rechunking inside snow_l2b
 

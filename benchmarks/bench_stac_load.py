@@ -88,10 +88,10 @@ def main() -> None:
     print(f"{args.requests} planned requests ({result['total']} sent, pages followed), {args.workers} workers, "
           f"{result['wall_s']:.1f} s, {result['per_s']:.0f} requests/s; server peak RSS {peak[0] / 2**20:.0f} MiB")
     print(table(result["rows"], ["kind", "requests", "2xx", "4xx", "5xx", "other", "p50_ms", "p95_ms", "max_ms"]))
-    print(table([{"measure": "GET searches/s", "ours (server, %d clients)" % args.workers: f"{server_rate:.0f}",
+    print(table([{"measure": "GET searches/s", f"ours (server, {args.workers} clients)": f"{server_rate:.0f}",
                   "comparison (local catalogue, in-process)": f"{local:.0f}", "ratio": f"{server_rate / local:.2f}",
                   "peak MiB (server processes)": f"{peak[0] / 2**20:.0f}"}],
-                ["measure", "ours (server, %d clients)" % args.workers, "comparison (local catalogue, in-process)", "ratio",
+                ["measure", f"ours (server, {args.workers} clients)", "comparison (local catalogue, in-process)", "ratio",
                  "peak MiB (server processes)"]))
     same = before == after
     errors = sum(r["5xx"] + r["other"] for r in result["rows"])

@@ -19,10 +19,10 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _util import table  # noqa: E402
+from _util import table
 
-import terra_lab  # noqa: E402
-from terra_lab.display._tiles import Style, render_tile  # noqa: E402
+import terra_lab
+from terra_lab.display._tiles import Style, render_tile
 
 
 def _tiles_around(lat: float, lon: float, z: int, n: int = 4) -> list[tuple[int, int, int]]:
@@ -33,7 +33,8 @@ def _tiles_around(lat: float, lon: float, z: int, n: int = 4) -> list[tuple[int,
 
 
 def main() -> None:
-    items = [it for it in terra_lab.catalog.open("demo").search(collections="THEIA_REFLECTANCE_SENTINEL2_L2A") if "_T31TGK_" in it["id"]]
+    found = terra_lab.catalog.open("demo").search(collections="THEIA_REFLECTANCE_SENTINEL2_L2A")
+    items = [it for it in found if "_T31TGK_" in it["id"]]
     style = Style("RdYlGn", 0, 0.9)
 
     def ndvi_layer():

@@ -23,11 +23,11 @@ import dask
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _util import measure, read_muscate, table  # noqa: E402
+from _util import measure, read_muscate, table
 
-import terra_lab  # noqa: E402
-from terra_lab.catalog._ingest import items_from_zip  # noqa: E402
-from terra_lab.catalog._theia_items import item_from_product  # noqa: E402
+import terra_lab
+from terra_lab.catalog._ingest import items_from_zip
+from terra_lab.catalog._theia_items import item_from_product
 
 BANDS = ["blue", "green", "red", "nir", "swir16", "swir22"]
 KEYS = ["FRE_B2", "FRE_B3", "FRE_B4", "FRE_B8", "FRE_B11", "FRE_B12"]
@@ -66,7 +66,7 @@ def main() -> None:
 
         ref = load(variants["unzipped folders"])
         mb = sum(ref[b].nbytes for b in BANDS) / 2**20
-        for name, items in variants.items():  # identical pixels whatever the container
+        for items in variants.values():  # identical pixels whatever the container
             got = load(items)
             for b in BANDS:
                 np.testing.assert_array_equal(got[b].values, ref[b].values)

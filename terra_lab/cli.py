@@ -150,7 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--limit", type=int)
     s.set_defaults(func=_search)
     c = cat.add_parser("collections", help="list a catalogue's collection ids")
-    c.add_argument("--catalog", default="demo", help="demo, local, theia, geodes ($GEODES_API_KEY), earth-search, a URL or a folder")
+    c.add_argument("--catalog", default="demo",
+                   help="demo, local, theia, geodes ($GEODES_API_KEY), earth-search, a URL or a folder")
     c.set_defaults(func=_collections)
     v = cat.add_parser("serve", help="serve a local catalogue as a STAC API on 127.0.0.1 (stac-fastapi-pgstac)")
     v.add_argument("--catalog", default="demo", help="demo, local or a catalogue folder")

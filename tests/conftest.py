@@ -16,7 +16,7 @@ import pytest
 
 import terra_lab
 from terra_lab._paths import demo_dir
-from terra_lab.catalog._server import _free_port as free_port  # noqa: F401 - shared with the tests
+from terra_lab.catalog._server import _free_port as free_port
 from terra_lab.demo import build, is_built
 
 # the workplace's shared/ folder lies beside the repository (CI lays a copy there too)

@@ -7,7 +7,8 @@ import sys
 
 
 def _run(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "terra_lab.cli", *args], capture_output=True, text=True, env=env or os.environ.copy())
+    return subprocess.run([sys.executable, "-m", "terra_lab.cli", *args], capture_output=True, text=True,
+                          env=env or os.environ.copy())
 
 
 def test_info_and_demo_build_is_idempotent(demo_root):

@@ -110,7 +110,7 @@ def test_the_proxy_entry_runs_panel_on_a_private_unix_socket():
 
 
 def test_the_owner_reaches_the_dashboard_over_the_socket(socket_server):
-    proc, sock = socket_server
+    _proc, sock = socket_server
     status, body = _get_unix(str(sock), "/user/a/terra-lab-workshops/snow")
     assert status == 200 and "bokeh" in body.lower(), body[:500]
     assert oct(sock.stat().st_mode & 0o777) == oct(0o600)
@@ -118,14 +118,14 @@ def test_the_owner_reaches_the_dashboard_over_the_socket(socket_server):
 
 
 def test_nothing_listens_on_tcp(socket_server):
-    proc, sock = socket_server
+    proc, _sock = socket_server
     mine = _socket_inodes(proc.pid)
     assert mine, "the server holds no socket at all?"
     assert not mine & _tcp_listening_inodes(), "the dashboard server listens on a TCP port"
 
 
 def test_another_local_user_cannot_connect(socket_server):
-    proc, sock = socket_server
+    _proc, sock = socket_server
     if os.geteuid() != 0:
         pytest.skip("switching to another local user needs root (CI runs as root)")
     probe = ("import socket, sys\n"

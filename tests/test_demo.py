@@ -9,8 +9,8 @@ import rasterio
 
 from terra_lab.catalog._theia_items import PRODUCT_RE
 from terra_lab.catalog._zip import ZipDir
-from terra_lab.demo._muscate import R1_ONLY_INDEX, ZIP_EVERY, ZIP_PHASE
 from terra_lab.demo import build
+from terra_lab.demo._muscate import R1_ONLY_INDEX, ZIP_EVERY, ZIP_PHASE
 from terra_lab.demo._scene import DOGLIOTTI_A, DOGLIOTTI_C
 
 R1 = ["B2", "B3", "B4", "B8"]
@@ -161,4 +161,5 @@ def test_build_is_deterministic(demo_root, tmp_path):
         return h.hexdigest()
 
     assert digest(other) == digest(demo_root)
-    assert json.loads((other / "truth" / "scene.json").read_text()) == json.loads((demo_root / "truth" / "scene.json").read_text())
+    scene = json.loads((demo_root / "truth" / "scene.json").read_text())
+    assert json.loads((other / "truth" / "scene.json").read_text()) == scene

@@ -1,9 +1,9 @@
 """environment.yml (conda-forge) and pyproject.toml list the same dependencies."""
 
 import re
-import tomllib
 from pathlib import Path
 
+import tomllib
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -17,7 +17,7 @@ def _name(req: str) -> str:
 def test_environment_yml_matches_pyproject():
     meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     wanted = {_name(r) for r in meta["dependencies"]}
-    for extra, reqs in meta["optional-dependencies"].items():
+    for reqs in meta["optional-dependencies"].values():
         wanted |= {_name(r) for r in reqs if not r.startswith("terra_lab")}
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda = {_name(d) for d in env["dependencies"] if isinstance(d, str)}

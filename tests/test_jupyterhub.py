@@ -11,6 +11,7 @@ of B's reach.  Needs root (it creates the two users, and the hub switches to the
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pwd
@@ -65,10 +66,8 @@ def _kill_user_processes(uid: int) -> None:
     for sig in (signal.SIGTERM, signal.SIGKILL):
         pids = _user_pids(uid)
         for pid in pids:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
         deadline = time.monotonic() + 5
         while pids and time.monotonic() < deadline and _user_pids(uid):
             time.sleep(0.2)
@@ -164,14 +163,10 @@ def hub(users, users_python, demo_root, tmp_path_factory):
     finally:
         if proc.poll() is None:
             proc.terminate()  # the hub stops the users' servers and its proxy
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(45)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)  # the proxy, if the hub could not stop it
-        except ProcessLookupError:
-            pass
         proc.wait(10)
         if ARTIFACTS.exists() or ARTIFACTS.parent.exists():
             ARTIFACTS.mkdir(exist_ok=True)
@@ -319,7 +314,7 @@ def test_each_user_opens_their_workshop_dashboard(hub, sessions):
 
         def watch(ws, frames=frames):
             if "/terra-lab-workshops/snow/ws" in ws.url:
-                ws.on("framereceived", lambda payload: frames.append(payload))
+                ws.on("framereceived", frames.append)
 
         page.on("websocket", watch)
         try:
@@ -505,7 +500,7 @@ def test_the_server_port_needs_credentials(hub, sessions):
     """A's Jupyter server listens on a loopback TCP port; B's process reaching it directly, past the
     hub's proxy, gets no kernel list, no file and no dashboard without A's token."""
     a, b = USERS
-    status, model = _api(hub, f"/hub/api/users/{a}", hub["admin"])
+    _status, model = _api(hub, f"/hub/api/users/{a}", hub["admin"])
     pid = model["servers"][""]["state"]["pid"]
     environ = dict(kv.split("=", 1) for kv in Path(f"/proc/{pid}/environ").read_bytes().decode().split("\0") if "=" in kv)
     base = environ["JUPYTERHUB_SERVICE_URL"].rstrip("/")  # http://127.0.0.1:<port>/user/<a>

@@ -15,10 +15,9 @@ import pytest
 import rioxarray
 import xarray as xr
 
-import terra_lab
 from terra_lab.catalog import LocalCatalog
-from terra_lab.errors import DateRangeError, UnknownCollectionError
 from terra_lab.demo import DEMO_TO_OSO
+from terra_lab.errors import DateRangeError, UnknownCollectionError
 from terra_lab.workflows import (
     FOREST_CLASSES,
     BiodiversityResult,
@@ -93,7 +92,7 @@ def test_collections_are_found_by_kind_not_by_demo_id(cat, demo_catalog):
     assert find_collection(cat, "dem") == find_collection(demo_catalog, "dem")
     # an explicit id wins, and must exist
     assert find_collection(cat, "dem", "cop-dem-eea-10-laea-tif") == "cop-dem-eea-10-laea-tif"
-    with pytest.raises(UnknownCollectionError, match="DEM_DEMO.*not in the catalogue"):
+    with pytest.raises(UnknownCollectionError, match=r"DEM_DEMO.*not in the catalogue"):
         find_collection(cat, "dem", "DEM_DEMO")
 
 
@@ -203,7 +202,7 @@ def test_biodiversity_workflow_uses_the_oso_land_cover(biodiversity, demo_root):
     assert np.isfinite(r.layers["shannon"].values).mean() > 0.8
     habitat = np.isin(r.landcover.values, FOREST_CLASSES)
     assert r.dispersal_area.values[habitat].mean() > 0.9        # the forest itself is reachable
-    assert 0 < float(r.whole_mesh["effective_mesh_size"]) and int(r.whole_mesh["n_patches"]) >= 1
+    assert float(r.whole_mesh["effective_mesh_size"]) > 0 and int(r.whole_mesh["n_patches"]) >= 1
     rows = dict(r.summary())
     assert rows["date"] == str(r.date) and "effective mesh size (ha)" in rows
 

@@ -23,7 +23,7 @@ from ._muscate import Tile, _Grid, write_cog, write_product
 from ._scene import LANDCOVER_CLASSES, Scene, day_number
 from ._thematic import add_thematic
 
-__all__ = ["build", "is_built", "DEMO_COLLECTION", "DEM_COLLECTION", "MAIN_TILE"]
+__all__ = ["DEMO_COLLECTION", "DEM_COLLECTION", "MAIN_TILE", "build", "is_built"]
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +93,7 @@ def build(dest: str | os.PathLike | None = None, *, force: bool = False, workers
     truths: dict[int, dict] = {}
     if workers > 1:
         with ProcessPoolExecutor(workers) as pool:
-            for index, truth in pool.map(_render, jobs, chunksize=4):
-                truths[index] = truth
+            truths.update(pool.map(_render, jobs, chunksize=4))
     else:
         for job in jobs:
             index, truth = _render(job)
@@ -136,10 +135,10 @@ def build(dest: str | os.PathLike | None = None, *, force: bool = False, workers
 
 
 def _dem_item(root: Path, tile: Tile) -> dict:
-    from ..catalog._theia_items import used_extensions
-
     import rasterio
     import shapely.geometry
+
+    from ..catalog._theia_items import used_extensions
 
     assets = {}
     for key, res in (("elevation", 20.0), ("elevation_10m", 10.0)):

@@ -30,7 +30,7 @@ from rasterio.transform import from_origin
 
 from ._scene import BANDS, Acquisition, Scene
 
-__all__ = ["Tile", "write_product", "write_cog", "product_name", "zip_product"]
+__all__ = ["Tile", "product_name", "write_cog", "write_product", "zip_product"]
 
 R1_BANDS = ("B2", "B3", "B4", "B8")
 R2_BANDS = ("B5", "B6", "B7", "B8A", "B11", "B12")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
@@ -227,7 +228,7 @@ class Scene:
         return lo + (hi - lo) * (1 / (1 + np.exp(-(doy - sos) / 8.0)) - 1 / (1 + np.exp(-(doy - eos) / 8.0)))
 
     #: (start of season, end of season, min, max) of greenness per class, day of year
-    PHENOLOGY = {
+    PHENOLOGY: ClassVar[dict[int, tuple[int, int, float, float]]] = {
         1: (120, 290, 0.10, 0.20),
         2: (140, 250, 0.05, 0.90),
         3: (70, 185, 0.10, 0.85),
@@ -263,7 +264,7 @@ class Scene:
         """Lake turbidity (FNU): a melt-season maximum and a plume near the inflow."""
         doy = day.timetuple().tm_yday
         seasonal = 4.0 + 36.0 * np.exp(-(((doy - 160) / 35.0) ** 2))
-        lx, ly, a, b = self._lake
+        lx, ly, a, _b = self._lake
         plume = np.exp(-(((x - (lx + a)) ** 2 + (y - ly) ** 2) / (2 * (0.6 * a) ** 2)))
         t = seasonal * (0.6 + 0.8 * plume) * (1 + 0.1 * self._turb(x, y))
         return np.where(self.lake(x, y), t, np.nan).astype(np.float32)

@@ -41,8 +41,17 @@ from ..catalog._thematic_items import thematic_items_from_folder, thematic_items
 from ..profiles import OSO_2016_TO_2018
 from ..profiles import _collections as C
 from ._muscate import Tile, _Grid, _masks, _mtd_xml, write_cog, zip_product
-from ._scene import BANDS, DOGLIOTTI_A, DOGLIOTTI_C, DOGLIOTTI_NIR_A, DOGLIOTTI_NIR_C, LANDCOVER_CLASSES, SPECTRA, \
-    Acquisition, Scene
+from ._scene import (
+    BANDS,
+    DOGLIOTTI_A,
+    DOGLIOTTI_C,
+    DOGLIOTTI_NIR_A,
+    DOGLIOTTI_NIR_C,
+    LANDCOVER_CLASSES,
+    SPECTRA,
+    Acquisition,
+    Scene,
+)
 
 __all__ = ["add_thematic", "simulated_biophysical", "write_thematic"]
 

@@ -46,7 +46,7 @@ import xarray as xr
 
 from ..errors import AOIError, MissingBandError, SamplingError, TerraLabWarning
 from ..kernels._gapfill import gapfill_linear
-from ..profiles import OSO_2016_TO_2018, OSO_NOMENCLATURE, OSO_NOMENCLATURE_2016
+from ..profiles import OSO_NOMENCLATURE, OSO_NOMENCLATURE_2016
 from ._common import rechunk, require, valid_rows, with_provenance
 
 __all__ = [
