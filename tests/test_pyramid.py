@@ -181,3 +181,56 @@ def test_coarse_tile_first_then_the_refined_one(smooth_items):
     assert last == {"type": "tile", "req": 2, "ok": True} and refined[0] != preview[0]
     layer._on_tile_message(layer, {"type": "tile", "req": 3, "z": fine[0], "x": fine[1], "y": fine[2]}, [])
     assert [c for c, _ in sent[3:]] == [{"type": "tile", "req": 3, "ok": True}]  # cached: no preview
+
+
+_BROWSER_CELLS = ["""
+import os
+os.environ["TERRA_LAB_OFFLINE"] = "1"
+import terra_lab
+from terra_lab.display.map import TerraMap
+res = terra_lab.catalog.open("demo").search((6.28, 45.17, 6.34, 45.21), "2024-04-01/2024-08-31",
+                                            "THEIA_REFLECTANCE_SENTINEL2_L2A", max_cloud=40)
+ndvi = terra_lab.recipe(res, lambda c: ((c.nir - c.red) / (c.nir + c.red)).median("time"),
+                        bands=["red", "nir"], masks=False, name="median NDVI")
+m = TerraMap(center=(45.19, 6.30), zoom=12)
+layer = m.add_layer(ndvi, cmap="RdYlGn", vmin=0, vmax=0.9, fit=False)
+sent = []
+_send = layer.send
+layer.send = lambda content, buffers=None: (sent.append(content.get("final", True)), _send(content, buffers))
+m
+"""]
+
+
+@pytest.mark.slow
+def test_browser_recipe_layer_draws_previews_then_refined_tiles(demo_root, browser, tmp_path):
+    """JupyterLab + Chromium: a recipe layer's tiles load; zoomed in, tiles come as a preview then refined."""
+    import nbformat
+    from conftest import ARTIFACTS, assert_not_blank, jupyterlab, run_all_cells
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in _BROWSER_CELLS])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    nbformat.write(nb, tmp_path / "recipe.ipynb")
+    with jupyterlab(tmp_path) as (url, token):
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        try:
+            run_all_cells(page, url, token, "recipe.ipynb")
+            tiles = ".terra-kernel-layer img.terra-tile[data-loaded='1']"
+            page.wait_for_selector(tiles, timeout=180_000)
+            page.evaluate("""() => { window.__previews = 0; new MutationObserver(ms => ms.forEach(m => {
+                if (m.target.dataset.preview) window.__previews++; })).observe(document.body,
+                {attributes: true, subtree: true, attributeFilter: ['data-preview']}); }""")
+            box = page.locator(".terra-map").first.bounding_box()
+            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            for _ in range(2):  # zoom in twice: finer levels, previews cut from the coarse level in memory
+                page.mouse.wheel(0, -200)
+                page.wait_for_timeout(1500)
+            page.wait_for_function(
+                "() => document.querySelectorAll('.terra-kernel-layer img.terra-tile[data-preview]').length === 0 && "
+                "document.querySelectorAll(\"" + tiles.replace("'", "\\'") + "\").length > 0", timeout=120_000)
+            page.wait_for_timeout(1000)
+            assert page.evaluate("window.__previews") > 0  # coarse tiles were drawn first, then replaced
+            assert_not_blank(page.locator(".terra-map").first.screenshot(path=str(ARTIFACTS / "recipe_map.png")),
+                             "recipe layer")
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "recipe_failure.png"), full_page=True)
+            raise

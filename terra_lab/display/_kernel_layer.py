@@ -208,14 +208,14 @@ class KernelTileLayer(TerraLabModule, ipyleaflet.RasterLayer):
     def preview(self, z: Any, x: Any, y: Any, t: Any = None) -> bytes | None:
         """A quick PNG of tile z/x/y from a coarser level already in memory, or None.
 
-        None when the layer is no recipe, the tile is cached (it comes at once anyway) or no
-        coarser level of the layer has been computed."""
+        None when the layer is no recipe, the tile or its level is in memory (it comes at once
+        anyway) or no coarser level of the layer has been computed."""
         if self.recipe is None:
             return None
         level = self.level_for(z, x, y)
         t = self._time(t)
-        if self._key(level, z, x, y, t) in self.cache:
-            return None
+        if self._key(level, z, x, y, t) in self.cache or (self._token, "level", level) in self.cache:
+            return None  # the tile, or its whole level, is in memory: the tile itself comes at once
         for k in range(level + 1, self.recipe.max_level + 1):
             coarse = self.cache.get((self._token, "level", k))
             if coarse is not None:
