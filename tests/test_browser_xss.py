@@ -63,19 +63,17 @@ def test_dashboard_message_and_tables_are_text():
     d._say(f"Erreur : {_payload(1)}", "danger")
     assert "<img" not in d._message.object and "&#60;img" in d._message.object
 
-    class Summary:
-        def summary(self):
-            return [("date", _payload(2)), ("<b>name</b>", 3)]
-
-    table = BiodiversityDashboard(language="en")._statistics(Summary()).object
-    assert "<img" not in table and "<b>" not in table and table.count("\n") == 3  # the | of a cell cannot add columns
-
-    frame = pd.DataFrame({"band": [_payload(3)], "n": [1]})
-    pane = d._statistics(type("R", (), {"elevation_bands": frame})())
     import html as _html
 
-    shown = _html.unescape(pane.get_root().text)  # the HTML the page parses
-    assert pane.escape and "<img" not in shown and "&lt;img src=x" in shown
+    from terra_lab.dashboards._tables import kv_table, table_pane
+
+    # the (quantity, value) tables of every theme (biodiversity's summary) and their data-frame tables
+    for frame in (kv_table([("date", _payload(2)), ("<b>name</b>", "3")], "en"),
+                  pd.DataFrame({"band": [_payload(3)], "n": [1]})):
+        pane = table_pane(frame)
+        shown = _html.unescape(pane.get_root().text)  # the HTML the page parses
+        assert pane.escape and "<img" not in shown and "<b>" not in shown and "&lt;img src=x" in shown
+    assert BiodiversityDashboard(language="en")  # the theme that shows such a table builds
 
 
 def test_terra_map_names_and_legend_are_text():

@@ -290,3 +290,14 @@ def test_switching_language_relabels_the_page():
     assert board._button.name == "Compute" and board._nc_button.label == "Download (NetCDF)"
     assert not board._message.visible   # a French message does not stay on an English page
     assert "Choose an area" in board._hint.object and board._progress.cancel.name == "Cancel"
+
+
+def test_forest_dashboard_searches_with_fordeads_cloud_filter():
+    """The dashboard's default cloud limit is fordead's (40 %), as the workflow's: with 100 % it added
+    cloudier training dates and disagreed with fordead on 8 % of ZoneTest forest pixels."""
+    from terra_lab.dashboards.forest import ForestDashboard
+    from terra_lab.products.params import FORDEAD_MAX_CLOUDINESS
+
+    d = ForestDashboard()
+    assert d.max_cloud == FORDEAD_MAX_CLOUDINESS == 40
+    assert d._sources()["max_cloud"] == FORDEAD_MAX_CLOUDINESS
