@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -71,6 +72,11 @@ def test_overview_rule_takes_the_coarsest_not_coarser_than_the_output(noise_cog)
         assert overview_level(ds, grid(60)) == 1  # x6: the x4 overview
         assert overview_level(ds, grid(800)) == 2  # past the coarsest: the coarsest
         assert overview_level(ds, grid(80, crs=4326)) is None  # another CRS: not comparable
+    codes = write_cog(Path(href).with_name("codes.tif"), np.arange(512 * 512, dtype=np.uint8).reshape(512, 512),
+                      overviews=[2, 4], nodata=None)
+    with rasterio.open(codes) as ds:  # a mask or class raster: its averaged overviews would be other codes
+        coarse = {"crs": 32631, "transform": ds.transform * rasterio.Affine.scale(4)}
+        assert ds.overviews(1) == [2, 4] and overview_level(ds, coarse) is None
 
 
 def test_recipe_picks_the_level_of_each_zoom(smooth_items):

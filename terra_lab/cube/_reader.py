@@ -57,10 +57,12 @@ def overview_level(ds: rasterio.DatasetReader, grid: dict) -> int | None:
 
     As gdalwarp's ``-ovr AUTO`` and odc-stac: the coarsest overview whose pixel is not coarser
     than the output pixel (a cube at 8x the native pixel size reads the x8 overview, at 6x the
-    x4 one).  Only for an output in the file's own CRS (the pixel sizes are then comparable).
+    x4 one).  Only for an output in the file's own CRS (the pixel sizes are then comparable),
+    and not for 8-bit files: masks and class codes, whose overviews may have been averaged
+    (a bit field or a class averaged is another code), are read at full resolution.
     """
     factors = ds.overviews(1) if ds.count >= 1 else []
-    if not factors or not ds.crs or ds.crs.to_epsg() != grid.get("crs"):
+    if not factors or ds.dtypes[0] in ("uint8", "int8") or not ds.crs or ds.crs.to_epsg() != grid.get("crs"):
         return None
     native = abs(ds.transform.a)
     shrink = min(abs(grid["transform"].a), abs(grid["transform"].e)) / native if native else 1.0
