@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from typing import Any
 
 import panel as pn
 
@@ -45,7 +46,7 @@ class DashboardBase(MapView, DashboardState, pn.viewable.Viewer):
     def __init__(self, **params):
         super().__init__(**params)
         lang = self.language
-        self.result = None
+        self.result: Any = None
         self._button = pn.widgets.Button(name=tr("compute", lang), button_type="primary", width=170)
         self._button.on_click(self._on_run)
         self._message = pn.pane.Alert("", alert_type="light", visible=False, name="message", margin=(5, 10),

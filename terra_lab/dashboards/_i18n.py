@@ -210,7 +210,7 @@ def option_label(name: str, value: object, lang: str) -> str:
     """The label of option ``value`` of selector parameter ``name`` in ``lang`` (the value itself if unlisted)."""
     if name == "language":
         return LANGUAGE_NAMES.get(str(value), str(value))
-    return OPTION_LABELS.get(name, {}).get(value, {}).get(lang, str(value))
+    return OPTION_LABELS.get(name, {}).get(str(value), {}).get(lang, str(value))
 
 
 def _contains(text: str, words: str) -> bool:

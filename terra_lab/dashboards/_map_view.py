@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import xarray as xr
@@ -70,6 +71,19 @@ class MapView:
     Themes may override ``_cmap``, ``_clim``, ``_units``, ``_categories`` (categorical layers),
     ``_masked`` (masked pixels), ``_date_origin`` (layers of days since a date), ``_dem``.
     """
+
+    if TYPE_CHECKING:  # what DashboardBase provides (state, panes, messages)
+        result: Any
+        language: str
+        catalog: str
+        theme: ClassVar[str]
+        _map: Any
+        _point: Any
+        _series: Any
+
+        def _say(self, text: str, kind: str = "info") -> None: ...
+
+        def _layer(self, result: Any) -> xr.DataArray: ...
 
     _map_crs = None  # the CRS of the drawn layer: clicks are turned back into it
     _dem_cache: tuple = ()  # (result, bounds, DEM) of the last basemap: redrawing reads no DEM again

@@ -41,7 +41,8 @@ def to_mercator(layer: xr.DataArray) -> xr.DataArray:
 
 def mercator_bounds(layer: xr.DataArray) -> tuple[float, float, float, float]:
     """(left, bottom, right, top) of ``layer``'s pixels (edges, not centres) in its own coordinates."""
-    return tuple(float(v) for v in layer.rio.bounds())
+    left, bottom, right, top = (float(v) for v in layer.rio.bounds())
+    return left, bottom, right, top
 
 
 def _transformer(src, dst):

@@ -83,7 +83,7 @@ class BiodiversityDashboard(DashboardBase):
         return dict(self._layer(self.result).attrs)
 
     def _cmap(self) -> str:
-        return PRODUCTS[self.product]
+        return PRODUCTS[self.product] or "viridis"  # landcover: drawn in its legend's colours instead
 
     def _units(self, layer) -> str:
         if str(layer.name) in ("mesh_cutting", "mesh_cbc"):

@@ -90,14 +90,12 @@ def build(dest: str | os.PathLike | None = None, *, force: bool = False, workers
         these = [t for t in tiles if t.name == MAIN_TILE or acq.index % 6 == 0]
         jobs.append((archive, scene, acq.index, these))
     workers = workers or min(2, os.cpu_count() or 1)
-    truths: dict[int, dict] = {}
     if workers > 1:
         with ProcessPoolExecutor(workers) as pool:
-            truths.update(pool.map(_render, jobs, chunksize=4))
+            rendered = list(pool.map(_render, jobs, chunksize=4))
     else:
-        for job in jobs:
-            index, truth = _render(job)
-            truths[index] = truth
+        rendered = [_render(job) for job in jobs]
+    truths = {index: truth for index, truth in rendered if truth is not None}
     main = tiles[0]
     annual = _write_truth(tmp, scene, main, truths)
     cat = LocalCatalog(tmp / "catalog", name="demo")

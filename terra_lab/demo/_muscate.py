@@ -122,6 +122,8 @@ def _bits(**layers: np.ndarray) -> np.ndarray:
     for key, layer in layers.items():
         v = layer.astype(np.uint8) << np.uint8(int(key[1:]))
         out = v if out is None else out | v
+    if out is None:
+        raise ValueError("pack_bits needs at least one layer")
     return out
 
 

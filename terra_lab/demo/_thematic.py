@@ -173,7 +173,8 @@ def _l3a(out: Path, scene: Scene, tile: Tile, truths: dict[int, dict]) -> None:
         name = _name("SENTINEL2X", when, "L3A", tile.name, "1-1")
         (out / name / "MASKS").mkdir(parents=True)
         near = [t for i, t in truths.items() if abs((scene.acquisitions[i].day - when.date()).days) <= 23]
-        cloudy20 = np.logical_and.reduce([t["cloud"] | t["edge"] for t in near]) if near else None
+        # every month has acquisitions within 23 days (the demo's revisit is 5 days)
+        cloudy20 = np.logical_and.reduce([t["cloud"] | t["edge"] for t in near])
         for res, bands, suffix in ((10.0, R1_BANDS, "R1"), (20.0, R2_BANDS, "R2")):
             grid = _Grid(scene, tile, res)
             r = scene.reflectance(grid.x, grid.y, _clear(scene, 90_000 + k, when, "SENTINEL2X"),
