@@ -14,7 +14,7 @@ ROOT = Path(terra_lab.__file__).parent
 
 #: floor of each top-level part of the package; a part may import only from lower floors
 FLOORS = {
-    "errors": 0, "_paths": 0, "_version": 0,
+    "errors": 0, "_paths": 0, "_version": 0, "_offline": 0,
     "profiles": 1,
     "kernels": 2, "catalog": 2,
     "cube": 3, "_cluster": 3,

@@ -9,18 +9,16 @@ light sepia tones so that the masked pixels' neutral grey stays distinct from it
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 
 import numpy as np
 import xarray as xr
 
+from .._offline import OFFLINE_ENV, is_offline
 from ._webmercator import to_mercator
 
 __all__ = ["OFFLINE_ENV", "OSM_URL", "basemap", "hillshade_basemap", "is_offline", "osm_basemap"]
 
-#: environment variable: "1" (or "true", "yes") draws the offline basemap
-OFFLINE_ENV = "TERRA_LAB_OFFLINE"
 #: OpenStreetMap's standard tiles (xyzservices' OpenStreetMap.Mapnik, with its attribution)
 OSM_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 #: hillshade colours, shadow to sunlit: a light, low-contrast sepia, unlike the masked grey and the
@@ -28,11 +26,6 @@ OSM_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 _RELIEF = ["#d6ccbc", "#efe9de", "#fcfaf6"]
 #: vertical exaggeration of the relief (below 1: softer shading of steep mountains)
 _Z_FACTOR = 0.5
-
-
-def is_offline() -> bool:
-    """Whether the dashboards draw the offline basemap (``TERRA_LAB_OFFLINE`` is set to 1/true/yes)."""
-    return os.environ.get(OFFLINE_ENV, "").strip().lower() in ("1", "true", "yes")
 
 
 def osm_basemap():

@@ -17,6 +17,7 @@ from typing import Any
 
 import xarray as xr
 
+from .._offline import is_offline
 from ._kernel_layer import KernelTileLayer, TerraLabModule
 
 try:
@@ -65,7 +66,7 @@ def basemap_layers(selected: str = "osm") -> list[BasemapLayer]:
 
 def default_basemap() -> str:
     """``"offline"`` when ``TERRA_LAB_OFFLINE`` is set (1, true, yes), else ``"osm"``."""
-    return "offline" if os.environ.get("TERRA_LAB_OFFLINE", "").lower() in ("1", "true", "yes") else "osm"
+    return "offline" if is_offline() else "osm"
 
 
 def _catalog_dem(catalog: Any, bbox: tuple[float, float, float, float] | None) -> xr.DataArray | None:
