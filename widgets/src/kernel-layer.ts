@@ -60,15 +60,14 @@ class KernelTiles extends L.GridLayer {
     let shown = false; // a preview was drawn: Leaflet was told once, the final PNG only replaces it
     this.view.request(coords, (reply, buffers) => {
       const preview = reply.final === false;
+      if (preview) img.dataset.preview = "1"; // a coarse tile came first (dropped if the final one is quicker)
       if (reply.ok && buffers.length > 0) {
         const view = buffers[0];
         const bytes = view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength) as ArrayBuffer;
         const url = URL.createObjectURL(new Blob([bytes], { type: "image/png" }));
         img.onload = () => {
           URL.revokeObjectURL(url);
-          if (preview) {
-            img.dataset.preview = "1";
-          } else {
+          if (!preview) {
             delete img.dataset.preview;
             img.dataset.loaded = "1";
           }
