@@ -32,3 +32,16 @@ def test_lookups():
     assert option_label("mode", "preset", "fr") == "Préréglage" and option_label("mode", "preset", "en") == "Preset"
     assert option_label("index", "MNDWI", "fr") == "MNDWI"          # an unlisted value shows as it is
     assert option_label("language", "en", "fr") == "English"        # languages are named in themselves
+
+
+def test_workflow_notes_are_said_in_the_page_language():
+    """A workflow's note (English text carrying its key) reaches a French page in French."""
+    from terra_lab.dashboards._i18n import note_text
+    from terra_lab.workflows._notes import NOTES, Note
+
+    for key in NOTES:
+        note = Note(key, catalog="demo<b>")
+        assert note_text(note, "en") == str(note) and "'demo<b>'" in note
+        fr = note_text(note, "fr")
+        assert "« demo<b> »" in fr and "OSO" in fr and fr != str(note)
+    assert note_text("a plain note", "fr") == "a plain note"

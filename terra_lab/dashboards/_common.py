@@ -22,7 +22,7 @@ import panel as pn
 from ..errors import NoItemsFoundError
 from ._controls import controls
 from ._downloads import cog_bytes, netcdf_bytes, provenance
-from ._i18n import LABELS, PARAM_LABELS, page_text, param_label, tr
+from ._i18n import LABELS, PARAM_LABELS, note_text, page_text, param_label, tr
 from ._map_view import MapView
 from ._progress_view import ProgressView
 from ._runner import Runner, StepEvent
@@ -141,7 +141,8 @@ class DashboardBase(MapView, DashboardState, pn.viewable.Viewer):
         self._idle()
         notes = getattr(result, "notes", ())
         done = tr("done", self.language)
-        self._say(f"{done} ({'; '.join(notes)})" if notes else done, "warning" if notes else "success")
+        said = "; ".join(note_text(n, self.language) for n in notes)
+        self._say(f"{done} ({said})" if notes else done, "warning" if notes else "success")
 
     def _on_error(self, e: BaseException):
         self._idle()

@@ -5,10 +5,21 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["LABELS", "LANGUAGE_NAMES", "OPTION_LABELS", "PARAM_LABELS", "foreign_strings", "option_label", "page_shows",
-           "page_text", "param_label", "tr"]
+from ..workflows._notes import NOTES, Note
+
+__all__ = ["LABELS", "LANGUAGE_NAMES", "OPTION_LABELS", "PARAM_LABELS", "foreign_strings", "note_text", "option_label",
+           "page_shows", "page_text", "param_label", "tr"]
 
 LABELS = {
+    # notes the workflows leave on their results (terra_lab.workflows._notes: English there)
+    "note_no_landcover_forest": {
+        "fr": "pas de collection d'occupation du sol OSO dans « {catalog} » : pas de masque forêt, "
+              "tous les pixels ont été examinés",
+        "en": NOTES["no_landcover_forest"]},
+    "note_no_landcover_diversity": {
+        "fr": "pas de collection d'occupation du sol OSO dans « {catalog} » : diversité spectrale seule "
+              "(ni fragmentation ni continuité)",
+        "en": NOTES["no_landcover_diversity"]},
     "compute": {"fr": "Calculer", "en": "Compute"},
     "mode": {"fr": "Mode de paramétrage", "en": "Parameter mode"},
     "download_cog": {"fr": "Télécharger (COG)", "en": "Download (COG)"},
@@ -204,6 +215,13 @@ def page_text(text: object) -> str:
 
 def tr(key: str, lang: str) -> str:
     return LABELS.get(key, {}).get(lang, key)
+
+
+def note_text(note: str, lang: str) -> str:
+    """A workflow's note in ``lang`` (a :class:`~terra_lab.workflows._notes.Note` from the table, other text as is)."""
+    if isinstance(note, Note) and f"note_{note.key}" in LABELS:
+        return tr(f"note_{note.key}", lang).format(**note.values)
+    return str(note)
 
 
 def option_label(name: str, value: object, lang: str) -> str:

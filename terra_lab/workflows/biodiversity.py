@@ -18,6 +18,7 @@ import xarray as xr
 
 from ..errors import UnknownCollectionError
 from ._aux import FOREST_CLASSES, find_collection, load_landcover
+from ._notes import Note
 from ._progress import Progress, report
 from ._search import search_reflectance
 
@@ -135,8 +136,7 @@ def biodiversity_workflow(catalog: Any, aoi: Any, start: Any, end: Any, settings
     except UnknownCollectionError:
         if require_landcover or landcover_collection:
             raise
-        notes.append(f"no OSO land-cover collection in {cat.name!r}: spectral diversity only "
-                     "(no fragmentation or continuity)")
+        notes.append(Note("no_landcover_diversity", catalog=cat.name))
     items, day = clearest_date(res)
     report(progress, "read")
     cube = terra_lab.load(items, bands=list(DIVERSITY_BANDS), resolution=10, bbox=parse_aoi(aoi),

@@ -21,6 +21,7 @@ from ..errors import DateRangeError, UnknownCollectionError
 from ..products.dieback import DIEBACK_STATES
 from ..products.params import FORDEAD_MAX_CLOUDINESS, FordeadParams
 from ._aux import FOREST_CLASSES, find_collection, forest_mask, load_landcover
+from ._notes import Note
 from ._progress import Progress, report
 from ._search import search_reflectance
 
@@ -119,7 +120,7 @@ def forest_workflow(catalog: Any, aoi: Any, training_end: Any, end: Any, setting
     except UnknownCollectionError:
         if require_landcover or landcover_collection:
             raise
-        notes.append(f"no OSO land-cover collection in {cat.name!r}: no forest mask, every pixel was examined")
+        notes.append(Note("no_landcover_forest", catalog=cat.name))
     if lc_id is not None:
         forest = forest_mask(load_landcover(cat, cube, collection=lc_id, date=training_end)).compute()
     training_max_end = training_end + dt.timedelta(days=60)
