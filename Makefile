@@ -40,11 +40,11 @@ demo: env
 lab: system env demo
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 --port=$(LAB_PORT) --no-browser $(ROOT_FLAG)
 
-test: system env demo
+test: system env demo lint
 	TERRA_LAB_REQUIRE_SYSTEM=1 $(PY) -m pytest
 
-# ruff (style, likely bugs) and mypy (types), configured in pyproject.toml [tool.ruff] / [tool.mypy].
-# Not yet a prerequisite of `test`: it becomes one once the whole tree passes (see git log).
+# ruff (style, likely bugs) and mypy (types), configured in pyproject.toml [tool.ruff] / [tool.mypy];
+# run first by `make test` (so by CI)
 lint: env
 	$(PY) -m ruff check .
 	$(PY) -m mypy

@@ -131,7 +131,7 @@ class TerraLabReader(AutoParallelRioReader):
         self.nodata = nodata
         # Python floats holding float32 values: float32 arithmetic on float32 chunks, bit for bit
         # what ``chunk * np.float32(scale)`` gives (stackstac's asset table holds float64)
-        self.scale_offset = tuple(float(np.float32(v)) for v in self.scale_offset)
+        self.scale_offset: tuple[float, ...] = tuple(float(np.float32(v)) for v in self.scale_offset)
 
     @classmethod
     def declaring(cls, nodata: float | None):

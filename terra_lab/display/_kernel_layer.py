@@ -210,9 +210,9 @@ class KernelTileLayer(TerraLabModule, ipyleaflet.RasterLayer):
 
         None when the layer is no recipe, the tile or its level is in memory (it comes at once
         anyway) or no coarser level of the layer has been computed."""
-        if self.recipe is None:
-            return None
         level = self.level_for(z, x, y)
+        if self.recipe is None or level is None:
+            return None
         t = self._time(t)
         if self._key(level, z, x, y, t) in self.cache or (self._token, "level", level) in self.cache:
             return None  # the tile, or its whole level, is in memory: the tile itself comes at once
@@ -243,6 +243,8 @@ class KernelTileLayer(TerraLabModule, ipyleaflet.RasterLayer):
 
     def level_array(self, level: int) -> xr.DataArray:
         """The recipe's product at ``level``: in memory (computed once, cached) when small, else lazy."""
+        if self.recipe is None:
+            raise TypeError(f"layer {self.name!r} is no recipe: it has no levels")
         da = self.recipe.array(level)
         if da.sizes["y"] * da.sizes["x"] > MAX_LEVEL_PIXELS or da.nbytes > min(self.cache.max_bytes // 4, 64 * 2**20):
             return da
