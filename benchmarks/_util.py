@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import gc
+import json
+import os
 import statistics
+import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import psutil
 
-__all__ = ["measure", "read_muscate", "table"]
+__all__ = ["BASELINE", "TOLERANCE", "check_baseline", "measure", "read_muscate", "row", "table"]
+
+#: Stored ratios (ours / comparison) per benchmark and row key: ``{"bench_x": {"key": ratio}}``.
+BASELINE = Path(__file__).resolve().parent / "baseline.json"
+#: A ratio may grow by this fraction over its baseline before the benchmark fails.  50 %: the
+#: machines are shared (2 busy cores) and runs of a few seconds vary by 20-30 % between runs;
+#: ratios cancel most of a machine's speed, not its load.  A real regression (a kernel losing its
+#: compilation, a graph computed twice) costs 2x or more and is caught.
+TOLERANCE = 0.5
 
 
 class _PeakRSS:
@@ -80,3 +93,61 @@ def read_muscate(hrefs: list[str], threads: int = 2) -> list:
 
     with ThreadPoolExecutor(threads) as pool:
         return list(pool.map(one, hrefs))
+
+
+def row(key: str, ours: dict, comparison: dict) -> dict:
+    """One benchmark row from two :func:`measure` results: times (best of the runs) and their ratio."""
+    return {"key": key, "ours_s": ours["best"], "comparison_s": comparison["best"],
+            "ratio": ours["best"] / max(comparison["best"], 1e-9), "peak_mib": ours["peak_mib"]}
+
+
+def _write_json_atomic(path: Path, data: dict) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=2, sort_keys=True)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def check_baseline(benchmark: str, rows: list[dict], *, update: bool | None = None,
+                   tolerance: float = TOLERANCE) -> None:
+    """Print ``rows`` (from :func:`row`) beside the stored ratios; exit 1 when one regressed.
+
+    A ratio above ``baseline x (1 + tolerance)`` is a regression: the script prints a loud message
+    naming the benchmark and the rows and exits with status 1.  ``update`` (default: ``--update-baseline``
+    on the command line) stores this run's ratios instead (written atomically: temp file + os.replace).
+    """
+    if update is None:
+        update = "--update-baseline" in sys.argv
+    stored = json.loads(BASELINE.read_text()) if BASELINE.exists() else {}
+    base = stored.get(benchmark, {})
+    bad = []
+    shown = []
+    for r in rows:
+        ref = base.get(r["key"])
+        limit = None if ref is None else ref * (1 + tolerance)
+        status = "new: run --update-baseline" if ref is None else "ok"
+        if limit is not None and r["ratio"] > limit:
+            status = "REGRESSED"
+            bad.append(r["key"])
+        shown.append({"key": r["key"], "ours s": f"{r['ours_s']:.3f}", "comparison s": f"{r['comparison_s']:.3f}",
+                      "ratio": f"{r['ratio']:.2f}", "baseline": "-" if ref is None else f"{ref:.2f}",
+                      "limit": "-" if limit is None else f"{limit:.2f}", "peak MiB": f"{r['peak_mib']:.0f}",
+                      "status": "updated" if update else status})
+    print(f"\n{benchmark}: ratio = ours / comparison (lower is better); fails above baseline x {1 + tolerance:.2f}")
+    print(table(shown, ["key", "ours s", "comparison s", "ratio", "baseline", "limit", "peak MiB", "status"]))
+    if update:
+        fresh = json.loads(BASELINE.read_text()) if BASELINE.exists() else {}  # other scripts may have written
+        fresh[benchmark] = {**fresh.get(benchmark, {}), **{r["key"]: round(r["ratio"], 4) for r in rows}}
+        _write_json_atomic(BASELINE, fresh)
+        print(f"baseline of {benchmark} written to {BASELINE}")
+        return
+    if bad:
+        print(f"\n!!! BENCHMARK REGRESSION in {benchmark}: {', '.join(bad)} - ratio above the stored baseline "
+              f"x {1 + tolerance:.2f} ({BASELINE.name}).  Find the slowdown, or if it is intended run "
+              f"`python benchmarks/{benchmark}.py --update-baseline`. !!!", file=sys.stderr, flush=True)
+        sys.exit(1)
