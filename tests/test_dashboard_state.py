@@ -301,3 +301,38 @@ def test_forest_dashboard_searches_with_fordeads_cloud_filter():
     d = ForestDashboard()
     assert d.max_cloud == FORDEAD_MAX_CLOUDINESS == 40
     assert d._sources()["max_cloud"] == FORDEAD_MAX_CLOUDINESS
+
+
+@pytest.mark.parametrize("error, sentence", [
+    ("DateRangeError", "La période est vide ou inversée"),
+    ("GridMismatchError", "Les données d'entrée ne conviennent pas"),  # nearest listed base type: RasterInputError
+    ("ZeroDivisionError", "Le calcul a échoué"),
+])
+def test_library_errors_on_a_french_page_are_french_with_the_message_folded(error, sentence):
+    """terra_lab's messages are English: a French page says what the error type means in French and
+    keeps the original message (which names the input and the fix) folded under the details."""
+    import builtins
+
+    from terra_lab import errors
+
+    cls = getattr(errors, error, None) or getattr(builtins, error)
+    message = "the dates <b>2024-09-01</b> .. 2024-01-01 are reversed: swap them"
+    fr, en = ToyDashboard(language="fr"), ToyDashboard(language="en")
+    for board in (fr, en):
+        def bad(*_):
+            raise cls(message)
+
+        board._compute = bad
+        board._on_compute()
+    assert sentence in html.unescape(fr._message.object) and "reversed" not in fr._message.object
+    assert fr._details.visible and fr._details.collapsed and "&#60;b&#62;" in fr._details_text.object
+    assert "reversed" in html.unescape(en._message.object) and not en._details.visible
+
+
+def test_a_dashboards_own_check_is_shown_as_written_in_the_page_language():
+    board = ToyDashboard(language="fr")
+    board.east = board.west - 1
+    board._compute = lambda *_: board.aoi()
+    board._on_compute()
+    said = html.unescape(board._message.object)
+    assert said.startswith("Erreur : ") and "Le calcul a échoué" not in said and not board._details.visible

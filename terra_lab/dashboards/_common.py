@@ -22,7 +22,7 @@ import panel as pn
 from ..errors import NoItemsFoundError
 from ._controls import controls
 from ._downloads import cog_bytes, netcdf_bytes, provenance
-from ._i18n import LABELS, PARAM_LABELS, note_text, page_text, param_label, tr
+from ._i18n import LABELS, PARAM_LABELS, error_text, note_text, page_text, param_label, tr
 from ._map_view import MapView
 from ._progress_view import ProgressView
 from ._runner import Runner, StepEvent
@@ -51,6 +51,10 @@ class DashboardBase(MapView, DashboardState, pn.viewable.Viewer):
         self._button.on_click(self._on_run)
         self._message = pn.pane.Alert("", alert_type="light", visible=False, name="message", margin=(5, 10),
                                       stylesheets=[_COMPACT_ALERT])
+        # the original (English) message of an error on a page in another language, folded
+        self._details_text = pn.pane.Markdown("", margin=(0, 5))
+        self._details = pn.Card(self._details_text, title=tr("error_details", lang), collapsed=True, visible=False,
+                                margin=(0, 10), name="details")
         self._heading = pn.pane.Markdown(f"## {page_text(tr(self.theme, lang))}", margin=(0, 10), name="heading")
         self._hint = pn.pane.Alert(page_text(tr("empty_hint", lang)), alert_type="info", name="hint")
         # fixed size: a stretched pane would stretch the frame, break the 1:1 aspect and push the colour bar out
@@ -114,7 +118,7 @@ class DashboardBase(MapView, DashboardState, pn.viewable.Viewer):
 
     def _busy(self):
         self._button.disabled = True
-        self._message.visible = False
+        self._message.visible = self._details.visible = False
         self._progress.started()
 
     def _idle(self):
@@ -147,10 +151,11 @@ class DashboardBase(MapView, DashboardState, pn.viewable.Viewer):
     def _on_error(self, e: BaseException):
         self._idle()
         if isinstance(e, NoItemsFoundError):
-            self._say(f"{tr('no_data', self.language)} ({e})", "warning")
+            self._say(tr("no_data", self.language), "warning", details=str(e))
             return
         log.error("dashboard %s failed: %s\n%s", self.theme, e, "".join(traceback.format_exception(e)))
-        self._say(f"{tr('error', self.language)} : {e}", "danger")
+        said, details = error_text(e, self.language)
+        self._say(said, "danger", details=details)
 
     def _on_cancelled(self):
         self._idle()
@@ -164,11 +169,14 @@ class DashboardBase(MapView, DashboardState, pn.viewable.Viewer):
         self._redraw()
         self._stats[:] = [self._statistics(self.result)]
 
-    def _say(self, text: str, kind: str = "info"):
-        """Show ``text`` (plain text: escaped, never read as Markdown or HTML) in the page's alert."""
+    def _say(self, text: str, kind: str = "info", details: str = ""):
+        """Show ``text`` (plain text: escaped, never read as Markdown or HTML) in the page's alert, and
+        ``details`` (e.g. a library's English message) folded under it."""
         self._message.object = page_text(text)
         self._message.param.update(alert_type=kind)
         self._message.visible = bool(text)
+        self._details_text.object = page_text(details)
+        self._details.collapsed, self._details.visible = True, bool(text and details)
 
     def _relabel(self, *_):
         lang = self.language
@@ -179,7 +187,8 @@ class DashboardBase(MapView, DashboardState, pn.viewable.Viewer):
         self._hint.object = page_text(tr("empty_hint", lang))
         self._progress.relabel(lang)
         if self._message.visible:  # a message of the other language would stay: hide it
-            self._message.visible = False
+            self._message.visible = self._details.visible = False
+        self._details.title = tr("error_details", lang)
         self._show_result()
 
     # ------------------------------------------------------------- downloads
@@ -205,7 +214,7 @@ class DashboardBase(MapView, DashboardState, pn.viewable.Viewer):
     def _sidebar(self) -> list:
         """Run and Cancel first (above the fold on any screen), the progress and the message, then the parameters."""
         return [pn.Row(self._button, self._progress.cancel, margin=(0, 0, 5, 0)), self._progress.bar,
-                self._progress.text, self._message, self.controls()]
+                self._progress.text, self._message, self._details, self.controls()]
 
     def _main(self) -> list:
         return [self._heading, self._hint, self._results]

@@ -7,10 +7,39 @@ import re
 
 from ..workflows._notes import NOTES, Note
 
-__all__ = ["LABELS", "LANGUAGE_NAMES", "OPTION_LABELS", "PARAM_LABELS", "foreign_strings", "note_text", "option_label",
-           "page_shows", "page_text", "param_label", "tr"]
+__all__ = ["LABELS", "LANGUAGE_NAMES", "OPTION_LABELS", "PARAM_LABELS", "PageError", "error_text", "foreign_strings", "note_text",
+           "option_label", "page_shows", "page_text", "param_label", "tr"]
 
 LABELS = {
+    # what a library error means, per type (terra_lab.errors), on a page whose language is not the
+    # message's: the page says this, and the original message waits folded under "details"
+    "error_details": {"fr": "Détails techniques (message d'origine, en anglais)", "en": "Technical details"},
+    "err_AOIError": {"fr": "La zone d'intérêt est invalide : vérifiez ouest < est, sud < nord, en degrés.",
+                     "en": "The area of interest is invalid."},
+    "err_DateRangeError": {"fr": "La période est vide ou inversée : vérifiez les dates de début et de fin.",
+                           "en": "The period is empty or reversed."},
+    "err_UnknownCollectionError": {"fr": "Collection inconnue dans ce catalogue : vérifiez son identifiant "
+                                         "(mode expert) ou laissez-le vide.",
+                                   "en": "Unknown collection in this catalogue."},
+    "err_MissingBandError": {"fr": "Une bande ou un masque nécessaire manque dans les images de cette collection.",
+                             "en": "A band or mask this product needs is missing."},
+    "err_AssetReadError": {"fr": "Une image du catalogue est illisible (fichier déplacé ou endommagé).",
+                           "en": "A file of the catalogue could not be read."},
+    "err_RequestTooLargeError": {"fr": "La demande est trop grande pour la mémoire : réduisez la zone ou la période.",
+                                 "en": "The request is too large for memory."},
+    "err_CatalogBusyError": {"fr": "Le catalogue est occupé : réessayez dans quelques secondes.",
+                             "en": "The catalogue is busy."},
+    "err_CatalogUnreachableError": {"fr": "Le catalogue ne répond pas : vérifiez la connexion ou choisissez le "
+                                          "catalogue « demo ».",
+                                    "en": "The catalogue cannot be reached."},
+    "err_MissingCredentialsError": {"fr": "Ce catalogue demande une clé d'accès : voir la documentation.",
+                                    "en": "This catalogue needs credentials."},
+    "err_RasterInputError": {"fr": "Les données d'entrée ne conviennent pas à ce produit.",
+                             "en": "The input rasters do not suit this product."},
+    "err_SpectralDiversityError": {"fr": "Trop peu de pixels clairs pour la diversité spectrale : élargissez la zone "
+                                         "ou changez de date.",
+                                   "en": "Too few clear pixels for spectral diversity."},
+    "err_other": {"fr": "Le calcul a échoué.", "en": "The computation failed."},
     # notes the workflows leave on their results (terra_lab.workflows._notes: English there)
     "note_no_landcover_forest": {
         "fr": "pas de collection d'occupation du sol OSO dans « {catalog} » : pas de masque forêt, "
@@ -215,6 +244,22 @@ def page_text(text: object) -> str:
 
 def tr(key: str, lang: str) -> str:
     return LABELS.get(key, {}).get(lang, key)
+
+
+class PageError(ValueError):
+    """A dashboard's own check failed; its message is already in the page's language (shown as is)."""
+
+
+def error_text(error: BaseException, lang: str) -> tuple[str, str]:
+    """``(what the page says, the original message)`` for an error shown on a page in ``lang``.
+
+    terra_lab's messages are English: an English page shows the message itself (it names the
+    input and the fix) and no details; another language gets the error type's sentence from the
+    table (the nearest listed base type, else a generic one) and the message as folded details."""
+    if lang == "en" or isinstance(error, PageError):
+        return f"{tr('error', lang)}{' :' if lang == 'fr' else ':'} {error}", ""
+    key = next((f"err_{c.__name__}" for c in type(error).__mro__ if f"err_{c.__name__}" in LABELS), "err_other")
+    return f"{tr('error', lang)} : {tr(key, lang)}", str(error)
 
 
 def note_text(note: str, lang: str) -> str:

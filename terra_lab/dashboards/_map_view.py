@@ -19,7 +19,7 @@ import numpy as np
 import xarray as xr
 
 from ._basemap import basemap
-from ._i18n import option_label, tr
+from ._i18n import error_text, option_label, tr
 from ._legend_map import categorical_options
 from ._webmercator import crop_to, to_mercator, to_native
 
@@ -81,7 +81,7 @@ class MapView:
         _point: Any
         _series: Any
 
-        def _say(self, text: str, kind: str = "info") -> None: ...
+        def _say(self, text: str, kind: str = "info", details: str = "") -> None: ...
 
         def _layer(self, result: Any) -> xr.DataArray: ...
 
@@ -259,7 +259,8 @@ class MapView:
             self._series.object, self._point.object = plot, text
         except Exception as e:  # noqa: BLE001 - shown in the page, logged, the app stays usable
             log.error("dashboard %s: pixel series failed: %s\n%s", self.theme, e, traceback.format_exc())
-            self._say(f"{tr('error', self.language)} : {e}", "danger")
+            said, details = error_text(e, self.language)
+            self._say(said, "danger", details=details)
 
 
 #: browser code: a day count ``tick`` since ``origin`` (ms since 1970) as an ISO date

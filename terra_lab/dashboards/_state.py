@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 import param
 
-from ._i18n import tr
+from ._i18n import PageError, tr
 
 __all__ = ["COMMON_PARAMS", "DashboardState"]
 
@@ -63,14 +63,14 @@ class DashboardState(param.Parameterized):
         from ..catalog import parse_aoi
 
         if not (self.west < self.east and self.south < self.north):
-            raise ValueError(tr("bad_area", self.language).format(west=self.west, south=self.south, east=self.east,
+            raise PageError(tr("bad_area", self.language).format(west=self.west, south=self.south, east=self.east,
                                                                   north=self.north))
         return parse_aoi((self.west, self.south, self.east, self.north))
 
     def _check_period(self, start, end) -> None:
         """An empty or reversed period raises its message, in the page's language."""
         if start is None or end is None or str(start) > str(end):
-            raise ValueError(tr("bad_period", self.language).format(start=start, end=end))
+            raise PageError(tr("bad_period", self.language).format(start=start, end=end))
 
     def _sources(self) -> dict:
         """Catalogue and search options every workflow takes (an empty collection: found by kind),

@@ -28,7 +28,7 @@ from ..workflows.biodiversity import (
     biodiversity_workflow,
 )
 from ._common import DashboardBase
-from ._i18n import tr
+from ._i18n import PageError, tr
 
 __all__ = ["BiodiversityDashboard"]
 
@@ -76,7 +76,7 @@ class BiodiversityDashboard(DashboardBase):
         if self.product == "landcover" and result.landcover is not None:
             return result.landcover.rename("landcover")
         if self.product in (*LANDCOVER_PRODUCTS, "landcover") and self.product not in result.layers:
-            raise ValueError(tr("needs_landcover", self.language).format(product=self.product, catalog=self.catalog))
+            raise PageError(tr("needs_landcover", self.language).format(product=self.product, catalog=self.catalog))
         return result.layers[self.product].rename(self.product)
 
     def _result_attrs(self) -> dict:

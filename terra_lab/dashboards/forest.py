@@ -20,6 +20,7 @@ from ..kernels._dieback import TOO_FEW_DATES
 from ..products.dieback import DIEBACK_STATES, FORDEAD_MAX_CLOUDINESS
 from ..workflows.forest import NOT_FOREST, PRESETS, ForestSettings, forest_workflow
 from ._common import DashboardBase, page_text, tr
+from ._i18n import PageError
 
 __all__ = ["ForestDashboard"]
 
@@ -59,7 +60,7 @@ class ForestDashboard(DashboardBase):
 
     def _compute(self):
         if self.training_end is None or self.end is None or self.training_end >= self.end:
-            raise ValueError(tr("bad_period", self.language).format(start=self.training_end, end=self.end))
+            raise PageError(tr("bad_period", self.language).format(start=self.training_end, end=self.end))
         # a catalogue without OSO land cover: every pixel is examined, and the page says so
         return forest_workflow(aoi=self.aoi(), training_end=self.training_end, end=self.end,
                                settings=self._settings(), require_landcover=False,
