@@ -1,27 +1,27 @@
 """THEIA product algorithms as lazy xarray/Dask functions over terra_lab cubes.
 
 One module per product family (import the one you need; nothing heavy is loaded here).  Each
-family has one name, used by its kernel module, its test and (where they exist) its benchmark;
+family has one name, used by its kernel module (where it has one), its test and its benchmark;
 the parameters of the published algorithms are frozen objects in :mod:`.params`.
 
 =============  ====================  ============================  ===============  ======================  ============
 product        kernel                test                          benchmark        notebook                dashboard
 =============  ====================  ============================  ===============  ======================  ============
-masks          -                     test_products_masks           -                -                       -
-indices        -                     test_products_indices_albedo  -                niche_model             -
-albedo         -                     test_products_indices_albedo  -                -                       -
-synthesis      _synthesis            test_products_synthesis       -                water                   -
+masks          -                     test_products_masks           bench_pixel      -                       -
+indices        -                     test_products_indices_albedo  bench_pixel      niche_model             -
+albedo         -                     test_products_indices_albedo  bench_pixel      -                       -
+synthesis      _synthesis            test_products_synthesis       bench_series     water                   -
 snow           _snow                 test_products_snow            bench_snow       snow                    snow
-water          _water                test_products_water           -                water                   water
+water          _water                test_products_water           bench_pixel      water                   water
 dieback        _dieback              test_products_dieback         bench_dieback    forest_health           forest
 diversity      _diversity            test_products_diversity       bench_diversity  biodiversity_landscape  biodiversity
 fragmentation  _fragmentation        test_products_fragmentation   bench_mesh       biodiversity_landscape  biodiversity
 continuity     _continuity           test_products_continuity      bench_mesh       biodiversity_landscape  biodiversity
-landcover      _gapfill              test_products_landcover       -                land_cover              -
-terrain        _terrain              test_products_terrain         -                forest_health           -
-phenology      _phenology, _gapfill  test_products_phenology       -                niche_model             -
-niche          -                     test_products_niche           -                niche_model             -
-hexagons       _hexagons             test_products_hexagons        -                forest_health           forest
+landcover      _gapfill              test_products_landcover       bench_models     land_cover              -
+terrain        _terrain              test_products_terrain         bench_terrain    forest_health           -
+phenology      _phenology, _gapfill  test_products_phenology       bench_series     niche_model             -
+niche          -                     test_products_niche           bench_models     niche_model             -
+hexagons       _hexagons             test_products_hexagons        bench_hexagons   forest_health           forest
 =============  ====================  ============================  ===============  ======================  ============
 
 Kernels live in :mod:`terra_lab.kernels` (``_<family>.py``, or what families share: ``_gapfill``; compiled as
@@ -65,12 +65,12 @@ class Family(NamedTuple):
 
 #: The table of the module docstring.
 FAMILIES: tuple[Family, ...] = (
-    Family("masks", (), "test_products_masks", "", (), ""),
-    Family("indices", (), "test_products_indices_albedo", "", ("niche_model",), ""),
-    Family("albedo", (), "test_products_indices_albedo", "", (), ""),
-    Family("synthesis", ("_synthesis",), "test_products_synthesis", "", ("water",), ""),
+    Family("masks", (), "test_products_masks", "bench_pixel", (), ""),
+    Family("indices", (), "test_products_indices_albedo", "bench_pixel", ("niche_model",), ""),
+    Family("albedo", (), "test_products_indices_albedo", "bench_pixel", (), ""),
+    Family("synthesis", ("_synthesis",), "test_products_synthesis", "bench_series", ("water",), ""),
     Family("snow", ("_snow",), "test_products_snow", "bench_snow", ("snow",), "snow"),
-    Family("water", ("_water",), "test_products_water", "", ("water",), "water"),
+    Family("water", ("_water",), "test_products_water", "bench_pixel", ("water",), "water"),
     Family("dieback", ("_dieback",), "test_products_dieback", "bench_dieback", ("forest_health",), "forest"),
     Family("diversity", ("_diversity",), "test_products_diversity", "bench_diversity", ("biodiversity_landscape",),
            "biodiversity"),
@@ -78,9 +78,9 @@ FAMILIES: tuple[Family, ...] = (
            ("biodiversity_landscape",), "biodiversity"),
     Family("continuity", ("_continuity",), "test_products_continuity", "bench_mesh", ("biodiversity_landscape",),
            "biodiversity"),
-    Family("landcover", ("_gapfill",), "test_products_landcover", "", ("land_cover",), ""),
-    Family("terrain", ("_terrain",), "test_products_terrain", "", ("forest_health",), ""),
-    Family("phenology", ("_phenology", "_gapfill"), "test_products_phenology", "", ("niche_model",), ""),
-    Family("niche", (), "test_products_niche", "", ("niche_model",), ""),
-    Family("hexagons", ("_hexagons",), "test_products_hexagons", "", ("forest_health",), "forest"),
+    Family("landcover", ("_gapfill",), "test_products_landcover", "bench_models", ("land_cover",), ""),
+    Family("terrain", ("_terrain",), "test_products_terrain", "bench_terrain", ("forest_health",), ""),
+    Family("phenology", ("_phenology", "_gapfill"), "test_products_phenology", "bench_series", ("niche_model",), ""),
+    Family("niche", (), "test_products_niche", "bench_models", ("niche_model",), ""),
+    Family("hexagons", ("_hexagons",), "test_products_hexagons", "bench_hexagons", ("forest_health",), "forest"),
 )
