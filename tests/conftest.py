@@ -309,3 +309,15 @@ def _offline_basemaps():
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TERRA_LAB_OFFLINE", "1")
         yield
+
+
+@pytest.fixture(autouse=True)
+def _no_shared_dashboard_results():
+    """Each test computes its own dashboard results: a result kept by an earlier test (same
+    parameters, another monkeypatched workflow) is never served (terra_lab.dashboards._shared_runs)."""
+    import sys
+
+    shared = sys.modules.get("terra_lab.dashboards._shared_runs")
+    if shared is not None:
+        shared.clear()
+    yield

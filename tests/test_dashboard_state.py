@@ -4,6 +4,7 @@ run (progress, greyed results, cancel, messages), and one language per page."""
 import dataclasses
 import html
 import importlib
+import itertools
 import threading
 from typing import ClassVar
 
@@ -38,6 +39,9 @@ class ToyResult:
     notes: tuple = ()
 
 
+_RUN_IDS = itertools.count()
+
+
 class ToyDashboard(DashboardBase):
     """A theme whose workflow is a fake: it reports its steps and can be held at "read"."""
 
@@ -53,6 +57,9 @@ class ToyDashboard(DashboardBase):
         super().__init__(**params)
         self.gate, self.reached, self.calls, self.redraws = threading.Event(), threading.Event(), [], 0
         self.gate.set()
+
+    def _run_key(self):  # each run of this fake is held or released by its test: never shared
+        return (id(self), next(_RUN_IDS))
 
     def _preset_params(self):
         return ["preset", "gain"]

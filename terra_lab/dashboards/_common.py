@@ -13,6 +13,7 @@ displays results and never computes products.
 
 from __future__ import annotations
 
+import json
 import logging
 import traceback
 from typing import Any
@@ -27,6 +28,7 @@ from ._map_view import MapView
 from ._progress_view import ProgressView
 from ._runner import Runner, StepEvent
 from ._session import dispatcher
+from ._shared_runs import shared_run
 from ._state import DashboardState
 
 __all__ = ["LABELS", "PARAM_LABELS", "DashboardBase", "page_text", "param_label", "tr"]
@@ -92,12 +94,23 @@ class DashboardBase(MapView, DashboardState, pn.viewable.Viewer):
 
     # -------------------------------------------------------------- the run
     def _work(self, progress):
-        """The worker thread's part: the theme's workflow, reporting its steps to ``progress``."""
-        self._workflow_progress = progress
-        try:
-            return self._compute()
-        finally:
-            self._workflow_progress = None
+        """The worker thread's part: the theme's workflow, reporting its steps to ``progress``; run
+        once for every session asking the same computation at the same time (:mod:`._shared_runs`)."""
+        def compute(relay):
+            self._workflow_progress = relay
+            try:
+                return self._compute()
+            finally:
+                self._workflow_progress = None
+
+        return shared_run(self._run_key(), compute, progress)
+
+    def _run_key(self) -> tuple:
+        """What the computation depends on: the theme's compute function and every parameter but
+        the page's language and the widget's own name."""
+        values = {k: v for k, v in self.param.values().items() if k not in ("name", "language")}
+        return (type(self).__qualname__, getattr(self._compute, "__func__", self._compute),
+                json.dumps(values, default=str, sort_keys=True))
 
     def _on_run(self, _event=None):
         """The run button: the workflow in a worker thread; this session's page shows its steps."""

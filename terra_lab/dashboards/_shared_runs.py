@@ -1,0 +1,133 @@
+"""Identical computations run once for every session of a dashboard server.
+
+A workshop room presses "Calculer" on the same preset over the same area within a minute: the
+first session's run computes, every session asking for the same computation meanwhile waits on
+that run (and sees its steps), and for :data:`TTL_S` seconds afterwards the result is served
+from memory.  The key is everything the computation depends on (theme, catalogue, parameters,
+the compute function); the result is shared read-only.
+
+Cancel: a session that cancels stops waiting at the next step boundary; the computation itself
+stops only when every session waiting on it has cancelled (a step already running finishes
+first, as for a single run).  Errors reach every waiting session and are never kept.
+Memory: at most :data:`MAX_RESULTS` finished results are kept (least recently used dropped).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from ..workflows._progress import STEPS as WORKFLOW_STEPS
+from ..workflows._progress import Cancelled
+
+__all__ = ["MAX_RESULTS", "TTL_S", "clear", "shared_run"]
+
+#: finished results kept for the next identical request (``TERRA_LAB_SHARED_RESULTS``)
+MAX_RESULTS = int(os.environ.get("TERRA_LAB_SHARED_RESULTS", "8"))
+#: seconds a finished result is served to identical requests (``TERRA_LAB_SHARED_TTL_S``)
+TTL_S = float(os.environ.get("TERRA_LAB_SHARED_TTL_S", "600"))
+
+Progress = Callable[[str], None]
+
+_LOCK = threading.Lock()
+_RUNNING: dict[Hashable, _Run] = {}
+_RESULTS: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
+
+
+class _Run:
+    """One computation in progress and the sessions waiting on it (their ``progress`` callables)."""
+
+    def __init__(self) -> None:
+        self.listeners: dict[int, Progress] = {}
+        self.cancelled: set[int] = set()
+        self.step: str | None = None
+        self.done = threading.Event()
+        self.value: Any = None
+        self.error: BaseException | None = None
+
+    def relay(self, step: str) -> None:
+        """The workflow's ``progress``: tell every waiting session; stop when all of them cancelled."""
+        self.step = step
+        with _LOCK:
+            listeners = [(k, p) for k, p in self.listeners.items() if k not in self.cancelled]
+        for key, progress in listeners:
+            try:
+                progress(step)
+            except Cancelled:
+                self.cancelled.add(key)
+        if len(self.cancelled) >= len(self.listeners):
+            raise Cancelled(f"every session waiting on this computation cancelled before {step!r}")
+
+
+def shared_run(key: Hashable, work: Callable[[Progress], Any], progress: Progress) -> Any:
+    """``work(progress)`` run once for every caller with an equal ``key`` at the same time (and
+    served from memory for :data:`TTL_S` s afterwards); this caller's ``progress`` sees the steps."""
+    me = object()
+    with _LOCK:
+        hit = _fresh(key)
+        run = None if hit is not None else _RUNNING.get(key)
+        owner = hit is None and run is None
+        if owner:
+            run = _RUNNING[key] = _Run()
+        if run is not None:
+            run.listeners[id(me)] = progress
+            step = run.step
+    if hit is not None:
+        for s in WORKFLOW_STEPS:  # the page shows the steps pass (and a cancel still counts)
+            progress(s)
+        return hit
+    assert run is not None
+    if owner:
+        _compute(key, run, work)
+    else:
+        if step is not None:
+            try:
+                progress(step)  # this session joins at the step the computation is at
+            except Cancelled:
+                run.cancelled.add(id(me))
+        while not run.done.wait(0.25):
+            if id(me) in run.cancelled:
+                break
+    if id(me) in run.cancelled:
+        raise Cancelled("cancelled while waiting for a shared computation")
+    if run.error is not None:
+        raise run.error
+    return run.value
+
+
+def _compute(key: Hashable, run: _Run, work: Callable[[Progress], Any]) -> None:
+    try:
+        run.value = work(run.relay)
+        with _LOCK:
+            _RESULTS[key] = (time.monotonic(), run.value)
+            _RESULTS.move_to_end(key)
+            while len(_RESULTS) > MAX_RESULTS:
+                _RESULTS.popitem(last=False)
+    except BaseException as e:  # noqa: BLE001 - handed to every waiting session
+        run.error = e
+    finally:
+        with _LOCK:
+            _RUNNING.pop(key, None)
+        run.done.set()
+
+
+def _fresh(key: Hashable) -> Any:
+    """The kept result of ``key`` if younger than :data:`TTL_S` (caller holds the lock), else None."""
+    kept = _RESULTS.get(key)
+    if kept is None:
+        return None
+    if time.monotonic() - kept[0] > TTL_S:
+        del _RESULTS[key]
+        return None
+    _RESULTS.move_to_end(key)
+    return kept[1]
+
+
+def clear() -> None:
+    """Forget every kept result (a catalogue changed under the server, tests)."""
+    with _LOCK:
+        _RESULTS.clear()

@@ -1,0 +1,171 @@
+"""Identical dashboard computations run once for every session (terra_lab.dashboards._shared_runs):
+sessions asking the same thing at the same time wait on one run and see its steps; a cancel
+detaches one session and stops the run only when every session cancelled; errors reach everyone
+and are not kept; finished results are kept, bounded, for a while."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from terra_lab.dashboards import _shared_runs
+from terra_lab.dashboards._shared_runs import shared_run
+from terra_lab.workflows._progress import STEPS, Cancelled
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    _shared_runs.clear()
+    yield
+    _shared_runs.clear()
+
+
+class Session:
+    """A page: records the steps it is shown; cancels when asked (at the next step, as the runner does)."""
+
+    def __init__(self):
+        self.steps, self.cancel, self.outcome = [], threading.Event(), None
+
+    def progress(self, step):
+        if self.cancel.is_set():
+            raise Cancelled("cancelled")
+        self.steps.append(step)
+
+    def run(self, key, work):
+        try:
+            self.outcome = shared_run(key, work, self.progress)
+        except BaseException as e:  # noqa: BLE001 - recorded for the test's assertions
+            self.outcome = e
+
+
+def _held_work(calls, gate, reached):
+    def work(progress):
+        calls.append(1)
+        progress("search")
+        reached.set()
+        assert gate.wait(10)
+        progress("read")
+        progress("compute")
+        return {"value": 42}
+    return work
+
+
+def _start(session, key, work):
+    t = threading.Thread(target=session.run, args=(key, work))
+    t.start()
+    return t
+
+
+def test_sessions_asking_the_same_computation_share_one_run_and_see_its_steps():
+    calls, gate, reached = [], threading.Event(), threading.Event()
+    work = _held_work(calls, gate, reached)
+    first, others = Session(), [Session() for _ in range(5)]
+    threads = [_start(first, "k", work)]
+    assert reached.wait(10)
+    threads += [_start(s, "k", work) for s in others]
+    gate.set()
+    for t in threads:
+        t.join(10)
+    assert calls == [1]  # computed once for six sessions
+    assert all(s.outcome == {"value": 42} for s in [first, *others])
+    assert first.steps == ["search", "read", "compute"]
+    assert all(s.steps[-2:] == ["read", "compute"] and s.steps[0] == "search" for s in others)  # joined at "search"
+    late = Session()
+    late.run("k", work)  # finished: served from memory, steps shown, nothing computed
+    assert late.outcome == {"value": 42} and calls == [1] and late.steps == list(STEPS)
+    other = Session()
+    other.run("another area", _held_work(calls, gate, threading.Event()))
+    assert calls == [1, 1]  # another key computes
+
+
+def test_a_cancel_detaches_one_session_and_stops_the_run_only_when_all_cancelled():
+    calls, gate, reached = [], threading.Event(), threading.Event()
+    work = _held_work(calls, gate, reached)
+    a, b = Session(), Session()
+    ta = _start(a, "k", work)
+    assert reached.wait(10)
+    tb = _start(b, "k", work)
+    b.cancel.set()
+    gate.set()
+    ta.join(10), tb.join(10)
+    assert isinstance(b.outcome, Cancelled) and a.outcome == {"value": 42}
+
+    _shared_runs.clear()
+    calls2, gate2, reached2 = [], threading.Event(), threading.Event()
+    steps_done = []
+
+    def work2(progress):
+        calls2.append(1)
+        progress("search")
+        reached2.set()
+        assert gate2.wait(10)
+        progress("read")  # every session cancelled: stops here
+        steps_done.append("read")
+        return 1
+
+    c, d = Session(), Session()
+    tc = _start(c, "k2", work2)
+    assert reached2.wait(10)
+    td = _start(d, "k2", work2)
+    c.cancel.set(), d.cancel.set()
+    gate2.set()
+    tc.join(10), td.join(10)
+    assert isinstance(c.outcome, Cancelled) and isinstance(d.outcome, Cancelled) and not steps_done
+    e = Session()
+    e.run("k2", lambda p: 7)
+    assert e.outcome == 7  # a cancelled run leaves nothing behind
+
+
+def test_errors_reach_every_waiting_session_and_are_not_kept():
+    gate, reached = threading.Event(), threading.Event()
+
+    def failing(progress):
+        progress("search")
+        reached.set()
+        assert gate.wait(10)
+        raise ValueError("no items in this area")
+
+    a, b = Session(), Session()
+    ta = _start(a, "k", failing)
+    assert reached.wait(10)
+    tb = _start(b, "k", failing)
+    gate.set()
+    ta.join(10), tb.join(10)
+    assert all(isinstance(s.outcome, ValueError) and "no items" in str(s.outcome) for s in (a, b))
+    c = Session()
+    c.run("k", lambda p: "fresh")
+    assert c.outcome == "fresh"
+
+
+def test_kept_results_are_bounded_and_expire(monkeypatch):
+    monkeypatch.setattr(_shared_runs, "MAX_RESULTS", 3)
+    for i in range(5):
+        Session().run(i, lambda p, i=i: i)
+    assert list(_shared_runs._RESULTS) == [2, 3, 4]  # least recently used dropped
+    monkeypatch.setattr(_shared_runs, "TTL_S", 0.0)
+    s = Session()
+    s.run(4, lambda p: "recomputed")
+    assert s.outcome == "recomputed"
+
+
+def test_two_dashboard_sessions_with_the_same_parameters_compute_once(monkeypatch):
+    """Two snow dashboards (two attendees) on the same preset: the workflow runs once; another
+    preset or area computes again; the page language does not matter."""
+    from terra_lab.dashboards import snow
+
+    calls = []
+
+    def fake_workflow(**kwargs):
+        calls.append(kwargs["aoi"])
+        return object()
+
+    monkeypatch.setattr(snow, "snow_workflow", fake_workflow)
+    monkeypatch.setattr(snow.SnowDashboard, "_render", lambda self, result: setattr(self, "result", result))
+    a, b = snow.SnowDashboard(language="fr"), snow.SnowDashboard(language="en")
+    a._on_compute()
+    b._on_compute()
+    assert len(calls) == 1 and a.result is b.result
+    c = snow.SnowDashboard(west=6.29)
+    c._on_compute()
+    assert len(calls) == 2
