@@ -113,9 +113,13 @@ def _write_json_atomic(path: Path, data: dict) -> None:
         raise
 
 
-def check_baseline(benchmark: str, rows: list[dict], *, update: bool | None = None,
+def check_baseline(benchmark: str, rows: list[dict], *, config: str = "", update: bool | None = None,
                    tolerance: float = TOLERANCE) -> None:
     """Print ``rows`` (from :func:`row`) beside the stored ratios; exit 1 when one regressed.
+
+    ``config`` (the sizes, e.g. ``"512 px x 12 dates"``) is part of each stored key: a ratio depends
+    on the problem size, so a run at other sizes is compared with nothing (shown as new), never
+    with the baseline of the default sizes.
 
     A ratio above ``baseline x (1 + tolerance)`` is a regression: the script prints a loud message
     naming the benchmark and the rows and exits with status 1.  ``update`` (default: ``--update-baseline``
@@ -125,6 +129,7 @@ def check_baseline(benchmark: str, rows: list[dict], *, update: bool | None = No
         update = "--update-baseline" in sys.argv
     stored = json.loads(BASELINE.read_text()) if BASELINE.exists() else {}
     base = stored.get(benchmark, {})
+    rows = [{**r, "key": f"{r['key']} @ {config}" if config else r["key"]} for r in rows]
     bad = []
     shown = []
     for r in rows:

@@ -19,7 +19,7 @@ import dask
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _util import measure, table
+from _util import check_baseline, measure, row, table
 
 import terra_lab
 from terra_lab.products.diversity import (
@@ -58,6 +58,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--partitions", type=int, default=20)
     ap.add_argument("--clusters", type=int, default=50)
+    ap.add_argument("--update-baseline", action="store_true")
     args = ap.parse_args()
     items = [i for i in terra_lab.catalog.open("demo").search(collections="THEIA_REFLECTANCE_SENTINEL2_L2A")
              if "_T31TGK_" in i["id"] and "20230618" in i["id"]]
@@ -82,6 +83,9 @@ def main() -> None:
           f"{args.partitions} partitions x {args.clusters} clusters, window 10 px, {len(ref.windows)} beta references; "
           "dask threads, 2 workers")
     print(table(rows, ["step", "best s", "peak MiB"]))
+    check_baseline("bench_diversity", [row("diversity: spectral_diversity map vs numpy/scipy window metrics", r_apply,
+                                           r_ref)],
+                   config=f"demo, {args.partitions} x {args.clusters}", update=args.update_baseline)
 
 
 if __name__ == "__main__":

@@ -74,7 +74,7 @@ def main() -> None:
     rows = [row("hexagons: aggregate_hexagons vs rasterize + bincount", ours,
                 measure(lambda: by_rasterize(hexes, da, values))),
             row("hexagons: aggregate_hexagons vs pandas groupby of the ids", ours, measure(lambda: by_pandas(frame)))]
-    check_baseline("bench_hexagons", rows, update=args.update_baseline)
+    check_baseline("bench_hexagons", rows, config=f"{args.size} px, {args.hex:g} m", update=args.update_baseline)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ import xarray as xr
 from scipy import ndimage
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _util import measure, table
+from _util import check_baseline, measure, row, table
 
 from terra_lab.products.continuity import cost_distance
 from terra_lab.products.fragmentation import effective_mesh_size
@@ -52,7 +52,7 @@ def scipy_meff(values: np.ndarray, conn: int, cell: float = 100.0) -> float:
     return float((sizes ** 2).sum() / (values.size * cell) / 1e4)
 
 
-def mesh_rows(size: int) -> list[dict]:
+def mesh_rows(size: int, ratios: list | None = None) -> list[dict]:
     from pylandstats import Landscape
 
     values = patchy(size)
@@ -67,6 +67,9 @@ def mesh_rows(size: int) -> list[dict]:
         r_pls = measure(lambda: Landscape(values, res=(10, 10), nodata=0, neighborhood_rule=str(conn))
                         .effective_mesh_size(class_val=1), repeat=2)
         r_sp = measure(lambda: scipy_meff(values, conn), repeat=3)
+        if ratios is not None:
+            ratios += [row(f"fragmentation: m_eff {conn}-conn vs pylandstats", r_ours, r_pls),
+                       row(f"fragmentation: m_eff {conn}-conn vs scipy label + bincount", r_ours, r_sp)]
         for name, r in (("terra_lab effective_mesh_size", r_ours), ("pylandstats", r_pls),
                         ("scipy ndimage.label + bincount", r_sp)):
             rows.append({"connectivity": conn, "method": name, "best s": f"{r['best']:.3f}",
@@ -75,7 +78,7 @@ def mesh_rows(size: int) -> list[dict]:
     return rows
 
 
-def cost_rows(sizes: list[int]) -> list[dict]:
+def cost_rows(sizes: list[int], ratios: list | None = None) -> list[dict]:
     from skimage.graph import MCP_Geometric
 
     rows = []
@@ -91,6 +94,8 @@ def cost_rows(sizes: list[int]) -> list[dict]:
         diff = float(np.abs(ours - ref).max())
         r_ours = measure(lambda: cost_distance(f, s), repeat=3)
         r_mcp = measure(lambda: MCP_Geometric(friction).find_costs(starts), repeat=3)
+        if ratios is not None:
+            ratios.append(row(f"continuity: cost_distance {n} px vs skimage MCP_Geometric", r_ours, r_mcp))
         for name, r in (("terra_lab cost_distance", r_ours), ("skimage MCP_Geometric", r_mcp)):
             rows.append({"size": f"{n} x {n}", "method": name, "best s": f"{r['best']:.3f}",
                          "MCP / method": f"{r_mcp['best'] / r['best']:.2f}x", "peak MiB": f"{r['peak_mib']:.0f}",
@@ -102,15 +107,18 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--size", type=int, default=4096)
     p.add_argument("--cost-sizes", type=int, nargs="*", default=[400, 2048])
+    p.add_argument("--update-baseline", action="store_true")
     args = p.parse_args()
+    ratios: list[dict] = []
     print(f"Effective mesh size, {args.size} x {args.size} patchy habitat raster (10 m pixels); values equal")
-    print(table(mesh_rows(args.size), ["connectivity", "method", "best s", "pylandstats / method", "peak MiB",
-                                       "m_eff (ha)"]))
+    print(table(mesh_rows(args.size, ratios), ["connectivity", "method", "best s", "pylandstats / method",
+                                               "peak MiB", "m_eff (ha)"]))
     print("target: terra_lab faster than pylandstats (pylandstats / method > 1x on the terra_lab rows)")
     if args.cost_sizes:
         print("\nAccumulated cost-distance (8 neighbours, 20 sources, frictions U[1, 100])")
-        print(table(cost_rows(args.cost_sizes), ["size", "method", "best s", "MCP / method", "peak MiB",
-                                                 "max |diff|"]))
+        print(table(cost_rows(args.cost_sizes, ratios), ["size", "method", "best s", "MCP / method", "peak MiB",
+                                                         "max |diff|"]))
+    check_baseline("bench_mesh", ratios, config=f"{args.size} px", update=args.update_baseline)
 
 
 if __name__ == "__main__":

@@ -124,7 +124,7 @@ def main() -> None:
                         measure(elapid_fit, repeat=2)))
         rows.append(row("niche: suitability map vs elapid predict", measure(lambda: suitability(niche, cov).compute()),
                         measure(lambda: niche.model.predict(sv))))
-    check_baseline("bench_models", rows, update=args.update_baseline)
+    check_baseline("bench_models", rows, config=f"{args.size} px", update=args.update_baseline)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ import pandas as pd
 import xarray as xr
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _util import measure, table
+from _util import check_baseline, measure, row, table
 
 from terra_lab.products.snow import snow_l2b, snow_l3b, snowline
 
@@ -160,6 +160,7 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--size", type=int, default=1024)
     p.add_argument("--dates", type=int, default=70)
+    p.add_argument("--update-baseline", action="store_true")
     args = p.parse_args()
     n, t = args.size, args.dates
     mpx = t * n * n / 1e6
@@ -192,6 +193,9 @@ def main() -> None:
     ratio = float(mem[1]["peak MiB"]) / max(1.0, float(mem[0]["peak MiB"]))
     print(f"\nPeak memory of terra_lab (lazily generated inputs, snowlines first), area x4: ratio {ratio:.2f} (target <= 1.3)")
     print(table(mem, ["area", "best s", "peak MiB"]))
+    check_baseline("bench_snow", [row("snow: l2b + l3b vs vectorised numpy", r_ours, r_vec),
+                                  row("snow: l2b + l3b vs single pass (sum)", r_ours, r_sum)],
+                   config=f"{n} px x {t} dates", update=args.update_baseline)
 
 
 if __name__ == "__main__":

@@ -80,7 +80,7 @@ def main() -> None:
             rows.append(row(f"terrain: {key} vs gdaldem", measure(lambda: ours(src, fn, kwargs)),
                             measure(lambda: gdaldem(src, gargs, dst))))
     print(f"DEM {args.size} x {args.size} px float32")
-    check_baseline("bench_terrain", rows, update=args.update_baseline)
+    check_baseline("bench_terrain", rows, config=f"{args.size} px", update=args.update_baseline)
 
 
 if __name__ == "__main__":
