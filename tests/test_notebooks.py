@@ -9,7 +9,7 @@ import pytest
 from nbclient import NotebookClient
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
-THEMES = ["snow", "water", "forest_health", "biodiversity_landscape", "land_cover", "niche_model"]
+THEMES = ["snow", "water", "forest", "biodiversity_landscape", "landcover", "niche_model"]
 THEME_NOTEBOOKS = [p for p in NOTEBOOKS if p.stem in THEMES]
 QUIET = ("quickstart", "map_search")
 CATALOG_LINE = 'terra_lab.catalog.open(os.environ.get("TERRA_LAB_CATALOG", "demo"))'

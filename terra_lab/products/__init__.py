@@ -13,15 +13,15 @@ albedo         -                     test_products_indices_albedo  bench_pixel  
 synthesis      _synthesis            test_products_synthesis       bench_series     water                   -
 snow           _snow                 test_products_snow            bench_snow       snow                    snow
 water          _water                test_products_water           bench_pixel      water                   water
-dieback        _dieback              test_products_dieback         bench_dieback    forest_health           forest
+dieback        _dieback              test_products_dieback         bench_dieback    forest                  forest
 diversity      _diversity            test_products_diversity       bench_diversity  biodiversity_landscape  biodiversity
 fragmentation  _fragmentation        test_products_fragmentation   bench_mesh       biodiversity_landscape  biodiversity
 continuity     _continuity           test_products_continuity      bench_mesh       biodiversity_landscape  biodiversity
-landcover      _gapfill              test_products_landcover       bench_models     land_cover              -
-terrain        _terrain              test_products_terrain         bench_terrain    forest_health           -
+landcover      _gapfill              test_products_landcover       bench_models     landcover               -
+terrain        _terrain              test_products_terrain         bench_terrain    forest                  -
 phenology      _phenology, _gapfill  test_products_phenology       bench_series     niche_model             -
 niche          -                     test_products_niche           bench_models     niche_model             -
-hexagons       _hexagons             test_products_hexagons        bench_hexagons   forest_health           forest
+hexagons       _hexagons             test_products_hexagons        bench_hexagons   forest                  forest
 =============  ====================  ============================  ===============  ======================  ============
 
 Kernels live in :mod:`terra_lab.kernels` (``_<family>.py``, or what families share: ``_gapfill``; compiled as
@@ -71,16 +71,16 @@ FAMILIES: tuple[Family, ...] = (
     Family("synthesis", ("_synthesis",), "test_products_synthesis", "bench_series", ("water",), ""),
     Family("snow", ("_snow",), "test_products_snow", "bench_snow", ("snow",), "snow"),
     Family("water", ("_water",), "test_products_water", "bench_pixel", ("water",), "water"),
-    Family("dieback", ("_dieback",), "test_products_dieback", "bench_dieback", ("forest_health",), "forest"),
+    Family("dieback", ("_dieback",), "test_products_dieback", "bench_dieback", ("forest",), "forest"),
     Family("diversity", ("_diversity",), "test_products_diversity", "bench_diversity", ("biodiversity_landscape",),
            "biodiversity"),
     Family("fragmentation", ("_fragmentation",), "test_products_fragmentation", "bench_mesh",
            ("biodiversity_landscape",), "biodiversity"),
     Family("continuity", ("_continuity",), "test_products_continuity", "bench_mesh", ("biodiversity_landscape",),
            "biodiversity"),
-    Family("landcover", ("_gapfill",), "test_products_landcover", "bench_models", ("land_cover",), ""),
-    Family("terrain", ("_terrain",), "test_products_terrain", "bench_terrain", ("forest_health",), ""),
+    Family("landcover", ("_gapfill",), "test_products_landcover", "bench_models", ("landcover",), ""),
+    Family("terrain", ("_terrain",), "test_products_terrain", "bench_terrain", ("forest",), ""),
     Family("phenology", ("_phenology", "_gapfill"), "test_products_phenology", "bench_series", ("niche_model",), ""),
     Family("niche", (), "test_products_niche", "bench_models", ("niche_model",), ""),
-    Family("hexagons", ("_hexagons",), "test_products_hexagons", "bench_hexagons", ("forest_health",), "forest"),
+    Family("hexagons", ("_hexagons",), "test_products_hexagons", "bench_hexagons", ("forest",), "forest"),
 )

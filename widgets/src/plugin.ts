@@ -18,9 +18,9 @@ const NOTEBOOKS: Array<[string, Theme, Words]> = [
   ["map_search.ipynb", "search", { fr: "Recherche sur carte", en: "Search on a map" }],
   ["snow.ipynb", "snow", { fr: "Neige", en: "Snow" }],
   ["water.ipynb", "water", { fr: "Eau", en: "Water" }],
-  ["forest_health.ipynb", "forest", { fr: "Santé des forêts", en: "Forest health" }],
+  ["forest.ipynb", "forest", { fr: "Santé des forêts", en: "Forest health" }],
   ["biodiversity_landscape.ipynb", "biodiversity", { fr: "Biodiversité", en: "Biodiversity" }],
-  ["land_cover.ipynb", "landcover", { fr: "Occupation du sol", en: "Land cover" }],
+  ["landcover.ipynb", "landcover", { fr: "Occupation du sol", en: "Land cover" }],
   ["niche_model.ipynb", "niche", { fr: "Niche d'espèce", en: "Species niche" }],
 ];
 
