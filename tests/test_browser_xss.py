@@ -97,16 +97,19 @@ def test_terra_map_names_and_legend_are_text():
 
 
 def test_search_map_messages_and_table_are_text(demo_root):
+    """Catalogue text reaching SearchMap's HTML message (collection ids, catalogue names) is escaped;
+    the results table writes its cells with textContent (never HTML) in the browser, so its rows
+    carry the raw text."""
+    from terra_lab.display._results_table import _ESM, item_row
     from terra_lab.display.search import SearchMap
 
     sm = SearchMap("demo")
-    sm.search()
-    assert sm.results and len(sm.results) > 0
+    sm.set_area((6.28, 45.17, 6.34, 45.21))
+    assert sm.search() and len(sm.results) > 0
     item = dict(sm.results.items[0], id=_payload(7))
-    sm.results.items[0] = item
-    row = sm._row(item)
-    assert _payload(7) in row  # a Select option: shown as plain text by the widget
-    sm._on_hover({"new": _payload(7)})  # the hovered row goes into the HTML message: escaped
+    assert item_row(item)["id"] == _payload(7)  # raw text, written by textContent
+    assert "innerHTML" not in _ESM and "textContent" in _ESM  # the table's front end
+    sm._say(f"collection {_payload(9)}")
     assert "<img" not in sm.message.value and "&lt;img src=x" in sm.message.value
     sm.catalog_box.value = f"/nonexistent/{_payload(8)}"
     assert "<img" not in sm.message.value and "&lt;img src=x" in sm.message.value
