@@ -248,3 +248,36 @@ def test_terramap_show_items_replaces_its_footprints(demo_root):
     second = m.show_items(res.items[:2])
     assert first not in m.layers and second in m.layers and isinstance(second, Footprints)
     assert sum(g.count for g in second.groups) == 2
+
+
+def test_search_map_on_the_real_theia_sample(zonetest_catalog):
+    """The real MUSCATE sample (../shared/data, ingested as it is): SearchMap opens its folder,
+    finds its products over their own footprint, groups them by date and THEIA tile, offers their
+    bands and loads a lazy cube from the selected row."""
+    from terra_lab.display.search import SearchMap
+
+    every = zonetest_catalog.search(collections="ZONETEST")
+    assert len(every) > 0
+    import shapely.geometry
+
+    w_, s, e, n = shapely.union_all([shapely.geometry.shape(it["geometry"]) for it in every]).bounds
+    cx, cy = (w_ + e) / 2, (s + n) / 2
+    sm = SearchMap(str(zonetest_catalog.root))
+    assert sm.collection.value == "ZONETEST"
+    sm.start.value, sm.end.value = dt.date(2015, 1, 1), dt.date(2026, 1, 1)
+    sm.max_cloud.value = 100
+    sm.set_area((cx - 0.01, cy - 0.01, cx + 0.01, cy + 0.01))
+    res = sm.search()
+    assert res is not None and len(res) > 0, sm.message.value
+    tiles = {g.tile for g in sm.footprints.groups}
+    assert tiles and all(t for t in tiles), f"every real product has its THEIA tile: {tiles}"
+    assert sum(len(g.ids) for g in sm.footprints.groups) == len(res)
+    # the sample's products hold their 20 m bands only: only those are offered, NDVI from B8A
+    assert "nir" not in sm.bands.options and {"red", "nir08", "swir16"} <= set(sm.bands.options)
+    assert sm.bands.value == ("red", "nir08")
+    sm.table.selected = [res.items[0]["id"]]
+    cube = sm.load()
+    assert cube is not None, sm.message.value
+    assert cube.sizes["time"] == 1 and {"red", "nir08"} <= set(cube.data_vars)
+    layer = sm.show()
+    assert layer is not None and "NDVI" in str(layer.name), sm.message.value

@@ -14,7 +14,7 @@ import xarray as xr
 
 from ..profiles import CollectionProfile
 
-__all__ = ["ProductLayer", "default_bands", "first_product", "resolutions"]
+__all__ = ["ProductLayer", "available_bands", "default_bands", "first_product", "resolutions"]
 
 _BAD = ("cloud", "shadow", "edge", "saturated")
 
@@ -28,11 +28,23 @@ class ProductLayer:
     style: dict = field(default_factory=dict)
 
 
-def default_bands(profile: CollectionProfile) -> list[str]:
-    """Reflectance: red and nir (for NDVI); thematic: the first variable."""
-    if profile.kind == "reflectance" and {"red", "nir"} <= set(profile.bands):
-        return ["red", "nir"]
-    return list(profile.bands)[:1]
+def available_bands(profile: CollectionProfile, items) -> list[str]:
+    """The profile's bands whose asset some item carries (real products may lack some: the
+    ZoneTest sample has its 20 m bands only; a thematic collection may mix product versions,
+    each item read with its own profile), in the profile's order."""
+    present = set().union(*(it.get("assets", {}) for it in items))
+    return [b for b in profile.bands if profile.band_asset(b) in present]
+
+
+def default_bands(profile: CollectionProfile, available: list[str] | None = None) -> list[str]:
+    """Reflectance: red and nir (for NDVI; nir08 where a product has no 10 m nir); thematic: the
+    first variable; among ``available`` (default: all the profile's bands)."""
+    have = list(profile.bands) if available is None else available
+    if profile.kind == "reflectance":
+        for pair in (["red", "nir"], ["red", "nir08"]):
+            if set(pair) <= set(have):
+                return pair
+    return have[:1]
 
 
 def resolutions(profile: CollectionProfile, bands: list[str] | None = None) -> list[float]:
@@ -42,11 +54,13 @@ def resolutions(profile: CollectionProfile, bands: list[str] | None = None) -> l
 
 
 def first_product(cube: xr.Dataset, profile: CollectionProfile) -> ProductLayer:
-    """NDVI of the clear pixels for reflectance cubes with red and nir, else the first variable."""
-    if profile.kind == "reflectance" and {"red", "nir"} <= set(cube.data_vars):
+    """NDVI of the clear pixels for reflectance cubes with red and nir (or nir08, B8A, for products
+    without the 10 m nir), else the first variable."""
+    nir = next((b for b in ("nir", "nir08") if b in cube.data_vars), None)
+    if profile.kind == "reflectance" and "red" in cube.data_vars and nir is not None:
         from ..products.indices import spectral_index
 
-        ndvi = spectral_index(cube, "NDVI")
+        ndvi = spectral_index(cube, "NDVI", bands={"N": nir})
         style = {"cmap": "RdYlGn", "vmin": 0.0, "vmax": 0.9}
         bad = None
         for m in (cube[m].astype(bool) for m in _BAD if m in cube.data_vars):

@@ -26,7 +26,7 @@ from ..catalog import SearchResults
 from ..errors import TerraLabError, TerraLabWarning
 from ..profiles import CollectionProfile, profile_for_item
 from ..workflows import find_collection
-from ._first_product import default_bands, first_product, resolutions
+from ._first_product import available_bands, default_bands, first_product, resolutions
 from ._footprints import Footprints, tile_of
 from ._quicklook import quicklook
 from ._results_table import ResultsTable, item_row
@@ -249,8 +249,9 @@ class SearchMap(w.VBox):
             self.bands.options = []
             self._say(f"{found}; they cannot be loaded as a cube: {e}", error=True)
             return
-        self.bands.options = list(self.profile.bands)
-        self.bands.value = tuple(default_bands(self.profile))
+        offered = available_bands(self.profile, res)
+        self.bands.options = offered
+        self.bands.value = tuple(default_bands(self.profile, offered))
         self.load_button.disabled = False
         self._say(f"{found}. Click a row or a footprint; "
                   "'Load as cube' loads the selected rows (all when none is selected).")
