@@ -314,7 +314,7 @@ def test_each_user_opens_their_workshop_dashboard(hub, sessions):
 
         def watch(ws, frames=frames):
             if "/terra-lab-workshops/snow/ws" in ws.url:
-                ws.on("framereceived", frames.append)
+                ws.on("framereceived", lambda payload: frames.append(payload))  # noqa: PLW0108 - Playwright takes Python functions, not builtin methods
 
         page.on("websocket", watch)
         try:
