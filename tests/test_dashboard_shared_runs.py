@@ -15,7 +15,8 @@ from terra_lab.workflows._progress import STEPS, Cancelled
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache():
+def _fresh_cache(monkeypatch):
+    monkeypatch.setattr(_shared_runs, "TTL_S", 600.0)  # a server that keeps finished results 10 min
     _shared_runs.clear()
     yield
     _shared_runs.clear()
@@ -136,6 +137,14 @@ def test_errors_reach_every_waiting_session_and_are_not_kept():
     c = Session()
     c.run("k", lambda p: "fresh")
     assert c.outcome == "fresh"
+
+
+def test_finished_results_are_not_kept_by_default(monkeypatch):
+    monkeypatch.setattr(_shared_runs, "TTL_S", 0.0)
+    calls = []
+    for _ in range(2):
+        Session().run("k", lambda p: calls.append(1))
+    assert len(calls) == 2 and not _shared_runs._RESULTS
 
 
 def test_kept_results_are_bounded_and_expire(monkeypatch):

@@ -1,10 +1,12 @@
 """Identical computations run once for every session of a dashboard server.
 
 A workshop room presses "Calculer" on the same preset over the same area within a minute: the
-first session's run computes, every session asking for the same computation meanwhile waits on
-that run (and sees its steps), and for :data:`TTL_S` seconds afterwards the result is served
-from memory.  The key is everything the computation depends on (theme, catalogue, parameters,
-the compute function); the result is shared read-only.
+first session's run computes and every session asking for the same computation meanwhile waits
+on that run (and sees its steps).  A server may also serve finished results from memory for
+:data:`TTL_S` seconds (``TERRA_LAB_SHARED_TTL_S``; 0 by default: a finished run is not reused,
+so a catalogue that changed is read again and a rerun shows its steps).  The key is everything
+the computation depends on (theme, catalogue, parameters, the compute function); the result is
+shared read-only.
 
 Cancel: a session that cancels stops waiting at the next step boundary; the computation itself
 stops only when every session waiting on it has cancelled (a step already running finishes
@@ -28,8 +30,8 @@ __all__ = ["MAX_RESULTS", "TTL_S", "clear", "shared_run"]
 
 #: finished results kept for the next identical request (``TERRA_LAB_SHARED_RESULTS``)
 MAX_RESULTS = int(os.environ.get("TERRA_LAB_SHARED_RESULTS", "8"))
-#: seconds a finished result is served to identical requests (``TERRA_LAB_SHARED_TTL_S``)
-TTL_S = float(os.environ.get("TERRA_LAB_SHARED_TTL_S", "600"))
+#: seconds a finished result is served to identical requests (``TERRA_LAB_SHARED_TTL_S``; 0: never)
+TTL_S = float(os.environ.get("TERRA_LAB_SHARED_TTL_S", "0"))
 
 Progress = Callable[[str], None]
 
@@ -102,6 +104,8 @@ def shared_run(key: Hashable, work: Callable[[Progress], Any], progress: Progres
 def _compute(key: Hashable, run: _Run, work: Callable[[Progress], Any]) -> None:
     try:
         run.value = work(run.relay)
+        if TTL_S <= 0:
+            return
         with _LOCK:
             _RESULTS[key] = (time.monotonic(), run.value)
             _RESULTS.move_to_end(key)
