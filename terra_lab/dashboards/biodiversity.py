@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import numpy as np
 import param
 
 from ..workflows.biodiversity import (
@@ -101,13 +100,12 @@ class BiodiversityDashboard(DashboardBase):
         )
 
         lang = self.language
+        f = result.figures()  # the workflow's numbers, formatted here in the page's language
         rows = [(tr("row_date", lang), format_date(result.date)),
-                (tr("row_shannon", lang), format_number(float(result.layers["shannon"].median()), 2, lang))]
-        if result.whole_mesh is not None:
-            area = result.dispersal_area
-            pixel_ha = abs(float(np.prod(area.rio.resolution()))) / 1e4
-            dispersal = format_number(float(area.sum()) * pixel_ha, 1, lang, "ha")
-            rows += [(tr("row_mesh", lang), format_number(float(result.whole_mesh["effective_mesh_size"]), 1, lang, "ha")),
-                     (tr("row_patches", lang), format_number(int(result.whole_mesh["n_patches"]), 0, lang)),
-                     (tr("row_dispersal", lang), f"{dispersal} ({format_share(float(area.mean()), lang)})")]
+                (tr("row_shannon", lang), format_number(f["shannon_median"], 2, lang))]
+        if "mesh_ha" in f:
+            dispersal = format_number(f["dispersal_ha"], 1, lang, "ha")
+            rows += [(tr("row_mesh", lang), format_number(f["mesh_ha"], 1, lang, "ha")),
+                     (tr("row_patches", lang), format_number(f["patches"], 0, lang)),
+                     (tr("row_dispersal", lang), f"{dispersal} ({format_share(f['dispersal_share'], lang)})")]
         return table_pane(kv_table(rows, lang), name="stats")

@@ -82,16 +82,25 @@ class BiodiversityResult:
     notes: tuple[str, ...] = ()
     provenance: dict = field(default_factory=dict)
 
-    def summary(self) -> list[tuple[str, str]]:
-        """(name, value) rows: date, median Shannon, and the landscape figures when computed."""
-        rows = [("date", str(self.date)), ("Shannon (median)", f"{float(self.layers['shannon'].median()):.2f}")]
+    def figures(self) -> dict[str, Any]:
+        """The summary's numbers: ``shannon_median``, and with the land-cover map ``mesh_ha``,
+        ``patches``, ``dispersal_ha`` and ``dispersal_share`` (0..1)."""
+        out: dict[str, Any] = {"shannon_median": float(self.layers["shannon"].median())}
         area = self.dispersal_area
         if self.whole_mesh is not None and area is not None:  # both come with the land-cover map
             px_ha = abs(float(np.prod(area.rio.resolution()))) / 1e4
-            rows += [("effective mesh size (ha)", f"{float(self.whole_mesh['effective_mesh_size']):.1f}"),
-                     ("habitat patches", f"{int(self.whole_mesh['n_patches'])}"),
-                     ("potential dispersal area (ha)",
-                      f"{float(area.sum()) * px_ha:.1f} ({100 * float(area.mean()):.0f} %)")]
+            out.update(mesh_ha=float(self.whole_mesh["effective_mesh_size"]), patches=int(self.whole_mesh["n_patches"]),
+                       dispersal_ha=float(area.sum()) * px_ha, dispersal_share=float(area.mean()))
+        return out
+
+    def summary(self) -> list[tuple[str, str]]:
+        """(name, value) rows: date, median Shannon, and the landscape figures when computed."""
+        f = self.figures()
+        rows = [("date", str(self.date)), ("Shannon (median)", f"{f['shannon_median']:.2f}")]
+        if "mesh_ha" in f:
+            rows += [("effective mesh size (ha)", f"{f['mesh_ha']:.1f}"),
+                     ("habitat patches", f"{f['patches']}"),
+                     ("potential dispersal area (ha)", f"{f['dispersal_ha']:.1f} ({100 * f['dispersal_share']:.0f} %)")]
         return rows
 
 
