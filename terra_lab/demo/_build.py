@@ -20,6 +20,7 @@ from ..catalog._ingest import items_from_zip
 from ..catalog._local import LocalCatalog
 from ..catalog._theia_items import items_from_folder
 from ._muscate import Tile, _Grid, write_cog, write_product
+from ._disturbance import write_disturbance_truth
 from ._scene import LANDCOVER_CLASSES, Scene, day_number
 from ._thematic import add_thematic
 
@@ -207,6 +208,7 @@ def _write_truth(root: Path, scene: Scene, tile: Tile, truths: dict[int, dict]) 
         write_cog(truth_dir / f"dieback_onset_{r}.tif", st["dieback_onset"], tile, res, nodata=None,
                   descriptions=["days since 1970-01-01, 0 = no dieback"])
         write_cog(truth_dir / f"water_{r}.tif", (st["landcover"] == 8).astype(np.uint8), tile, res)
+        write_disturbance_truth(truth_dir, scene, tile, res, st)  # fire and clear-cut
         if res == 20.0:
             annual = _write_snow_year_truth(truth_dir, scene, tile, st, SNOW_YEAR)
     order = sorted(truths)

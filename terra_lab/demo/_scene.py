@@ -12,6 +12,10 @@ The scene holds (west to east, low to high):
   and grassland, and a lake whose turbidity follows a snow-melt cycle;
 * forest slopes (broadleaf below about 1100 m, conifers above) with two
   conifer dieback patches whose onsets are known dates;
+* two disturbances on known dates: a summer 2023 fire over the low forest
+  (char fraction grading from unburnt to high severity, partial recovery
+  afterwards) and an autumn 2023 clear-cut in the conifers (bare soil, then
+  slow regrowth);
 * alpine meadows and rock up to about 2900 m, snow-covered according to an
   elevation-driven snowline that falls in autumn and rises in spring;
 * clouds (thick, thin cirrus) with their shadows, and a few acquisitions cut
@@ -65,6 +69,8 @@ _SPECTRA = {
     "snow": [0.88, 0.87, 0.85, 0.83, 0.80, 0.77, 0.75, 0.72, 0.05, 0.03],
     "cloud": [0.52, 0.50, 0.50, 0.51, 0.52, 0.52, 0.53, 0.53, 0.38, 0.28],
     "water": [0.045, 0.040, 0.020, 0.012, 0.008, 0.007, 0.006, 0.005, 0.002, 0.001],
+    # char and ash over burnt soil: dark in the visible and NIR, bright in the SWIR (NBR about -0.3)
+    "char": [0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.09, 0.10, 0.20, 0.19],
 }
 SPECTRA = {k: np.asarray(v, dtype=np.float32) for k, v in _SPECTRA.items()}
 
@@ -122,6 +128,8 @@ class Scene:
     start: dt.date = dt.date(2022, 9, 1)
     end: dt.date = dt.date(2024, 8, 31)
     dieback_onsets: tuple[dt.date, ...] = (dt.date(2024, 3, 20), dt.date(2024, 6, 10))
+    fire_date: dt.date = dt.date(2023, 7, 22)
+    clearcut_date: dt.date = dt.date(2023, 10, 20)
     acquisitions: list[Acquisition] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -138,6 +146,13 @@ class Scene:
             (self.x0 + 0.55 * self.extent, self.y0 - 0.68 * self.extent, 130.0),
         ]
         self._lake = (self.x0 + 0.16 * self.extent, self.y0 - 0.78 * self.extent, 420.0, 260.0)
+        # disturbances draw from their own generator: the acquisitions and clouds above are unchanged
+        drng = np.random.default_rng(self.seed + 1)
+        self._burn_noise = _Noise(drng, 16, (150.0, 500.0))
+        self._fire = (self.x0 + 0.26 * self.extent, self.y0 - 0.91 * self.extent, 380.0, 250.0)
+        # clear-cut rectangle in the conifers: x min, x max, y min, y max
+        self._clearcut = (self.x0 + 0.36 * self.extent, self.x0 + 0.44 * self.extent,
+                          self.y0 - 0.79 * self.extent, self.y0 - 0.74 * self.extent)
 
     # ------------------------------------------------------------------ time
     def _make_acquisitions(self, rng: np.random.Generator) -> list[Acquisition]:
@@ -213,14 +228,81 @@ class Scene:
             out[inside] = day_number(onset)
         return out
 
+    #: burn severity classes of the truth (unburnt, low, moderate, high) by char fraction: the fractions
+    #: whose classes best agree with Key & Benson's (2006) dNBR 0.10, 0.27 and 0.66 on the noiseless scene
+    #: (NBR from B8A and B12; 94 % of burnt pixels agree: conifers, darker in the NIR, cross each dNBR
+    #: at a lower fraction than the broadleaves, which is why the truth is a fraction, not a dNBR)
+    BURN_CLASS_FRACTIONS: ClassVar[tuple[float, float, float]] = (0.19, 0.45, 0.85)
+    BURN_CLASSES: ClassVar[dict[int, str]] = {0: "unburnt", 1: "low", 2: "moderate", 3: "high"}
+
+    def burn_fraction(self, x: np.ndarray, y: np.ndarray, lc: np.ndarray | None = None) -> np.ndarray:
+        """Char fraction just after the fire (0..1): highest at the fire's core, 0 outside its perimeter."""
+        lc = self.landcover(x, y) if lc is None else lc
+        cx, cy, a, b = self._fire
+        noise = self._burn_noise(x, y)
+        rr = np.sqrt(((x - cx) / a) ** 2 + ((y - cy) / b) ** 2) * (1 + 0.12 * noise)
+        frac = np.clip(1.25 * (1 - rr**1.6) + 0.10 * noise, 0, 1)
+        burnable = np.isin(lc, (4, 5, 6))  # grassland and forest
+        return np.where(burnable & (rr < 1), frac, 0).astype(np.float32)
+
+    def burn_severity(self, fraction: np.ndarray) -> np.ndarray:
+        """Severity class (see ``BURN_CLASSES``) of a char fraction."""
+        return np.digitize(fraction, self.BURN_CLASS_FRACTIONS).astype(np.uint8)
+
+    def clearcut_day(self, x: np.ndarray, y: np.ndarray, lc: np.ndarray | None = None) -> np.ndarray:
+        """Day of the clear-cut (days since 1970-01-01, 0 where none): the forest inside the rectangle."""
+        lc = self.landcover(x, y) if lc is None else lc
+        x0, x1, y0, y1 = self._clearcut
+        inside = (x >= x0) & (x < x1) & (y >= y0) & (y < y1) & np.isin(lc, (5, 6))
+        return np.where(inside, day_number(self.clearcut_date), 0).astype(np.int32)
+
+    def disturbances(self, x: np.ndarray, y: np.ndarray, lc: np.ndarray) -> dict[str, np.ndarray]:
+        """Static disturbance fields: char fraction, fire date and clear-cut date (days since 1970-01-01)."""
+        burn = self.burn_fraction(x, y, lc)
+        return {
+            "burn_fraction": burn,
+            "fire_date": np.where(burn > 0, day_number(self.fire_date), 0).astype(np.int32),
+            "clearcut_date": self.clearcut_day(x, y, lc),
+        }
+
     def static(self, x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
         """The fields that do not change with time, computed once per grid."""
         return {
             "elevation": self.elevation(x, y),
-            "landcover": self.landcover(x, y),
+            "landcover": (lc := self.landcover(x, y)),
             "dieback_onset": self.dieback_onset(x, y),
             "snow_variability": 120.0 * self._snowvar(x, y),
+            **self.disturbances(x, y, lc),
         }
+
+    # ---------------------------------------------------------- disturbances
+    @staticmethod
+    def fire_recovery(days_since: np.ndarray | int) -> np.ndarray:
+        """Share of the char signal left ``days_since`` the fire: none lost for 45 days, then half lost
+        with a 250-day time constant (vegetation regrowing through the ash): a partial recovery."""
+        d = np.clip(np.asarray(days_since, dtype=np.float64) - 45.0, 0, None)
+        return 1.0 - 0.5 * (1.0 - np.exp(-d / 250.0))
+
+    @staticmethod
+    def clearcut_regrowth(days_since: np.ndarray | int) -> np.ndarray:
+        """Green cover of a clear-cut ``days_since`` the cut: bare soil, then slow regrowth (0.5 at most)."""
+        d = np.clip(np.asarray(days_since, dtype=np.float64), 0, None)
+        return 0.5 * (1.0 - np.exp(-d / 400.0))
+
+    def _disturb(self, refl: np.ndarray, static: dict[str, np.ndarray], days: int) -> tuple[np.ndarray, np.ndarray]:
+        """Apply the clear-cut and the fire to ``refl`` on day ``days``; also return the pixels cut by then."""
+        cut_day = static.get("clearcut_date")
+        cut = np.zeros(refl.shape[:-1], bool) if cut_day is None else (cut_day > 0) & (days >= cut_day)
+        if cut.any():
+            g = self.clearcut_regrowth(days - cut_day)[..., None]
+            bare = (1 - g) * SPECTRA["soil"] + g * SPECTRA["veg"]
+            refl = np.where(cut[..., None], bare, refl)
+        burn = static.get("burn_fraction")
+        fire = day_number(self.fire_date)
+        if burn is not None and days >= fire:
+            s = (burn * self.fire_recovery(days - fire))[..., None]
+            refl = (1 - s) * refl + s * SPECTRA["char"]
+        return refl, cut
 
     # -------------------------------------------------------------- dynamics
     @staticmethod
@@ -330,6 +412,7 @@ class Scene:
         # dieback: a red-attack stage reaching full strength 45 days after onset
         stress = np.where(onset > 0, np.clip((days - onset) / 45.0, 0, 1), 0)[..., None]
         refl = (1 - stress) * refl + stress * SPECTRA["dead"]
+        refl, cut = self._disturb(refl, static, days)
         refl = np.where((lc == 7)[..., None] & (g < 0.2), SPECTRA["rock"], refl)
         refl = np.where((lc == 1)[..., None], SPECTRA["urban"], refl)
         water = lc == 8
@@ -347,7 +430,7 @@ class Scene:
         wspec[..., 7] = np.nan_to_num(rho_nir, nan=0.005)
         refl = np.where(water[..., None], wspec, refl)
         snow = self.snow(static, day)
-        canopy = np.isin(lc, (5, 6))[..., None]
+        canopy = (np.isin(lc, (5, 6)) & ~cut)[..., None]
         snow_frac = np.where(canopy, 0.7, 1.0) * snow[..., None]
         refl = (1 - snow_frac) * refl + snow_frac * SPECTRA["snow"]
         refl = refl + noise_rng.normal(0, 0.004, refl.shape)
