@@ -11,10 +11,15 @@ __all__ = [
     "BIOPHY_L2B_COLLECTION",
     "COP_DEM_COLLECTION",
     "LANDSAT8_L2A_COLLECTION",
+    "LANDSAT_C2_L2_COLLECTION",
     "OSO_COLLECTION",
+    "S1TILING_COLLECTION",
+    "S1_RTC_COLLECTION",
     "S2_L3A_COLLECTION",
     "SNOW_L2B_COLLECTION",
     "SNOW_L3B_COLLECTION",
+    "USGS_LANDSAT_C2L2_SR_COLLECTION",
+    "USGS_LANDSAT_C2L2_ST_COLLECTION",
     "VENUS_L2A_COLLECTION",
     "VENUS_VM5_L2A_COLLECTION",
     "WATERQUAL_L2B_COLLECTION",
@@ -29,5 +34,14 @@ VENUS_L2A_COLLECTION = "THEIA_REFLECTANCE_VENUS_L2A"
 VENUS_VM5_L2A_COLLECTION = "THEIA_REFLECTANCE_VENUS_VM5_L2A"
 WATERQUAL_L2B_COLLECTION = "THEIA_WATERQUAL_SENTINEL2_L2B"
 BIOPHY_L2B_COLLECTION = "THEIA_BIOPHY_SENTINEL2_L2B"
+#: Planetary Computer and Earth Search id of Landsat Collection 2 Level-2 (SR + ST in one item).
+LANDSAT_C2_L2_COLLECTION = "landsat-c2-l2"
+#: USGS STAC server ids of Landsat Collection 2 Level-2 (reflectance and temperature items apart).
+USGS_LANDSAT_C2L2_SR_COLLECTION = "landsat-c2l2-sr"
+USGS_LANDSAT_C2L2_ST_COLLECTION = "landsat-c2l2-st"
 #: Earth Search and Microsoft Planetary Computer id of Copernicus DEM GLO-30.
 COP_DEM_COLLECTION = "cop-dem-glo-30"
+#: GEODES id of THEIA's S1Tiling Sentinel-1 products (THEIA naming; not checked against the live catalogue).
+S1TILING_COLLECTION = "THEIA_S1TILING_SENTINEL1_L1"
+#: Microsoft Planetary Computer id of its Sentinel-1 radiometrically terrain-corrected COGs.
+S1_RTC_COLLECTION = "sentinel-1-rtc"

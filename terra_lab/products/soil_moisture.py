@@ -1,0 +1,311 @@
+"""Soil moisture at plot scale from Sentinel-1 VV and Sentinel-2 NDVI (THEIA THRS method, El Hajj et al. 2017).
+
+The Water Cloud Model (Attema & Ulaby 1978 [1]_) with NDVI as the vegetation descriptor and a soil term
+linear in decibels, ``sigma0_soil(dB) = C * mv + D(theta)`` (:mod:`terra_lab.kernels._soil_moisture` for
+the equations), run three ways:
+
+* :func:`wcm_forward`: backscatter of a soil moisture under a vegetation (simulations, the demo);
+* :func:`invert_wcm`: the direct per-pixel inversion (closed form, numba);
+* :func:`invert_wcm_nn`: El Hajj et al.'s approach [2]_: a neural network (scikit-learn
+  ``MLPRegressor``) trained on simulations of the same model with noise added to its inputs
+  (:func:`training_set`, :func:`train_inversion_network`), then applied per pixel.
+
+As the method does, soil moisture is not estimated under dense vegetation (NDVI above
+``ndvi_max`` = 0.75, where C-band VV no longer sees the soil) nor on frozen or snow-covered soil
+(``frozen=``, a boolean mask: snow maps, or air temperature below 0 degC); those pixels are NaN.
+:func:`soil_moisture` runs the whole chain on a Sentinel-1 cube (``vv`` linear sigma0, ``incidence``
+in degrees or a given angle) and an NDVI cube interpolated to the radar dates (:func:`ndvi_at`).
+The method estimates soil moisture at the scale of agricultural plots, averaging sigma0 and NDVI over
+each plot before inverting (speckle): :func:`plot_mean` does it for a labelled plot raster.
+
+Every function is lazy on Dask-backed inputs (``apply_ufunc(dask="parallelized")``) and stamps its
+provenance.
+
+References
+----------
+.. [1] Attema, E. P. W., Ulaby, F. T. (1978). Vegetation modeled as a water cloud. Radio Science 13(2), 357-364.
+.. [2] El Hajj, M., Baghdadi, N., Zribi, M., Bazzi, H. (2017). Synergic use of Sentinel-1 and Sentinel-2 images
+   for operational soil moisture mapping at high spatial resolution over agricultural areas. Remote Sensing
+   9(12), 1292. doi:10.3390/rs9121292 (THEIA's "soil moisture at plot scale" product, THRS).
+.. [3] Baghdadi, N., El Hajj, M., Zribi, M., Bousbih, S. (2017). Calibration of the Water Cloud Model at C-band
+   for winter crop fields and grasslands. Remote Sensing 9(9), 969. doi:10.3390/rs9090969
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from ..errors import MissingBandError
+from ._common import with_provenance
+
+__all__ = [
+    "WCM_VV",
+    "WCMParams",
+    "invert_wcm",
+    "invert_wcm_nn",
+    "ndvi_at",
+    "plot_mean",
+    "soil_moisture",
+    "train_inversion_network",
+    "training_set",
+    "wcm_forward",
+]
+
+_REFERENCE = ("Attema & Ulaby 1978, Radio Sci. 13(2); El Hajj et al. 2017, Remote Sens. 9(12):1292; "
+              "Baghdadi et al. 2017, Remote Sens. 9(9):969")
+
+
+@dataclass(frozen=True)
+class WCMParams:
+    """Water Cloud Model parameters for Sentinel-1 VV with NDVI (V1 = V2 = NDVI), soil term in dB.
+
+    ``a`` (linear), ``b`` (per NDVI unit): vegetation backscatter and attenuation; ``c`` (dB per vol.%)
+    and ``d`` (dB at ``theta_ref`` degrees): the soil term, ``d_slope`` its change per degree of
+    incidence; ``mv_min``/``mv_max`` (vol.%): the range of the inversion (and of the network's training);
+    ``ndvi_max``: above it the vegetation is too dense (El Hajj et al. 2017: NDVI > 0.75 masked).
+
+    The training noise of the network: ``noise_db`` (Gaussian, on sigma0 in dB), ``noise_ndvi``
+    (relative, on NDVI), ``noise_theta`` (degrees).
+    """
+
+    a: float = 0.20
+    b: float = 0.50
+    c: float = 0.25
+    d: float = -17.25
+    d_slope: float = -0.20
+    theta_ref: float = 39.0
+    mv_min: float = 2.0
+    mv_max: float = 45.0
+    ndvi_max: float = 0.75
+    noise_db: float = 1.0
+    noise_ndvi: float = 0.10
+    noise_theta: float = 0.5
+
+    def vector(self) -> np.ndarray:
+        """The kernels' parameter vector (:data:`terra_lab.kernels._soil_moisture.PARAM_ORDER`)."""
+        from ..kernels._soil_moisture import PARAM_ORDER
+
+        return np.array([getattr(self, k) for k in PARAM_ORDER], dtype=np.float64)
+
+
+#: C-band VV, NDVI-driven WCM: the shape and magnitudes of the calibrations of Baghdadi et al. 2017 [3]_ and
+#: El Hajj et al. 2017 [2]_ (vegetation A ~ 0.1-0.3, B ~ 0.1-1 per NDVI unit; bare-soil sensitivity about
+#: 0.25 dB per vol.% and -0.2 dB per degree of incidence around 39 deg at C band).  These numbers were NOT
+#: copied from those papers' tables (not at hand when this module was written): calibrate A, B, C, D on
+#: plots of your site (``dataclasses.replace(WCM_VV, a=..., ...)``) before trusting absolute values.
+WCM_VV = WCMParams()
+
+
+def _params_dict(params: WCMParams) -> dict[str, float]:
+    return dataclasses.asdict(params)
+
+
+def _angle(incidence: Any, like: xr.DataArray) -> xr.DataArray:
+    if isinstance(incidence, xr.DataArray):
+        return incidence.astype(np.float32)
+    value = float(incidence)
+    if not 10.0 <= value <= 70.0:
+        raise ValueError(f"incidence={incidence!r}: give the incidence angle in degrees (Sentinel-1 IW: 29-46)")
+    return xr.full_like(like, value, dtype=np.float32)
+
+
+def _apply(kernel, a: xr.DataArray, b: xr.DataArray, theta: xr.DataArray, params: WCMParams) -> xr.DataArray:
+    a, b, theta = xr.broadcast(a.astype(np.float32), b.astype(np.float32), theta.astype(np.float32))
+    vector = params.vector()
+
+    def _run(x: np.ndarray, y: np.ndarray, t: np.ndarray) -> np.ndarray:
+        return kernel(x, y, t, vector)  # a gufunc takes its core-dimension parameter positionally
+
+    return xr.apply_ufunc(_run, a, b, theta, dask="parallelized", output_dtypes=[np.float32], keep_attrs=False)
+
+
+def wcm_forward(mv: xr.DataArray, ndvi: xr.DataArray, incidence: xr.DataArray | float = 39.0, *,
+                params: WCMParams = WCM_VV) -> xr.DataArray:
+    """sigma0 VV (linear) of soil moisture ``mv`` (vol.%) under ``ndvi`` at ``incidence`` (degrees)."""
+    from ..kernels._soil_moisture import wcm_forward as kernel
+
+    out = _apply(kernel, mv, ndvi, _angle(incidence, mv), params).rename("vv")
+    out.attrs.update(units="1", long_name="sigma0 VV (linear), Water Cloud Model")
+    return with_provenance(out, algorithm="Water Cloud Model (forward)", params=_params_dict(params),
+                           reference=_REFERENCE)
+
+
+def _masked(out: xr.DataArray, ndvi: xr.DataArray, frozen: xr.DataArray | None, params: WCMParams) -> xr.DataArray:
+    out = out.where(ndvi <= params.ndvi_max)
+    if frozen is not None:
+        out = out.where(~frozen.astype(bool))
+    return out.astype(np.float32)
+
+
+def invert_wcm(vv: xr.DataArray, ndvi: xr.DataArray, incidence: xr.DataArray | float = 39.0, *,
+               params: WCMParams = WCM_VV, frozen: xr.DataArray | None = None) -> xr.DataArray:
+    """Soil moisture (vol.%) by the direct inversion of the WCM, per pixel.
+
+    ``vv``: sigma0 VV, linear; ``ndvi``: on the same grid and dates; ``incidence``: degrees (a cube or
+    one angle); ``frozen``: True where the soil is frozen or snow-covered.  NaN under dense vegetation
+    (NDVI > ``params.ndvi_max``), where frozen, and where an input is missing.
+    """
+    from ..kernels._soil_moisture import wcm_invert as kernel
+
+    out = _masked(_apply(kernel, vv, ndvi, _angle(incidence, vv), params), ndvi, frozen, params).rename("soil_moisture")
+    out.attrs.update(units="%", long_name="volumetric soil moisture (WCM direct inversion)")
+    return with_provenance(out, algorithm="Water Cloud Model inversion (direct)", params=_params_dict(params),
+                           source=vv, reference=_REFERENCE)
+
+
+def training_set(params: WCMParams = WCM_VV, *, n: int = 20_000, seed: int = 0,
+                 theta_range: tuple[float, float] = (29.0, 46.0)) -> tuple[np.ndarray, np.ndarray]:
+    """Simulations of the WCM for training: inputs ``(n, 3)`` (sigma0 VV dB, NDVI, incidence deg) with noise, target mv.
+
+    mv, NDVI and incidence are drawn uniformly over ``[mv_min, mv_max]``, ``[0, ndvi_max]`` and
+    ``theta_range``; the simulated sigma0 gets Gaussian noise of ``params.noise_db`` dB, NDVI a relative
+    noise of ``params.noise_ndvi`` and the angle ``params.noise_theta`` degrees, as El Hajj et al. train
+    their networks on noisy simulations so that they learn the measurement errors.
+    """
+    from ..kernels._soil_moisture import wcm_forward as kernel
+
+    rng = np.random.default_rng(seed)
+    mv = rng.uniform(params.mv_min, params.mv_max, n)
+    ndvi = rng.uniform(0.0, params.ndvi_max, n)
+    theta = rng.uniform(*theta_range, n)
+    sigma_db = 10 * np.log10(kernel(mv, ndvi, theta, params.vector()))
+    x = np.stack([
+        sigma_db + rng.normal(0, params.noise_db, n),
+        ndvi * (1 + rng.normal(0, params.noise_ndvi, n)),
+        theta + rng.normal(0, params.noise_theta, n),
+    ], axis=1)
+    return x.astype(np.float32), mv.astype(np.float32)
+
+
+@lru_cache(maxsize=8)
+def train_inversion_network(params: WCMParams = WCM_VV, *, n: int = 6_000, seed: int = 0,
+                            hidden: tuple[int, ...] = (16, 16)) -> Any:
+    """A scikit-learn pipeline (scaling + ``MLPRegressor``) mapping (sigma0 VV dB, NDVI, incidence) to mv.
+
+    Trained once per parameter set (cached) on :func:`training_set`; a few seconds.
+    """
+    from sklearn.neural_network import MLPRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x, y = training_set(params, n=n, seed=seed)
+    net = MLPRegressor(hidden_layer_sizes=hidden, activation="tanh", learning_rate_init=0.01, max_iter=200,
+                       early_stopping=True, n_iter_no_change=8, random_state=seed)
+    return make_pipeline(StandardScaler(), net).fit(x, y)
+
+
+def _predict_block(sigma: np.ndarray, ndvi: np.ndarray, theta: np.ndarray, *, model: Any,
+                   lo: float, hi: float) -> np.ndarray:
+    out = np.full(sigma.shape, np.nan, dtype=np.float32)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        db = 10 * np.log10(np.where(sigma > 0, sigma, np.nan))
+    ok = np.isfinite(db) & np.isfinite(ndvi) & np.isfinite(theta)
+    if ok.any():
+        x = np.stack([db[ok], ndvi[ok], theta[ok]], axis=1).astype(np.float32)
+        out[ok] = np.clip(model.predict(x), lo, hi)
+    return out
+
+
+def invert_wcm_nn(vv: xr.DataArray, ndvi: xr.DataArray, incidence: xr.DataArray | float = 39.0, *,
+                  params: WCMParams = WCM_VV, frozen: xr.DataArray | None = None, model: Any = None) -> xr.DataArray:
+    """Soil moisture (vol.%) by a neural network trained on noisy WCM simulations (El Hajj et al. 2017).
+
+    Arguments as :func:`invert_wcm`; ``model``: a fitted regressor with ``predict`` on
+    (sigma0 dB, NDVI, incidence) rows (default: :func:`train_inversion_network` of ``params``, trained
+    when this function is called, not when the result is computed).
+    """
+    model = model if model is not None else train_inversion_network(params)
+    a, b, theta = xr.broadcast(vv.astype(np.float32), ndvi.astype(np.float32),
+                               _angle(incidence, vv).astype(np.float32))
+    out = xr.apply_ufunc(_predict_block, a, b, theta, kwargs={"model": model, "lo": params.mv_min, "hi": params.mv_max},
+                         dask="parallelized", output_dtypes=[np.float32], keep_attrs=False)
+    out = _masked(out, ndvi, frozen, params).rename("soil_moisture")
+    out.attrs.update(units="%", long_name="volumetric soil moisture (WCM neural-network inversion)")
+    return with_provenance(out, algorithm="Water Cloud Model inversion (neural network, MLPRegressor)",
+                           params=_params_dict(params), source=vv, reference=_REFERENCE)
+
+
+def ndvi_at(ndvi: xr.DataArray, times: xr.DataArray | Any, *, max_gap_days: float = 30.0) -> xr.DataArray:
+    """NDVI on the dates ``times`` (the radar's), linearly interpolated in time between clear dates.
+
+    NaN (clouds) are bridged when the clear dates around are at most ``max_gap_days`` apart; lazy
+    (the time axis is put in one chunk).  Dates outside the NDVI series are NaN.
+    """
+    times = times.values if isinstance(times, xr.DataArray) else np.asarray(times)
+    if "time" not in ndvi.dims:
+        raise MissingBandError("ndvi has no time dimension: give an NDVI series (e.g. spectral_index(cube, 'NDVI'))")
+    series = ndvi.chunk({"time": -1}) if ndvi.chunks else ndvi
+    filled = series.interpolate_na("time", max_gap=np.timedelta64(int(max_gap_days * 86400), "s"))
+    keep = [c for c in ("x", "y", "spatial_ref") if c in ndvi.coords]
+    out = filled.drop_vars([c for c in filled.coords if c not in keep and c != "time"])
+    return out.interp(time=times).astype(np.float32).rename("ndvi")
+
+
+def plot_mean(da: xr.DataArray, plots: xr.DataArray) -> xr.DataArray:
+    """``da`` averaged over each plot of ``plots`` (integer labels, 0 = no plot), written back on every pixel.
+
+    Lazy: one ``map_blocks`` per date over whole-raster blocks (a plot raster of one tile fits in memory).
+    """
+    labels = np.asarray(plots.values, dtype=np.int64)
+    n = int(labels.max()) + 1 if labels.size else 1
+    flat = labels.ravel()
+
+    def _block(block: np.ndarray) -> np.ndarray:
+        out = np.full(block.shape, np.nan, dtype=np.float32)
+        for i in range(block.shape[0]):
+            v = block[i].ravel()
+            ok = np.isfinite(v) & (flat > 0)
+            s = np.bincount(flat[ok], v[ok], minlength=n)
+            c = np.bincount(flat[ok], minlength=n)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                m = (s / c).astype(np.float32)
+            out[i] = np.where(flat > 0, m[flat], np.nan).reshape(block.shape[1:])
+        return out
+
+    arr = da.transpose("time", "y", "x")
+    data = arr.data
+    if hasattr(data, "rechunk"):
+        res = data.rechunk({1: -1, 2: -1}).map_blocks(_block, dtype=np.float32)
+    else:
+        res = _block(np.asarray(data, dtype=np.float32))
+    return arr.copy(data=res).astype(np.float32)
+
+
+def soil_moisture(s1: xr.Dataset, ndvi: xr.DataArray, *, method: str = "nn", incidence: Any = None,
+                  params: WCMParams = WCM_VV, frozen: xr.DataArray | None = None,
+                  plots: xr.DataArray | None = None) -> xr.DataArray:
+    """Soil moisture (vol.%) on the dates of a Sentinel-1 cube.
+
+    ``s1``: a cube with ``vv`` (linear sigma0, as :func:`terra_lab.load` gives for S1Tiling items) and,
+    unless ``incidence=`` is given (degrees), ``incidence``; ``ndvi``: an NDVI series on the same grid,
+    interpolated to the radar dates (:func:`ndvi_at`); ``method``: ``"nn"`` (El Hajj et al.'s network) or
+    ``"direct"``; ``plots``: integer plot labels, to invert plot means of sigma0 and NDVI (:func:`plot_mean`).
+    """
+    if method not in ("nn", "direct"):
+        raise ValueError(f"method={method!r}: use 'nn' (neural network) or 'direct' (closed-form inversion)")
+    if "vv" not in s1:
+        raise MissingBandError(f"the Sentinel-1 cube has no 'vv' variable (it has {sorted(s1.data_vars)}); "
+                               "load bands=['vv', 'incidence'] from an S1Tiling or RTC collection")
+    if incidence is None:
+        if "incidence" not in s1:
+            raise MissingBandError("the cube has no 'incidence' variable (RTC items carry none): pass incidence= "
+                                   "in degrees (e.g. 39 for the middle of the IW swath)")
+        incidence = s1["incidence"]
+    vv = s1["vv"]
+    same_dates = ndvi.sizes.get("time") == vv.sizes["time"] and np.array_equal(ndvi["time"].values, vv["time"].values)
+    nd = ndvi if same_dates else ndvi_at(ndvi, s1["time"])
+    nd = nd.assign_coords(time=vv["time"])
+    if plots is not None:
+        vv, nd = plot_mean(vv, plots), plot_mean(nd, plots)
+    fn = invert_wcm_nn if method == "nn" else invert_wcm
+    out = fn(vv, nd, incidence, params=params, frozen=frozen)
+    for c in ("sat:orbit_state", "sat:relative_orbit"):
+        if c in s1.coords:
+            out = out.assign_coords({c: s1[c]})
+    return out.rio.write_crs(s1.rio.crs) if s1.rio.crs is not None else out
