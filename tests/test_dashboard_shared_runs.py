@@ -178,3 +178,55 @@ def test_two_dashboard_sessions_with_the_same_parameters_compute_once(monkeypatc
     c = snow.SnowDashboard(west=6.29)
     c._on_compute()
     assert len(calls) == 2
+
+
+# ------------------------------------------------------------------ what sessions share of one result
+def test_a_shared_result_is_read_once_and_its_map_rasters_drawn_once(demo_root, monkeypatch):
+    """Thirty attendees drawing the same result: its dask arrays are loaded once (in the shared
+    run), and the Web Mercator rasters and relief of its map are made once; each session still
+    builds its own page, in its own language."""
+    import gc
+    import weakref
+
+    import dask.array as da
+    import xarray as xr
+
+    from terra_lab.dashboards import _shared_render
+    from terra_lab.dashboards.snow import SnowDashboard
+
+    made = []
+    original = SnowDashboard._map_rasters
+
+    def counting(self, layer):
+        made.append(self)
+        return original(self, layer)
+
+    monkeypatch.setattr(SnowDashboard, "_map_rasters", counting)
+    first = SnowDashboard(language="fr")
+    first._on_compute()  # computes and draws
+    result = first.result
+    assert result is not None and all(
+        not getattr(result, f).chunks for f in ("l2b", "elevation"))  # in memory: drawing reads no dask graph
+    sessions = [SnowDashboard(language=lang) for lang in ("fr", "en", "en")]
+    for s in sessions:
+        s._render(result)  # what the runner does with the shared run's result
+    assert len(made) == 1  # drawn once for four sessions
+    assert sessions[0]._map.object is not sessions[1]._map.object  # each page has its own plot
+    assert sessions[1]._map.object.opts.get().kwargs["title"] != sessions[0]._map.object.opts.get().kwargs["title"]
+    sessions[0].product = "NOBS"
+    sessions[0]._render(result)
+    assert len(made) == 2  # another product: another drawing
+
+    # the memo holds results weakly: a result no session holds any more is forgotten
+    class Result:
+        pass
+
+    r, calls = Result(), []
+    assert _shared_render.memo(r, "k", lambda: calls.append(1) or 5) == 5
+    assert _shared_render.memo(r, "k", lambda: calls.append(1) or 6) == 5 and calls == [1]
+    ref, key = weakref.ref(r), id(r)
+    del r
+    gc.collect()
+    assert ref() is None and key not in _shared_render._MEMO
+    lazy = xr.DataArray(da.ones((4, 4), chunks=2), dims=("y", "x"))
+    assert _shared_render.in_memory(lazy) is lazy and lazy.chunks  # not a dataclass: untouched

@@ -28,6 +28,7 @@ from ._map_view import MapView
 from ._progress_view import ProgressView
 from ._runner import Runner, StepEvent
 from ._session import dispatcher
+from ._shared_render import in_memory
 from ._shared_runs import shared_run
 from ._state import DashboardState
 
@@ -99,7 +100,7 @@ class DashboardBase(MapView, DashboardState, pn.viewable.Viewer):
         def compute(relay):
             self._workflow_progress = relay
             try:
-                return self._compute()
+                return in_memory(self._compute())  # read once for every session drawing it
             finally:
                 self._workflow_progress = None
 

@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import xarray as xr
 
+from .._offline import is_offline
 from ._basemap import basemap
 from ._i18n import error_text, option_label, tr
 from ._legend_map import categorical_options
+from ._shared_render import memo
 from ._webmercator import crop_to, to_mercator, to_native
 
 __all__ = ["MASKED_COLOUR", "MapView", "clearest_time", "frame_size"]
@@ -85,6 +87,8 @@ class MapView:
 
         def _layer(self, result: Any) -> xr.DataArray: ...
 
+        def _run_key(self) -> tuple: ...
+
     _map_crs = None  # the CRS of the drawn layer: clicks are turned back into it
     _dem_cache: tuple = ()  # (result, bounds, DEM) of the last basemap: redrawing reads no DEM again
 
@@ -145,15 +149,11 @@ class MapView:
         import holoviews.plotting.bokeh  # the Bokeh backend's options (as hv.extension("bokeh") loads them)
         from bokeh.models import CustomJSHover, MercatorTicker, MercatorTickFormatter
 
-        layer = clearest_time(self._layer(self.result) if layer is None else layer)
-        masked = self._masked(self.result, layer)
-        keep = np.isfinite(layer.astype("float32"))
-        if masked is not None:
-            masked = masked.fillna(False).astype(bool)
-            keep = keep | masked
-        layer, crs = crop_to(layer, keep), layer.rio.crs
+        if layer is None:  # the same for every session showing this result and product: drawn once
+            layer, crs, data, grey = memo(self.result, ("map", self._run_key()), lambda: self._map_rasters(None))
+        else:
+            layer, crs, data, grey = self._map_rasters(layer)
         self._map_crs = crs
-        data = to_mercator(layer)
         left, bottom, right, top = (float(v) for v in data.rio.bounds())
         width, height = frame_size(right - left, top - bottom)
         lang = self.language
@@ -184,13 +184,13 @@ class MapView:
             cmap=cmap, colorbar=True, tools=["hover", "tap"], hover_tooltips=hover, hover_formatters=formatters,
             clabel=clabel, colorbar_opts=colorbar, clipping_colors={"NaN": "transparent"}, **opts)
         layers = [image]
-        if masked is not None and bool(masked.any()):
-            grey = to_mercator(crop_to(masked, keep).astype("float32").where(crop_to(masked, keep)).rename("masked"))
+        if grey is not None:
             layers.append(hv.Image(grey, kdims=["x", "y"], vdims=["masked"]).opts(
                 cmap=[MASKED_COLOUR], alpha=0.85, colorbar=False, tools=[]))
             layers.append(hv.Points([(np.nan, np.nan)], label=tr("masked", lang)).opts(
                 color=MASKED_COLOUR, marker="square", size=12))
-        base = basemap(lambda: self._cached_dem(layer))
+        base = memo(self.result, ("basemap", tuple(layer.rio.bounds()), is_offline()),
+                    lambda: basemap(lambda: self._cached_dem(layer)))
         overlay = hv.Overlay(([base] if base is not None else []) + layers)
         title = self._title(layer)
         overlay = overlay.opts(
@@ -201,6 +201,23 @@ class MapView:
             fontsize={"title": "11pt" if len(title) < 45 else "9pt"}, legend_position="bottom",
             active_tools=["wheel_zoom"])
         return overlay, image
+
+    def _map_rasters(self, layer: xr.DataArray | None):
+        """(layer cut to its data, its CRS, the layer in Web Mercator, the masked pixels in Web
+        Mercator or None): what the map draws, the same in every session and language."""
+        layer = clearest_time(self._layer(self.result) if layer is None else layer)
+        masked = self._masked(self.result, layer)
+        keep = np.isfinite(layer.astype("float32"))
+        if masked is not None:
+            masked = masked.fillna(False).astype(bool)
+            keep = keep | masked
+        crs = layer.rio.crs
+        layer = crop_to(layer, keep)
+        grey = None
+        if masked is not None and bool(masked.any()):
+            cut = crop_to(masked, keep)
+            grey = to_mercator(cut.astype("float32").where(cut).rename("masked"))
+        return layer, crs, to_mercator(layer), grey
 
     def _value_js(self, data: xr.DataArray, categories) -> str:
         """Browser code showing a hovered value: its class name, its date, or the value with its unit."""
