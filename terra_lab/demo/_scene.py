@@ -293,7 +293,7 @@ class Scene:
         """Apply the clear-cut and the fire to ``refl`` on day ``days``; also return the pixels cut by then."""
         cut_day = static.get("clearcut_date")
         cut = np.zeros(refl.shape[:-1], bool) if cut_day is None else (cut_day > 0) & (days >= cut_day)
-        if cut.any():
+        if cut_day is not None and cut.any():
             g = self.clearcut_regrowth(days - cut_day)[..., None]
             bare = (1 - g) * SPECTRA["soil"] + g * SPECTRA["veg"]
             refl = np.where(cut[..., None], bare, refl)
