@@ -231,20 +231,51 @@ def invert_wcm_nn(vv: xr.DataArray, ndvi: xr.DataArray, incidence: xr.DataArray 
                            params=_params_dict(params), source=vv, reference=_REFERENCE)
 
 
+def _interp_block(v: np.ndarray, *, t: np.ndarray, target: np.ndarray, max_gap: float) -> np.ndarray:
+    """``v`` (..., time) linearly interpolated at ``target`` between its valid dates at most ``max_gap`` apart."""
+    n = t.size
+    valid = np.isfinite(v)
+    idx = np.arange(n)
+    last = np.maximum.accumulate(np.where(valid, idx, -1), axis=-1)
+    nxt = np.flip(np.minimum.accumulate(np.flip(np.where(valid, idx, n), axis=-1), axis=-1), axis=-1)
+    out = np.full((*v.shape[:-1], target.size), np.nan, dtype=np.float32)
+    for k, tau in enumerate(target):
+        j, m = np.searchsorted(t, tau, side="right") - 1, np.searchsorted(t, tau, side="left")
+        if j < 0 or m >= n:
+            continue
+        lo, hi = last[..., j], nxt[..., m]
+        ok = (lo >= 0) & (hi < n)
+        lo_c, hi_c = np.clip(lo, 0, n - 1), np.clip(hi, 0, n - 1)
+        t_lo, t_hi = t[lo_c], t[hi_c]
+        ok &= (t_hi - t_lo) <= max_gap
+        v_lo = np.take_along_axis(v, lo_c[..., None], axis=-1)[..., 0]
+        v_hi = np.take_along_axis(v, hi_c[..., None], axis=-1)[..., 0]
+        w = np.where(t_hi > t_lo, (tau - t_lo) / np.where(t_hi > t_lo, t_hi - t_lo, 1.0), 0.0)
+        out[..., k] = np.where(ok, v_lo + w * (v_hi - v_lo), np.nan)
+    return out
+
+
 def ndvi_at(ndvi: xr.DataArray, times: xr.DataArray | Any, *, max_gap_days: float = 30.0) -> xr.DataArray:
     """NDVI on the dates ``times`` (the radar's), linearly interpolated in time between clear dates.
 
-    NaN (clouds) are bridged when the clear dates around are at most ``max_gap_days`` apart; lazy
-    (the time axis is put in one chunk).  Dates outside the NDVI series are NaN.
+    NaN (clouds) are bridged when the clear dates around a radar date are at most ``max_gap_days``
+    apart; dates outside the NDVI series are NaN.  Lazy (the time axis is put in one chunk).
     """
-    times = times.values if isinstance(times, xr.DataArray) else np.asarray(times)
+    target = times.values if isinstance(times, xr.DataArray) else np.asarray(times)
     if "time" not in ndvi.dims:
         raise MissingBandError("ndvi has no time dimension: give an NDVI series (e.g. spectral_index(cube, 'NDVI'))")
     series = ndvi.chunk({"time": -1}) if ndvi.chunks else ndvi
-    filled = series.interpolate_na("time", max_gap=np.timedelta64(int(max_gap_days * 86400), "s"))
-    keep = [c for c in ("x", "y", "spatial_ref") if c in ndvi.coords]
-    out = filled.drop_vars([c for c in filled.coords if c not in keep and c != "time"])
-    return out.interp(time=times).astype(np.float32).rename("ndvi")
+    day = np.timedelta64(1, "D")
+    t0 = ndvi["time"].values[0]
+    t = ((ndvi["time"].values - t0) / day).astype(np.float64)
+    tau = ((np.asarray(target, dtype="datetime64[ns]") - t0) / day).astype(np.float64)
+    keep = [c for c in series.coords if c in ("x", "y", "spatial_ref")]
+    series = series.drop_vars([c for c in series.coords if c not in keep and c != "time"])
+    out = xr.apply_ufunc(_interp_block, series, input_core_dims=[["time"]], output_core_dims=[["target"]],
+                         kwargs={"t": t, "target": tau, "max_gap": float(max_gap_days)}, dask="parallelized",
+                         output_dtypes=[np.float32], dask_gufunc_kwargs={"output_sizes": {"target": tau.size}})
+    out = out.rename(target="time").assign_coords(time=np.asarray(target, dtype="datetime64[ns]"))
+    return out.transpose("time", ...).astype(np.float32).rename("ndvi")
 
 
 def plot_mean(da: xr.DataArray, plots: xr.DataArray) -> xr.DataArray:
@@ -290,7 +321,7 @@ def soil_moisture(s1: xr.Dataset, ndvi: xr.DataArray, *, method: str = "nn", inc
     if method not in ("nn", "direct"):
         raise ValueError(f"method={method!r}: use 'nn' (neural network) or 'direct' (closed-form inversion)")
     if "vv" not in s1:
-        raise MissingBandError(f"the Sentinel-1 cube has no 'vv' variable (it has {sorted(s1.data_vars)}); "
+        raise MissingBandError(f"the Sentinel-1 cube has no 'vv' variable (it has {sorted(map(str, s1.data_vars))}); "
                                "load bands=['vv', 'incidence'] from an S1Tiling or RTC collection")
     if incidence is None:
         if "incidence" not in s1:
