@@ -479,13 +479,18 @@ def _with_scale(items: list[dict], band_assets: list[str], mask_assets: list[str
     """Copies of ``items`` whose band assets declare the profile's scale and offset in ``raster:bands``
     and whose mask assets declare none, so that the reader scales each chunk as it decodes it
     (no separate multiply-add task per chunk)."""
-    scale, offset = np.float32(profile.scale), np.float32(profile.offset)
+    by_asset = {profile.band_asset(c): profile.decoding(c) for c in profile.bands}  # per-band scale (Landsat ST)
     out = []
     for it in items:
         assets = dict(it["assets"])
         for key in band_assets:
             bands = dict((assets[key].get("raster:bands") or [{}])[0])
-            assets[key] = {**assets[key], "raster:bands": [{**bands, "scale": scale, "offset": offset}]}
+            dec = by_asset.get(key)
+            scale, offset = (dec.scale, dec.offset) if dec else (profile.scale, profile.offset)
+            if profile.item_scale:  # the item's declared decoding wins (USGS Landsat C2 items)
+                scale, offset = bands.get("scale", scale), bands.get("offset", offset)
+            bands.update(scale=np.float32(scale), offset=np.float32(offset))
+            assets[key] = {**assets[key], "raster:bands": [bands]}
         for key in mask_assets:
             bands = dict((assets[key].get("raster:bands") or [{}])[0])
             assets[key] = {**assets[key], "raster:bands": [{**bands, "scale": np.float32(1), "offset": np.float32(0)}]}
@@ -821,6 +826,8 @@ def _finish(ds: xr.Dataset, plan: LoadPlan, applied: list[str]) -> xr.Dataset:
     ds = ds.rio.write_crs(epsg)
     for c in commons:
         ds[c].attrs.update(units="1", long_name=f"{level or profile.levels[0]} reflectance {c}".strip(), nodata=np.nan)
+        if (dec := profile.decoding(c)).kind == "continuous":  # a physical band among reflectance (Landsat ST, K)
+            ds[c].attrs.update(units=dec.units, long_name=dec.long_name or c)
         ds[c].encoding["_FillValue"] = np.nan
     for name in layers:
         ds[name].attrs.update(long_name=f"{name} mask", flag_values=[0, 1])

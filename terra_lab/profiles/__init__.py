@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from ..errors import MissingBandError
+from ._landsat import LANDSAT_C2_L2
 from ._legends import (
     OSO_2016_TO_2018,
     OSO_LEGEND,
@@ -38,6 +39,7 @@ from ._legends import (
 )
 from ._model import COMMON_BANDS, KINDS, MASK_LAYERS, BandSpec, CollectionProfile, Decoding, MaskRule
 from ._optical import EARTH_SEARCH_S2, LANDSAT_L2A, MUSCATE_S2, S2_L3A, THEIA_STAC_S2, VENUS_VM1_L2A, VENUS_VM5_L2A
+from ._sentinel1 import S1_RTC, S1TILING
 from ._thematic import BIOPHY_L2B, COP_DEM, DEM, OSO, SNOW_FSC, SNOW_L2B, SNOW_L3B, WATERQUAL_FLAG_LEGEND, WATERQUAL_L2B
 
 __all__ = [
@@ -47,6 +49,7 @@ __all__ = [
     "DEM",
     "EARTH_SEARCH_S2",
     "KINDS",
+    "LANDSAT_C2_L2",
     "LANDSAT_L2A",
     "MASK_LAYERS",
     "MUSCATE_S2",
@@ -57,6 +60,8 @@ __all__ = [
     "OSO_NOMENCLATURE",
     "OSO_NOMENCLATURE_2016",
     "PROFILES",
+    "S1TILING",
+    "S1_RTC",
     "S2_L3A",
     "SNOW_FSC",
     "SNOW_L2B",
@@ -89,6 +94,7 @@ PROFILES: Mapping[str, CollectionProfile] = MappingProxyType(
         "biophy-l2b": BIOPHY_L2B,
         "s2-l3a": S2_L3A,
         "landsat-l2a": LANDSAT_L2A,
+        "landsat-c2-l2": LANDSAT_C2_L2,
         "venus-vm1-l2a": VENUS_VM1_L2A,
         "venus-vm5-l2a": VENUS_VM5_L2A,
         "muscate": MUSCATE_S2,
@@ -96,6 +102,8 @@ PROFILES: Mapping[str, CollectionProfile] = MappingProxyType(
         "earth-search": EARTH_SEARCH_S2,
         "dem": DEM,
         "cop-dem": COP_DEM,
+        "s1tiling": S1TILING,
+        "s1-rtc": S1_RTC,
     }
 )
 

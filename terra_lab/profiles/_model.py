@@ -125,6 +125,9 @@ class CollectionProfile:
     kind: str = "reflectance"
     collections: tuple[str, ...] = ()
     platforms: tuple[str, ...] = ()
+    #: True: an asset's own ``raster:bands`` scale/offset, when declared, win over the band's
+    #: (USGS Landsat Collection 2 items declare theirs); False: the profile's always apply.
+    item_scale: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
