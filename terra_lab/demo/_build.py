@@ -21,6 +21,7 @@ from ..catalog._local import LocalCatalog
 from ..catalog._theia_items import items_from_folder
 from ._muscate import Tile, _Grid, write_cog, write_product
 from ._disturbance import write_disturbance_truth
+from ._relief import add_relief
 from ._landsat import add_landsat
 from ._scene import LANDCOVER_CLASSES, Scene, day_number
 from ._thematic import add_thematic
@@ -118,6 +119,7 @@ def build(dest: str | os.PathLike | None = None, *, force: bool = False, workers
                   description="Digital elevation model of the demo scene (metres), 10 m and 20 m",
                   providers=[{"name": "terra_lab", "roles": ["producer"]}])
     add_thematic(cat, tmp, scene, main, truths, annual, SNOW_YEAR)  # snow, OSO, L3A, Landsat, Venus
+    add_relief(cat, tmp, scene, main)  # second-epoch DEM (2023), glacier outline, relief truth
     add_landsat(cat, tmp, scene, main)  # Landsat C2 L2 (SR + ST), ET truth, weather station
     (tmp / _MARKER).write_text(json.dumps({
         "terra_lab": __version__, "seed": scene.seed, "products": sum(len(j[3]) for j in jobs),
