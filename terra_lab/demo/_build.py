@@ -24,6 +24,7 @@ from ._disturbance import write_disturbance_truth
 from ._relief import add_relief
 from ._landsat import add_landsat
 from ._scene import LANDCOVER_CLASSES, Scene, day_number
+from ._structure_soil import write_structure_soil
 from ._thematic import add_thematic
 
 __all__ = ["DEMO_COLLECTION", "DEM_COLLECTION", "MAIN_TILE", "build", "is_built"]
@@ -101,6 +102,7 @@ def build(dest: str | os.PathLike | None = None, *, force: bool = False, workers
     truths = {index: truth for index, truth in rendered if truth is not None}
     main = tiles[0]
     annual = _write_truth(tmp, scene, main, truths)
+    write_structure_soil(tmp / "truth", scene, main)  # canopy height, soil properties, their samples
     cat = LocalCatalog(tmp / "catalog", name="demo")
     zipped = [it for z in sorted(archive.glob("*.zip"))
               for it in items_from_zip(z, collection=DEMO_COLLECTION, href_root=tmp / "catalog")]

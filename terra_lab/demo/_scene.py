@@ -267,11 +267,14 @@ class Scene:
 
     def static(self, x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
         """The fields that do not change with time, computed once per grid."""
+        from . import _structure_soil  # canopy density (its module imports this one)
+
         return {
-            "elevation": self.elevation(x, y),
+            "elevation": (z := self.elevation(x, y)),
             "landcover": (lc := self.landcover(x, y)),
             "dieback_onset": self.dieback_onset(x, y),
             "snow_variability": 120.0 * self._snowvar(x, y),
+            "canopy_density": _structure_soil.canopy_density(self, x, y, lc, z),
             **self.disturbances(x, y, lc),
         }
 
@@ -407,6 +410,9 @@ class Scene:
         refl = (1 - g) * SPECTRA["soil"] + g * SPECTRA["veg"]
         conifer = (lc == 6)[..., None]
         refl = np.where(conifer, SPECTRA["conifer"], refl)
+        if "canopy_density" in static:  # open stands show their understorey (half soil, half green)
+            d = np.where(np.isin(lc, (5, 6)), static["canopy_density"], 1.0)[..., None]
+            refl = d * refl + (1 - d) * (0.5 * SPECTRA["soil"] + 0.5 * SPECTRA["veg"])
         onset = static["dieback_onset"]
         days = day_number(day)
         # dieback: a red-attack stage reaching full strength 45 days after onset
