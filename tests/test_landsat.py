@@ -150,7 +150,7 @@ def test_lazy_load_demo(demo_catalog, demo_root, no_compute):
 def test_load_through_stac_api(stac_server, no_compute):
     """The demo's Landsat items served by the real STAC API (pgstac) load lazily and decode alike."""
     api = terra_lab.catalog.open(stac_server.url, retries=1, backoff=0.05)
-    res = api.search(collections="landsat-c2-l2", datetime="2024-06-01/2024-06-30")
+    res = api.search(dates=("2024-06-01", "2024-06-30"), collections="landsat-c2-l2")
     with no_compute():
         ds = terra_lab.load(res, bands=["red", "lwir11"])
     assert ds.sizes["time"] == 2
