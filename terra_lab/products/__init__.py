@@ -23,6 +23,7 @@ phenology      _phenology, _gapfill  test_products_phenology       bench_series 
 niche          -                     test_products_niche           bench_models     niche_model             -
 hexagons       _hexagons             test_products_hexagons        bench_hexagons   forest                  forest
 relief         _relief               test_products_relief          bench_relief     snow                    -
+relief         _relief               test_products_relief          bench_relief     snow                    -
 soil_moisture  _soil_moisture        test_products_soil_moisture   bench_soil_moisture water               -
 biophysical    _biophysical          test_products_biophysical     bench_biophysical landcover             -
 =============  ====================  ============================  ===============  ======================  ============
@@ -46,6 +47,8 @@ holds the same table; ``tests/test_facts.py`` checks every file it names exists.
 * :mod:`~terra_lab.products.phenology` - season metrics and the Dynamic Habitat Index
 * :mod:`~terra_lab.products.niche` - species niche models (MaxEnt, elapid)
 * :mod:`~terra_lab.products.hexagons` - aggregation of any product into hexagonal cells
+* :mod:`~terra_lab.products.relief` - DEM co-registration (Nuth & Kääb), elevation change and its error, glacier
+  mass balance, coloured relief (the glacier ELA is in :mod:`~terra_lab.products.snow`)
 * :mod:`~terra_lab.products.relief` - DEM co-registration (Nuth & Kääb), elevation change and its error, glacier
   mass balance, coloured relief (the glacier ELA is in :mod:`~terra_lab.products.snow`)
 * :mod:`~terra_lab.products.soil_moisture` - soil moisture from Sentinel-1 VV and NDVI (Water Cloud Model, El Hajj et al. 2017);
@@ -91,6 +94,7 @@ FAMILIES: tuple[Family, ...] = (
     Family("phenology", ("_phenology", "_gapfill"), "test_products_phenology", "bench_series", ("niche_model",), ""),
     Family("niche", (), "test_products_niche", "bench_models", ("niche_model",), ""),
     Family("hexagons", ("_hexagons",), "test_products_hexagons", "bench_hexagons", ("forest",), "forest"),
+    Family("relief", ("_relief",), "test_products_relief", "bench_relief", ("snow",), ""),
     Family("relief", ("_relief",), "test_products_relief", "bench_relief", ("snow",), ""),
     Family("soil_moisture", ("_soil_moisture",), "test_products_soil_moisture", "bench_soil_moisture", ("water",), ""),
     Family("biophysical", ("_biophysical",), "test_products_biophysical", "bench_biophysical", ("landcover",), ""),
