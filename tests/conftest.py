@@ -143,6 +143,7 @@ def ingested_catalog(demo_root, tmp_path_factory):
     cat = LocalCatalog(tmp_path_factory.mktemp("ingested") / "catalog", name="ingested")
     ingest(demo_root / "archive", catalog=cat)
     ingest(demo_root / "thematic", catalog=cat)
+    ingest(demo_root / "landsat", catalog=cat)  # USGS Landsat C2 L2 folders (surface temperature)
     demo = terra_lab.catalog.open("demo")
     dem = find_collection(demo, "dem")
     cat.add_items(demo.search(collections=dem).items, collection=dem)

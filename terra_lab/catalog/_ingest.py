@@ -29,6 +29,7 @@ from rasterio.errors import RasterioError
 from .._paths import data_home
 from ..errors import AssetReadError, NoItemsFoundError, TerraLabError, TerraLabWarning
 from ._ids import validate_collection_id
+from ._landsat_items import find_landsat_c2_products, landsat_c2_item
 from ._local import LocalCatalog
 from ._lock import exclusive_lock
 from ._theia_items import PRODUCT_RE, find_products, item_from_product
@@ -147,6 +148,8 @@ def _units(path: Path, collection: str) -> list[tuple[str, Callable[[], list[dic
             units.append((str(pdir), lambda p=pdir: [thematic_item(p)]))
         for pid, files in find_fsc_products(folder).items():  # LIS 1.7+ snow
             units.append((str(files[0].parent / pid), lambda p=pid, f=files: [fsc_item(p, f)]))
+        for pdir in find_landsat_c2_products(folder):  # USGS Landsat Collection 2 Level-2 (SR + ST)
+            units.append((str(pdir), lambda p=pdir: [landsat_c2_item(p)]))
     for z in zips:
         units.append((str(z), lambda z=z: list(items_from_zip(z, collection=collection)) + list(thematic_items_from_zip(z))))
     return units

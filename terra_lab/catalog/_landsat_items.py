@@ -26,7 +26,7 @@ from ..errors import AssetReadError
 from ..profiles import _collections as C
 from ._thematic_items import _assemble, _when
 
-__all__ = ["C2_L2_FILES", "C2_L2_RE", "landsat_c2_item", "landsat_c2_items_from_folder"]
+__all__ = ["C2_L2_FILES", "C2_L2_RE", "find_landsat_c2_products", "landsat_c2_item", "landsat_c2_items_from_folder"]
 
 C2_L2_RE = re.compile(
     r"^(?P<sensor>L[CO])(?P<sat>0[89])_L2SP_(?P<path>\d{3})(?P<row>\d{3})_(?P<date>\d{8})_(?P<processed>\d{8})"
@@ -88,5 +88,10 @@ def landsat_c2_items_from_folder(root: str | os.PathLike, *, href_root: str | os
     root = Path(root)
     if not root.exists():
         raise AssetReadError(f"the folder {str(root)!r} does not exist; give the folder holding the Landsat products")
-    for pdir in sorted(p for p in root.rglob("*") if p.is_dir() and C2_L2_RE.match(p.name)):
+    for pdir in find_landsat_c2_products(root):
         yield landsat_c2_item(pdir, root=href_root, collection=collection, raster_bands=raster_bands)
+
+
+def find_landsat_c2_products(root: str | os.PathLike) -> list[Path]:
+    """Every Collection 2 Level-2 product folder under ``root`` (sorted by name)."""
+    return sorted((p for p in Path(root).rglob("*") if p.is_dir() and C2_L2_RE.match(p.name)), key=lambda p: p.name)

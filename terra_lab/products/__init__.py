@@ -26,6 +26,7 @@ relief         _relief               test_products_relief          bench_relief 
 relief         _relief               test_products_relief          bench_relief     snow                    -
 soil_moisture  _soil_moisture        test_products_soil_moisture   bench_soil_moisture water               -
 biophysical    _biophysical          test_products_biophysical     bench_biophysical landcover             -
+evapotranspiration _tseb, _gapfill test_products_evapotranspiration bench_evapotranspiration water      -
 =============  ====================  ============================  ===============  ======================  ============
 
 Kernels live in :mod:`terra_lab.kernels` (``_<family>.py``, or what families share: ``_gapfill``; compiled as
@@ -51,6 +52,8 @@ holds the same table; ``tests/test_facts.py`` checks every file it names exists.
   mass balance, coloured relief (the glacier ELA is in :mod:`~terra_lab.products.snow`)
 * :mod:`~terra_lab.products.relief` - DEM co-registration (Nuth & Kääb), elevation change and its error, glacier
   mass balance, coloured relief (the glacier ELA is in :mod:`~terra_lab.products.snow`)
+* :mod:`~terra_lab.products.evapotranspiration` - TSEB-PT fluxes and SSEBop ET fraction from Landsat surface
+  temperature, FAO-56 reference ET, daily and dekad ET, water-stress index
 * :mod:`~terra_lab.products.soil_moisture` - soil moisture from Sentinel-1 VV and NDVI (Water Cloud Model, El Hajj et al. 2017);
   :mod:`~terra_lab.products.backscatter` - Sentinel-1 dB and per-orbit helpers
 * :mod:`~terra_lab.products.biophysical` - LAI, FAPAR, FCOVER, CCC, CWC (Sentinel-2 biophysical processor networks)
@@ -98,4 +101,6 @@ FAMILIES: tuple[Family, ...] = (
     Family("relief", ("_relief",), "test_products_relief", "bench_relief", ("snow",), ""),
     Family("soil_moisture", ("_soil_moisture",), "test_products_soil_moisture", "bench_soil_moisture", ("water",), ""),
     Family("biophysical", ("_biophysical",), "test_products_biophysical", "bench_biophysical", ("landcover",), ""),
+    Family("evapotranspiration", ("_tseb", "_gapfill"), "test_products_evapotranspiration", "bench_evapotranspiration",
+           ("water",), ""),
 )

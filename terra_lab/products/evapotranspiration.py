@@ -44,7 +44,7 @@ from ._common import rechunk, require, with_provenance
 
 __all__ = [
     "SSEBopParams", "TSEBParams", "broadband_albedo_landsat", "daily_et", "dekad_sums", "evaporative_fraction",
-    "lai_from_ndvi", "reference_et_daily", "ssebop_dt", "ssebop_fraction", "tseb_pt", "water_stress_index",
+    "lai_from_ndvi", "longwave_down", "net_shortwave", "reference_et_daily", "ssebop_dt", "ssebop_fraction", "tseb_pt", "water_stress_index",
 ]
 
 SIGMA = 5.670373e-8  # Stefan-Boltzmann (W m-2 K-4)
@@ -131,7 +131,7 @@ def _tseb_numpy(*arrays: np.ndarray, params: np.ndarray) -> np.ndarray:
     return np.moveaxis(out.reshape((k.N_OUTPUTS, *shape)), 0, -1).astype(np.float32)
 
 
-def _net_shortwave(solar: Any, albedo: Any, lai: Any, sza: Any) -> tuple[Any, Any]:
+def net_shortwave(solar: Any, albedo: Any, lai: Any, sza: Any) -> tuple[Any, Any]:
     """Net shortwave of canopy and soil: ``(1 - albedo) Sdn`` shared by Beer's law with the beam
     extinction of a spherical canopy ``k = 0.5 / cos(sza)``."""
     sn = (1.0 - albedo) * solar
@@ -200,7 +200,7 @@ def tseb_pt(
     if not isinstance(lst, xr.DataArray):
         raise RasterInputError(f"tseb_pt: lst must be an xarray.DataArray of surface temperature (K), got {type(lst).__name__}")
     lw = longwave_down(air_temperature, vapour_pressure) if longwave is None else longwave
-    sn_c, sn_s = _net_shortwave(solar_radiation, albedo, lai, solar_zenith)
+    sn_c, sn_s = net_shortwave(solar_radiation, albedo, lai, solar_zenith)
     h_c = xr.DataArray(canopy_height) if not isinstance(canopy_height, xr.DataArray) else canopy_height
     values = dict(tr=lst, vza=view_zenith, ta=air_temperature, u=wind_speed, ea=vapour_pressure, p=pressure,
                   sn_c=sn_c, sn_s=sn_s, l_dn=lw, lai=lai, h_c=h_c, z0m=p.z0m_ratio * h_c, d0=p.d0_ratio * h_c,
