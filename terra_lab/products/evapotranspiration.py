@@ -44,7 +44,8 @@ from ._common import rechunk, require, with_provenance
 
 __all__ = [
     "SSEBopParams", "TSEBParams", "broadband_albedo_landsat", "daily_et", "dekad_sums", "evaporative_fraction",
-    "lai_from_ndvi", "longwave_down", "net_shortwave", "reference_et_daily", "ssebop_dt", "ssebop_fraction", "tseb_pt", "water_stress_index",
+    "lai_from_ndvi", "longwave_down", "net_shortwave", "reference_et_daily", "ssebop_dt", "ssebop_fraction", "tseb_pt",
+    "water_stress_index",
 ]
 
 SIGMA = 5.670373e-8  # Stefan-Boltzmann (W m-2 K-4)
