@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -330,3 +331,27 @@ def test_errors_name_the_fix(demo_catalog):
         biophysical(cube, variables=("lai", "gai"), sun_zenith=40.0, view_zenith=0.0, relative_azimuth=0.0)
     with pytest.raises(TypeError, match="unknown keyword"):
         biophysical(cube, lai_max=7)
+
+
+def test_view_angles_from_the_stac_view_fields_and_the_out_of_domain_mask():
+    """``view:incidence_angle`` and ``view:sun_azimuth - view:azimuth`` are used when the items carry them
+    (no warning); ``mask_out_of_domain`` blanks the flagged pixels only."""
+    doc = weights_document()
+    hi = np.asarray(doc["definition_domain_max"])
+    inside = [0.05, 0.04, 0.09, 0.25, 0.32, 0.36, 0.18, 0.09]
+    beyond = list(inside)
+    beyond[5] = hi[5] + 0.05
+    cube = _tiny_cube(np.array([inside, beyond]))
+    cube = cube.assign_coords(id=("time", ["A,B"]))  # one time step mosaicking two items
+    items = [{"id": i, "properties": {"view:sun_elevation": 50.0 + d, "view:incidence_angle": 4.0 + d,
+                                      "view:sun_azimuth": 150.0, "view:azimuth": 100.0 + 2 * d}}
+             for i, d in (("A", 0.0), ("B", 2.0))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TerraLabWarning)
+        angles = view_geometry(cube, items=items)
+        out = biophysical(cube, items=items, variables=("lai",), mask_out_of_domain=True).compute()
+    np.testing.assert_allclose([angles[a].item() for a in ("sun_zenith", "view_zenith", "relative_azimuth")],
+                               [39.0, 5.0, 48.0])  # means over the two items
+    expected, _ = kernel(np.array([[*inside, *np.cos(np.radians([5.0, 39.0, 48.0]))]]), ("lai",))
+    assert out["lai"].values[0, 0, 0] == pytest.approx(expected[0, 0], rel=1e-6)
+    assert np.isnan(out["lai"].values[0, 0, 1]) and out["lai_flags"].values[0, 0, 1] & k.INPUT_OUT_OF_DOMAIN
