@@ -19,11 +19,12 @@ from .._version import __version__
 from ..catalog._ingest import items_from_zip
 from ..catalog._local import LocalCatalog
 from ..catalog._theia_items import items_from_folder
-from ._muscate import Tile, _Grid, write_cog, write_product
 from ._disturbance import write_disturbance_truth
-from ._relief import add_relief
 from ._landsat import add_landsat
+from ._muscate import Tile, _Grid, write_cog, write_product
+from ._relief import add_relief
 from ._scene import LANDCOVER_CLASSES, Scene, day_number
+from ._sentinel1 import add_sentinel1
 from ._structure_soil import write_structure_soil
 from ._thematic import add_thematic
 
@@ -121,6 +122,7 @@ def build(dest: str | os.PathLike | None = None, *, force: bool = False, workers
                   description="Digital elevation model of the demo scene (metres), 10 m and 20 m",
                   providers=[{"name": "terra_lab", "roles": ["producer"]}])
     add_thematic(cat, tmp, scene, main, truths, annual, SNOW_YEAR)  # snow, OSO, L3A, Landsat, Venus
+    add_sentinel1(cat, tmp, scene, main)  # S1Tiling VV/VH from the soil-moisture truth
     add_relief(cat, tmp, scene, main)  # second-epoch DEM (2023), glacier outline, relief truth
     add_landsat(cat, tmp, scene, main)  # Landsat C2 L2 (SR + ST), ET truth, weather station
     (tmp / _MARKER).write_text(json.dumps({
