@@ -45,7 +45,8 @@ from ._size import check_request
 
 __all__ = ["Grid", "LoadPlan", "Stacked", "decode_masks", "estimate_bytes", "load", "plan_load", "stack"]
 
-_ITEM_COORDS = ["platform", "eo:cloud_cover"]
+#: Item properties kept as coordinates along time (the Sentinel-1 orbit: direction and relative orbit number).
+_ITEM_COORDS = ["platform", "eo:cloud_cover", "sat:orbit_state", "sat:relative_orbit"]
 
 
 def _as_dicts(items: Any) -> list[dict]:
@@ -766,7 +767,12 @@ def _group_solar_day(ds: xr.Dataset, items: list[dict]) -> xr.Dataset:
     by_id = {it["id"]: it for it in items}
     lons = np.array([np.mean(by_id[i]["bbox"][0::2]) for i in ds["id"].values])
     days = _solar_day(pd.DatetimeIndex(ds["time"].values), lons)
-    codes, uniq = pd.factorize(days, sort=True)
+    if "sat:relative_orbit" in ds.coords:  # radar: one mosaic per day and orbit (geometries are not mixed)
+        orbits = ds["sat:relative_orbit"].values
+        codes, uniq = pd.factorize(pd.MultiIndex.from_arrays([days, orbits]), sort=True)
+        uniq = uniq.get_level_values(0)
+    else:
+        codes, uniq = pd.factorize(days, sort=True)
     if len(uniq) == ds.sizes["time"]:
         return ds.assign_coords(solar_day=("time", days))
     members = [np.flatnonzero(codes == g).tolist() for g in range(len(uniq))]
