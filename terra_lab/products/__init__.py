@@ -22,6 +22,8 @@ terrain        _terrain              test_products_terrain         bench_terrain
 phenology      _phenology, _gapfill  test_products_phenology       bench_series     niche_model             -
 niche          -                     test_products_niche           bench_models     niche_model             -
 hexagons       _hexagons             test_products_hexagons        bench_hexagons   forest                  forest
+structure      -                     test_products_structure       bench_structure_soil forest              -
+soil           -                     test_products_soil            bench_structure_soil landcover           -
 relief         _relief               test_products_relief          bench_relief     snow                    -
 relief         _relief               test_products_relief          bench_relief     snow                    -
 soil_moisture  _soil_moisture        test_products_soil_moisture   bench_soil_moisture water               -
@@ -48,6 +50,8 @@ holds the same table; ``tests/test_facts.py`` checks every file it names exists.
 * :mod:`~terra_lab.products.phenology` - season metrics and the Dynamic Habitat Index
 * :mod:`~terra_lab.products.niche` - species niche models (MaxEnt, elapid)
 * :mod:`~terra_lab.products.hexagons` - aggregation of any product into hexagonal cells
+* :mod:`~terra_lab.products.structure` - canopy height (FORMS-like) with intervals, wood volume, biomass
+* :mod:`~terra_lab.products.soil` - soil properties and their 5-95 % interval (quantile regression forest)
 * :mod:`~terra_lab.products.relief` - DEM co-registration (Nuth & Kääb), elevation change and its error, glacier
   mass balance, coloured relief (the glacier ELA is in :mod:`~terra_lab.products.snow`)
 * :mod:`~terra_lab.products.relief` - DEM co-registration (Nuth & Kääb), elevation change and its error, glacier
@@ -97,6 +101,8 @@ FAMILIES: tuple[Family, ...] = (
     Family("phenology", ("_phenology", "_gapfill"), "test_products_phenology", "bench_series", ("niche_model",), ""),
     Family("niche", (), "test_products_niche", "bench_models", ("niche_model",), ""),
     Family("hexagons", ("_hexagons",), "test_products_hexagons", "bench_hexagons", ("forest",), "forest"),
+    Family("structure", (), "test_products_structure", "bench_structure_soil", ("forest",), ""),
+    Family("soil", (), "test_products_soil", "bench_structure_soil", ("landcover",), ""),
     Family("relief", ("_relief",), "test_products_relief", "bench_relief", ("snow",), ""),
     Family("relief", ("_relief",), "test_products_relief", "bench_relief", ("snow",), ""),
     Family("soil_moisture", ("_soil_moisture",), "test_products_soil_moisture", "bench_soil_moisture", ("water",), ""),

@@ -93,12 +93,12 @@ def soil_covariates(dem: xr.DataArray, *, cube: xr.Dataset | None = None, bands:
     join the covariates.  ``extra``: further (y, x) layers (real climate grids, geology...).
     """
     z = dem.astype(np.float32)
-    asp = np.deg2rad(aspect(z))
+    asp = aspect(z) * (np.pi / 180)
     layers: dict[str, xr.DataArray] = {
         "elevation": z,
         "slope": slope(z, compute_edges=True),
-        "northness": np.cos(asp).fillna(0),
-        "eastness": np.sin(asp).fillna(0),
+        "northness": xr.ufuncs.cos(asp).fillna(0),
+        "eastness": xr.ufuncs.sin(asp).fillna(0),
         "tpi_300m": _tpi(z, 300.0),
         "tpi_1000m": _tpi(z, 1000.0),
     }
