@@ -58,7 +58,8 @@ _FAO56_REF = "Allen et al. 1998, FAO Irrigation and Drainage Paper 56, eq. 6"
 
 @dataclass(frozen=True)
 class TSEBParams:
-    """Parameters of :func:`tseb_pt`, with pyTSEB's defaults where it has them.
+    """Parameters of :func:`tseb_pt`: pyTSEB's defaults, except ``leaf_width`` (0.05 m, crops and grass;
+    pyTSEB's default 0.1 m) and the forcing heights.
 
     ``z_u``, ``z_t``: heights (m) of the wind and air-temperature forcing, above every canopy
     (a blending height; the demo station's values are taken as valid there); ``leaf_width`` (m);
