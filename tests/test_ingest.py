@@ -48,3 +48,31 @@ def test_not_a_product_folder(tmp_path):
     (tmp_path / "holiday_photos").mkdir()
     with pytest.raises(AssetReadError, match="not a THEIA L2A product name"):
         item_from_product(tmp_path / "holiday_photos", collection="x")
+
+
+@pytest.mark.parametrize("xml, expected", [
+    # MUSCATE's overall mean
+    ("<Mean_Value_List><Incidence_Angles><ZENITH_ANGLE unit='deg'>5.5</ZENITH_ANGLE>"
+     "<AZIMUTH_ANGLE unit='deg'>104</AZIMUTH_ANGLE></Incidence_Angles></Mean_Value_List>", (5.5, 104.0)),
+    # per band only: the mean zenith, the azimuths averaged as directions (350 and 10 -> 0, not 180)
+    ("<Mean_Viewing_Incidence_Angle_List>"
+     "<Mean_Viewing_Incidence_Angle band_id='B2'><ZENITH_ANGLE>4</ZENITH_ANGLE><AZIMUTH_ANGLE>350</AZIMUTH_ANGLE>"
+     "</Mean_Viewing_Incidence_Angle><Mean_Viewing_Incidence_Angle band_id='B3'><ZENITH_ANGLE>6</ZENITH_ANGLE>"
+     "<AZIMUTH_ANGLE>10</AZIMUTH_ANGLE></Mean_Viewing_Incidence_Angle></Mean_Viewing_Incidence_Angle_List>", (5.0, 0.0)),
+    ("<Sun_Angles><ZENITH_ANGLE>40</ZENITH_ANGLE><AZIMUTH_ANGLE>150</AZIMUTH_ANGLE></Sun_Angles>", None),
+])
+def test_metadata_view_angles_in_every_muscate_variant(xml, expected):
+    """The view angles the biophysical networks need: ``view:incidence_angle`` / ``view:azimuth``
+    from the mean incidence angles, else from the per-band list; nothing when neither is given."""
+    import xml.etree.ElementTree as ET
+
+    from terra_lab.catalog._theia_items import _view_angles
+
+    got = _view_angles(ET.fromstring(f"<Muscate_Metadata_Document><Geometric_Informations>{xml}"
+                                     "</Geometric_Informations></Muscate_Metadata_Document>"))
+    if expected is None:
+        assert got == {}
+    else:
+        assert got["view:incidence_angle"] == pytest.approx(expected[0])
+        assert min(got["view:azimuth"], 360 - got["view:azimuth"]) == pytest.approx(expected[1], abs=1e-6) \
+            if expected[1] == 0 else got["view:azimuth"] == pytest.approx(expected[1])

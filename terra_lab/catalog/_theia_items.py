@@ -10,6 +10,7 @@ and on the demo archive, which share this layout.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import re
 import warnings
@@ -141,7 +142,26 @@ def _read_mtd(path: Path) -> dict:
     if zen is not None and az is not None:
         out["view:sun_elevation"] = round(90.0 - float(str(zen.text)), 4)
         out["view:sun_azimuth"] = float(str(az.text))
+    out.update(_view_angles(root))
     return out
+
+
+def _view_angles(root: ET.Element) -> dict:
+    """``view:incidence_angle`` and ``view:azimuth`` (degrees) of a MUSCATE metadata document: its
+    mean ``Incidence_Angles``, else the mean over bands of ``Mean_Viewing_Incidence_Angle_List``
+    (azimuths averaged as directions); none when neither is given."""
+    mean = root.find(".//Mean_Value_List/Incidence_Angles")
+    pairs = [mean] if mean is not None else root.findall(".//Mean_Viewing_Incidence_Angle_List/Mean_Viewing_Incidence_Angle")
+    zen, az = [], []
+    for el in pairs:
+        z, a = el.find("ZENITH_ANGLE"), el.find("AZIMUTH_ANGLE")
+        if z is not None and a is not None and z.text and a.text:
+            zen.append(float(z.text))
+            az.append(math.radians(float(a.text)))
+    if not zen:
+        return {}
+    azimuth = math.degrees(math.atan2(sum(map(math.sin, az)), sum(map(math.cos, az)))) % 360
+    return {"view:incidence_angle": round(sum(zen) / len(zen), 4), "view:azimuth": round(azimuth, 4)}
 
 
 def _mask_stats(pdir: Path, name: str) -> tuple[float | None, float, shapely.Geometry | None, int | None]:

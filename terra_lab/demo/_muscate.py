@@ -168,6 +168,15 @@ def _quicklook(path: Path, refl: np.ndarray) -> None:
             q.write(np.moveaxis(rgb, -1, 0))
 
 
+def _viewing_angles(acq: Acquisition) -> str:
+    """Per-band mean viewing angles as MUSCATE lists them (no overall mean: the reader averages the
+    bands); the view zenith follows the position in the swath, a few degrees off nadir."""
+    zenith = 2.0 + 4.0 * ((acq.time.day * 7) % 10) / 10
+    return "".join(f'<Mean_Viewing_Incidence_Angle band_id="{b}"><ZENITH_ANGLE unit="deg">{zenith + 0.05 * i:.4f}'
+                   f'</ZENITH_ANGLE><AZIMUTH_ANGLE unit="deg">{104.0 + 0.3 * i:.4f}</AZIMUTH_ANGLE>'
+                   f"</Mean_Viewing_Incidence_Angle>" for i, b in enumerate(("B2", "B3", "B4", "B8", "B11", "B12")))
+
+
 def _mtd_xml(name: str, acq: Acquisition, tile: Tile, cloud_percent: float) -> str:
     doy = acq.time.timetuple().tm_yday
     decl = 23.44 * np.sin(np.radians(360 / 365 * (doy - 81)))
@@ -190,7 +199,9 @@ def _mtd_xml(name: str, acq: Acquisition, tile: Tile, cloud_percent: float) -> s
   </Coordinate_Reference_System></Geoposition_Informations>
   <Geometric_Informations><Mean_Value_List><Sun_Angles>
     <ZENITH_ANGLE unit="deg">{90 - sun_elev:.4f}</ZENITH_ANGLE><AZIMUTH_ANGLE unit="deg">152.0</AZIMUTH_ANGLE>
-  </Sun_Angles></Mean_Value_List></Geometric_Informations>
+  </Sun_Angles>
+    <Mean_Viewing_Incidence_Angle_List>{_viewing_angles(acq)}</Mean_Viewing_Incidence_Angle_List>
+  </Mean_Value_List></Geometric_Informations>
   <Quality_Informations><Current_Product><Product_Quality_List level="N2"><Product_Quality>
     <Global_Index_List><QUALITY_INDEX name="CloudPercent">{cloud_percent:.0f}</QUALITY_INDEX></Global_Index_List>
   </Product_Quality></Product_Quality_List></Current_Product></Quality_Informations>
