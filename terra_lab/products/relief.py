@@ -96,7 +96,8 @@ class NuthKaabParams:
 class CoregResult:
     """The offset of a DEM to its reference: ``dem(x) ~ reference(x - (shift_x, shift_y)) + shift_z``.
 
-    Metres east, north and up.  ``nmad_before``/``nmad_after``: NMAD (m) of dh on the sampled
+    Metres east, north and up (``xdem.coreg.NuthKaab`` stores the opposite: the translation that
+    corrects ``dem``).  ``nmad_before``/``nmad_after``: NMAD (m) of dh on the sampled
     stable pixels before and after; ``iterations`` done; ``n_samples`` stable pixels used.
     """
 
