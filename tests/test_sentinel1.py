@@ -156,3 +156,28 @@ def test_demo_s1tiling_series_loads_lazily(demo_catalog, demo_root, no_compute):
     vv = ds["vv"].isel(time=0).values
     np.testing.assert_array_equal(np.isnan(vv), raw == 0)
     assert -30 < float(np.nanmedian(db.isel(time=0).values)) < 0
+
+
+@pytest.mark.server
+def test_rtc_collection_served_by_a_stac_api_loads_lazily(stac_server, tmp_path_factory, no_compute):
+    """A Planetary Computer-like ``sentinel-1-rtc`` collection in its own catalogue, served by the real pgstac API."""
+    from terra_lab.catalog._local import LocalCatalog
+
+    root = tmp_path_factory.mktemp("rtc")
+    rng = np.random.default_rng(11)
+    items = [_rtc_item(root, k, dt.date(2024, 6, 1) + dt.timedelta(days=6 * k), state, orbit, rng)
+             for k, (state, orbit) in enumerate([("descending", 8), ("ascending", 88), ("descending", 8)])]
+    cat = LocalCatalog(root / "catalog", name="rtc-shaped")
+    cat.add_items(items, collection=C.S1_RTC_COLLECTION, description="Sentinel-1 RTC as Planetary Computer serves it",
+                  license="CC-BY-4.0")
+    api = terra_lab.catalog.open(stac_server.add_catalog(cat))
+    found = api.search((6.245, 45.245, 6.255, 45.255), ("2024-05-30", "2024-06-30"), C.S1_RTC_COLLECTION)
+    assert len(found) == 3
+    with no_compute():
+        ds = terra_lab.load(found, bands=["vv"], resolution=RES)
+    assert list(orbit_key(ds).values) == ["DES_008", "ASC_088", "DES_008"]
+    raw = _read(items[1]["assets"]["vv"]["href"])
+    got = ds["vv"].sel(time="2024-06-07").squeeze().values
+    bad = (raw == -32768) | np.isnan(raw)
+    np.testing.assert_array_equal(np.isnan(got), bad)
+    np.testing.assert_allclose(got[~bad], raw[~bad], rtol=1e-7)
