@@ -218,6 +218,23 @@ def _grid_only(da):
     return da.drop_vars([c for c in da.coords if c not in ("x", "y", "spatial_ref")])
 
 
+def test_demo_disturbance_truth_is_consistent(demo_root):
+    meta = json.loads((demo_root / "truth" / "disturbances.json").read_text())
+    for r in ("R1", "R2"):
+        sev = _truth(demo_root, f"burn_severity_{r}.tif").values
+        frac = _truth(demo_root, f"burn_fraction_{r}.tif").values
+        date = _truth(demo_root, f"fire_date_{r}.tif").values
+        lc = _truth(demo_root, f"landcover_{r}.tif").values
+        assert set(np.unique(sev)) == {0, 1, 2, 3}
+        assert np.all(date[frac > 0] == meta["fire_date_days"]) and np.all(date[frac == 0] == 0)
+        np.testing.assert_array_equal(sev, np.digitize(frac, meta["burn_class_fractions"]))
+        assert set(np.unique(lc[frac > 0])) <= {4, 5, 6}  # only grassland and forest burn
+        cut = _truth(demo_root, f"clearcut_{r}.tif").values
+        cut_date = _truth(demo_root, f"clearcut_date_{r}.tif").values
+        assert cut.sum() > 0 and np.all(cut_date[cut == 1] == meta["clearcut_date_days"])
+        assert np.all(cut_date[cut == 0] == 0) and not (cut.astype(bool) & (frac > 0)).any()
+
+
 def test_demo_burnt_scar_against_truth(demo_summer, demo_root, no_compute):
     meta = json.loads((demo_root / "truth" / "disturbances.json").read_text())
     assert meta["fire_date"] == FIRE_DATE
