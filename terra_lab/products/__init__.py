@@ -22,11 +22,14 @@ terrain        _terrain              test_products_terrain         bench_terrain
 phenology      _phenology, _gapfill  test_products_phenology       bench_series     niche_model             -
 niche          -                     test_products_niche           bench_models     niche_model             -
 hexagons       _hexagons             test_products_hexagons        bench_hexagons   forest                  forest
+structure      -                     test_products_structure       bench_structure_soil forest              -
+soil           -                     test_products_soil            bench_structure_soil landcover           -
 relief         _relief               test_products_relief          bench_relief     snow                    -
 relief         _relief               test_products_relief          bench_relief     snow                    -
 soil_moisture  _soil_moisture        test_products_soil_moisture   bench_soil_moisture water               -
 biophysical    _biophysical          test_products_biophysical     bench_biophysical landcover             -
 fire           -                     test_products_fire            bench_fire       forest                  -
+evapotranspiration _tseb, _gapfill test_products_evapotranspiration bench_evapotranspiration water      -
 =============  ====================  ============================  ===============  ======================  ============
 
 Kernels live in :mod:`terra_lab.kernels` (``_<family>.py``, or what families share: ``_gapfill``; compiled as
@@ -49,10 +52,14 @@ holds the same table; ``tests/test_facts.py`` checks every file it names exists.
 * :mod:`~terra_lab.products.niche` - species niche models (MaxEnt, elapid)
 * :mod:`~terra_lab.products.hexagons` - aggregation of any product into hexagonal cells
 * :mod:`~terra_lab.products.fire` - burn severity (dNBR, RdNBR, RBR) and burnt area from pre/post-fire composites
+* :mod:`~terra_lab.products.structure` - canopy height (FORMS-like) with intervals, wood volume, biomass
+* :mod:`~terra_lab.products.soil` - soil properties and their 5-95 % interval (quantile regression forest)
 * :mod:`~terra_lab.products.relief` - DEM co-registration (Nuth & Kääb), elevation change and its error, glacier
   mass balance, coloured relief (the glacier ELA is in :mod:`~terra_lab.products.snow`)
 * :mod:`~terra_lab.products.relief` - DEM co-registration (Nuth & Kääb), elevation change and its error, glacier
   mass balance, coloured relief (the glacier ELA is in :mod:`~terra_lab.products.snow`)
+* :mod:`~terra_lab.products.evapotranspiration` - TSEB-PT fluxes and SSEBop ET fraction from Landsat surface
+  temperature, FAO-56 reference ET, daily and dekad ET, water-stress index
 * :mod:`~terra_lab.products.soil_moisture` - soil moisture from Sentinel-1 VV and NDVI (Water Cloud Model, El Hajj et al. 2017);
   :mod:`~terra_lab.products.backscatter` - Sentinel-1 dB and per-orbit helpers
 * :mod:`~terra_lab.products.biophysical` - LAI, FAPAR, FCOVER, CCC, CWC (Sentinel-2 biophysical processor networks)
@@ -96,9 +103,13 @@ FAMILIES: tuple[Family, ...] = (
     Family("phenology", ("_phenology", "_gapfill"), "test_products_phenology", "bench_series", ("niche_model",), ""),
     Family("niche", (), "test_products_niche", "bench_models", ("niche_model",), ""),
     Family("hexagons", ("_hexagons",), "test_products_hexagons", "bench_hexagons", ("forest",), "forest"),
+    Family("structure", (), "test_products_structure", "bench_structure_soil", ("forest",), ""),
+    Family("soil", (), "test_products_soil", "bench_structure_soil", ("landcover",), ""),
     Family("relief", ("_relief",), "test_products_relief", "bench_relief", ("snow",), ""),
     Family("relief", ("_relief",), "test_products_relief", "bench_relief", ("snow",), ""),
     Family("soil_moisture", ("_soil_moisture",), "test_products_soil_moisture", "bench_soil_moisture", ("water",), ""),
     Family("biophysical", ("_biophysical",), "test_products_biophysical", "bench_biophysical", ("landcover",), ""),
     Family("fire", (), "test_products_fire", "bench_fire", ("forest",), ""),
+    Family("evapotranspiration", ("_tseb", "_gapfill"), "test_products_evapotranspiration", "bench_evapotranspiration",
+           ("water",), ""),
 )
