@@ -1,7 +1,8 @@
 """Loading throughput: terra_lab.load(...).compute() vs a plain rasterio read vs odc-stac.
 
 All three read the same demo items and bands and deliver float32 reflectance with NaN for
-nodata, using 2 threads (this machine's cores).  The rasterio read is the practical limit:
+nodata, using 2 threads (this machine's cores).  terra_lab.load reads these local files through
+its direct graph (``cube/_graph.py``: one task per date chunk, band and spatial chunk).  The rasterio read is the practical limit:
 it does nothing but open, decode and scale each file.
 
 Run: ``python benchmarks/bench_load.py`` (after ``make demo``).
@@ -81,7 +82,9 @@ def main() -> None:
             "median s": f"{med:.2f}", "MB/s": f"{mb / med:.0f}",
             "vs raw read": f"{limit / med:.2f}x", "peak MiB": f"{peaks[name]:.0f}",
         })
-    print(f"Loading {n} demo items x {len(BANDS)} bands at 10 m (400 x 400 px), 2 threads, {ROUNDS} interleaved rounds")
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(f"Loading {n} demo items x {len(BANDS)} bands at 10 m (400 x 400 px), 2 threads, {ROUNDS} interleaved rounds "
+          f"(load average {load}: other processes share the cores)")
     print(table(rows, ["method", "items", "MB out", "best s", "median s", "MB/s", "vs raw read", "peak MiB"]))
     print("vs raw read = median throughput relative to the plain rasterio read (target, issue 14: >= 0.9x "
           "with default chunks)")

@@ -419,12 +419,33 @@ def _plan_grid(items: list[dict], profile: CollectionProfile, commons: list[str]
 
 
 # ------------------------------------------------------------------------------ phase 2: stack
-@dataclass(frozen=True)
 class Stacked:
-    """Lazy stackstac arrays of a plan: scaled reflectance and raw masks, both (time, band, y, x)."""
+    """Lazy arrays of a plan: scaled reflectance and raw masks, both (time, band, y, x).
 
-    reflectance: xr.DataArray
-    masks: xr.DataArray | None
+    From stackstac, or (``direct``) from the graph :mod:`terra_lab.cube._graph` builds for local
+    files in the output CRS, which :func:`decode_masks` asks for the solar-day mosaics directly
+    (the (time, band) arrays are then only built when read here)."""
+
+    def __init__(self, reflectance: xr.DataArray | None = None, masks: xr.DataArray | None = None, *,
+                 direct: Any = None, chunks: tuple[int, int, int] = (1, 1024, 1024)) -> None:
+        self._arrays: tuple[xr.DataArray, xr.DataArray | None] | None = None
+        if direct is None:
+            assert reflectance is not None, "Stacked needs the reflectance or a direct graph"
+            self._arrays = (reflectance, masks)
+        self.direct, self.chunks = direct, chunks
+
+    def _stacked(self) -> tuple[xr.DataArray, xr.DataArray | None]:
+        if self._arrays is None:
+            self._arrays = self.direct.stacked(self.chunks[0], self.chunks[1:])
+        return self._arrays
+
+    @property
+    def reflectance(self) -> xr.DataArray:
+        return self._stacked()[0]
+
+    @property
+    def masks(self) -> xr.DataArray | None:
+        return self._stacked()[1]
 
 
 def _stack_kwargs(plan: LoadPlan) -> dict[str, Any]:
@@ -454,9 +475,17 @@ def stack(plan: LoadPlan, *, max_bytes: int | None = None) -> Stacked:
     the item has reflectance (so mosaics stay consistent)."""
     import stackstac
 
+    from ._graph import direct_stack
+
     band_assets, mask_assets = list(plan.band_assets), list(plan.mask_assets)
     items = _with_scale(plan.items, band_assets, mask_assets, plan.profile)
     kw = _stack_kwargs(plan)
+    direct = direct_stack(items, band_assets, mask_assets, plan.grid, nodata=kw["reader"].keywords["nodata"],
+                          resampling=plan.resampling, on_error=plan.on_error, properties=kw["properties"])
+    if direct is not None:  # local files in the output CRS: our own graph (cube/_graph.py)
+        nt, ny, nx = direct.shape
+        _check_size(nt, ny, nx, plan, max_bytes)
+        return Stacked(direct=direct, chunks=_chunks(plan.chunks, nt, ny * nx * 4))
     if plan.chunks == "auto":  # the grid's size is known once stackstac has seen the items
         probe = stackstac.stack(items, assets=band_assets[:1], **kw)
         kw["chunksize"] = (*_chunks("auto", probe.sizes["time"], probe.sizes["y"] * probe.sizes["x"] * 4)[:1], 1, 1024, 1024)
@@ -469,7 +498,7 @@ def stack(plan: LoadPlan, *, max_bytes: int | None = None) -> Stacked:
     else:
         refl = stackstac.stack(items, assets=band_assets, resampling=Resampling[plan.resampling], **kw)
         raw = stackstac.stack(items, assets=mask_assets, resampling=Resampling.nearest, **kw) if mask_assets else None
-    _check_size(refl, plan, max_bytes)
+    _check_size(refl.sizes["time"], refl.sizes["y"], refl.sizes["x"], plan, max_bytes)
     if raw is not None:
         raw = raw.where(refl.notnull().any("band"))
     return Stacked(reflectance=refl, masks=raw)
@@ -499,14 +528,14 @@ def _with_scale(items: list[dict], band_assets: list[str], mask_assets: list[str
     return out
 
 
-def _check_size(refl: xr.DataArray, plan: LoadPlan, max_bytes: int | None) -> None:
+def _check_size(n_time: int, ny: int, nx: int, plan: LoadPlan, max_bytes: int | None) -> None:
     """:class:`RequestTooLargeError` when the stacked cube is over ``max_bytes`` (default: 4x the memory)."""
-    size = estimate_bytes(refl.sizes["time"], plan.n_vars, refl.sizes["y"], refl.sizes["x"])
+    size = estimate_bytes(n_time, plan.n_vars, ny, nx)
     limit = max_bytes if max_bytes is not None else _default_max_bytes()
     if size > limit:
         raise RequestTooLargeError(
-            f"the cube would hold {size / 2**30:.1f} GiB ({refl.sizes['time']} dates x {len(plan.band_assets)} bands "
-            f"x {refl.sizes['y']} x {refl.sizes['x']} px float32 at {plan.grid.resolution:g} m), over the limit of "
+            f"the cube would hold {size / 2**30:.1f} GiB ({n_time} dates x {len(plan.band_assets)} bands "
+            f"x {ny} x {nx} px float32 at {plan.grid.resolution:g} m), over the limit of "
             f"{limit / 2**30:.1f} GiB; narrow bbox=, coarsen resolution=, ask fewer bands= or dates, or pass "
             "max_bytes= to raise the limit (the cube stays lazy: compute it piecewise, e.g. with .to_zarr())"
         )
@@ -517,13 +546,24 @@ def decode_masks(stacked: Stacked, plan: LoadPlan, *, apply_masks: bool | Sequen
     """Phase 3: one variable per band, solar-day mosaics, the named mask layers decoded from the
     raw masks (and the raw masks kept when asked), masks applied, attributes and provenance."""
     commons = list(plan.commons)
-    refl = stacked.reflectance
-    raw = {a: stacked.masks.isel(band=i, drop=True) for i, a in enumerate(plan.mask_assets)} if stacked.masks is not None else {}
-    ds = xr.Dataset({c: refl.isel(band=i, drop=True) for i, c in enumerate(commons)})
-    for name, da in raw.items():
-        ds[f"_raw_{name}"] = da
-    if plan.group_by == "solar_day":
-        ds = _group_solar_day(ds, plan.items)
+    if stacked.direct is not None:  # mosaics done in the read tasks (cube/_graph.py)
+        raw: Mapping[str, Any] = dict.fromkeys(plan.mask_assets)
+        names = commons + [f"_raw_{a}" for a in plan.mask_assets]
+
+        def variables(members):
+            return stacked.direct.variables(members, stacked.chunks[0], stacked.chunks[1:], names)
+
+        ds = stacked.direct.coords_dataset()
+        ds = _group_solar_day(ds, plan.items, mosaic=variables) if plan.group_by == "solar_day" else ds.assign(variables(None))
+    else:
+        refl = stacked.reflectance
+        masks = stacked.masks
+        raw = {a: masks.isel(band=i, drop=True) for i, a in enumerate(plan.mask_assets)} if masks is not None else {}
+        ds = xr.Dataset({c: refl.isel(band=i, drop=True) for i, c in enumerate(commons)})
+        for name, da in raw.items():
+            ds[f"_raw_{name}"] = da
+        if plan.group_by == "solar_day":
+            ds = _group_solar_day(ds, plan.items)
 
     first = ds[commons[0]]
     for name, rules in plan.layers.items():
@@ -762,8 +802,11 @@ def _apply_list(apply_masks: bool | Sequence[str], layers: Mapping[str, Any]) ->
     return [w for w in wanted if w in layers]
 
 
-def _group_solar_day(ds: xr.Dataset, items: list[dict]) -> xr.Dataset:
-    """Mosaic acquisitions of the same local solar day: the first valid pixel wins (as stackstac.mosaic)."""
+def _group_solar_day(ds: xr.Dataset, items: list[dict], mosaic: Any = None) -> xr.Dataset:
+    """Mosaic acquisitions of the same local solar day: the first valid pixel wins (as stackstac.mosaic).
+
+    ``mosaic``: a function of the time steps of each day giving the data variables (the direct
+    graph of ``cube/_graph.py`` mosaics in its read tasks); default: mosaic ``ds``'s variables."""
     by_id = {it["id"]: it for it in items}
     lons = np.array([np.mean(by_id[i]["bbox"][0::2]) for i in ds["id"].values])
     days = _solar_day(pd.DatetimeIndex(ds["time"].values), lons)
@@ -774,10 +817,13 @@ def _group_solar_day(ds: xr.Dataset, items: list[dict]) -> xr.Dataset:
     else:
         codes, uniq = pd.factorize(days, sort=True)
     if len(uniq) == ds.sizes["time"]:
-        return ds.assign_coords(solar_day=("time", days))
+        out = ds.assign_coords(solar_day=("time", days))
+        return out if mosaic is None else out.assign(mosaic([[i] for i in range(len(days))]))
     members = [np.flatnonzero(codes == g).tolist() for g in range(len(uniq))]
     first = [m[0] for m in members]
     data = {}
+    if mosaic is not None:
+        data = mosaic(members)
     for name, var in ds.data_vars.items():
         arr = _mosaic_time(var.transpose("time", "y", "x").data, members)
         data[name] = (("time", "y", "x"), arr, var.attrs)
