@@ -25,11 +25,11 @@ hexagons       _hexagons             test_products_hexagons        bench_hexagon
 structure      -                     test_products_structure       bench_structure_soil forest              -
 soil           -                     test_products_soil            bench_structure_soil landcover           -
 relief         _relief               test_products_relief          bench_relief     snow                    -
-relief         _relief               test_products_relief          bench_relief     snow                    -
 soil_moisture  _soil_moisture        test_products_soil_moisture   bench_soil_moisture water               -
 biophysical    _biophysical          test_products_biophysical     bench_biophysical landcover             -
-fire           -                     test_products_fire            bench_fire       forest                  -
 evapotranspiration _tseb, _gapfill test_products_evapotranspiration bench_evapotranspiration water      -
+fire           -                     test_products_fire            bench_fire       forest                  -
+change         _change, _dieback     test_products_change          bench_change     forest                  -
 =============  ====================  ============================  ===============  ======================  ============
 
 Kernels live in :mod:`terra_lab.kernels` (``_<family>.py``, or what families share: ``_gapfill``; compiled as
@@ -51,11 +51,10 @@ holds the same table; ``tests/test_facts.py`` checks every file it names exists.
 * :mod:`~terra_lab.products.phenology` - season metrics and the Dynamic Habitat Index
 * :mod:`~terra_lab.products.niche` - species niche models (MaxEnt, elapid)
 * :mod:`~terra_lab.products.hexagons` - aggregation of any product into hexagonal cells
-* :mod:`~terra_lab.products.fire` - burn severity (dNBR, RdNBR, RBR) and burnt area from pre/post-fire composites
 * :mod:`~terra_lab.products.structure` - canopy height (FORMS-like) with intervals, wood volume, biomass
 * :mod:`~terra_lab.products.soil` - soil properties and their 5-95 % interval (quantile regression forest)
-* :mod:`~terra_lab.products.relief` - DEM co-registration (Nuth & Kääb), elevation change and its error, glacier
-  mass balance, coloured relief (the glacier ELA is in :mod:`~terra_lab.products.snow`)
+* :mod:`~terra_lab.products.fire` - burn severity (dNBR, RdNBR, RBR) and burnt area from pre/post-fire composites
+* :mod:`~terra_lab.products.change` - Whittaker smoothing with gaps, BFAST Monitor breaks, clear cuts and their dates
 * :mod:`~terra_lab.products.relief` - DEM co-registration (Nuth & Kääb), elevation change and its error, glacier
   mass balance, coloured relief (the glacier ELA is in :mod:`~terra_lab.products.snow`)
 * :mod:`~terra_lab.products.evapotranspiration` - TSEB-PT fluxes and SSEBop ET fraction from Landsat surface
@@ -106,10 +105,10 @@ FAMILIES: tuple[Family, ...] = (
     Family("structure", (), "test_products_structure", "bench_structure_soil", ("forest",), ""),
     Family("soil", (), "test_products_soil", "bench_structure_soil", ("landcover",), ""),
     Family("relief", ("_relief",), "test_products_relief", "bench_relief", ("snow",), ""),
-    Family("relief", ("_relief",), "test_products_relief", "bench_relief", ("snow",), ""),
     Family("soil_moisture", ("_soil_moisture",), "test_products_soil_moisture", "bench_soil_moisture", ("water",), ""),
     Family("biophysical", ("_biophysical",), "test_products_biophysical", "bench_biophysical", ("landcover",), ""),
-    Family("fire", (), "test_products_fire", "bench_fire", ("forest",), ""),
     Family("evapotranspiration", ("_tseb", "_gapfill"), "test_products_evapotranspiration", "bench_evapotranspiration",
            ("water",), ""),
+    Family("fire", (), "test_products_fire", "bench_fire", ("forest",), ""),
+    Family("change", ("_change", "_dieback"), "test_products_change", "bench_change", ("forest",), ""),
 )
