@@ -392,16 +392,18 @@ def _read_at(ds: rasterio.DatasetReader, at: tuple[int, int], cfg: _Config, src:
     if fr0 >= fr1 or fc0 >= fc1:
         return np.full((h, w), np.nan, _F32)
     raw = ds.read(1, window=windows.Window(fc0, fr0, fc1 - fc0, fr1 - fr0))
-    block = raw.astype(_F32, copy=True)
-    if src.scale != 1:
-        block *= src.scale
+    if (fr0, fc0, fr1, fc1) == (r0, c0, r0 + h, c0 + w):
+        out = block = np.empty((h, w), _F32)
+    else:  # the file covers part of the window: decoded in place into the NaN-filled chunk
+        out = np.full((h, w), np.nan, _F32)
+        block = out[fr0 - r0:fr1 - r0, fc0 - c0:fc1 - c0]
+    if src.scale != 1:  # float32 arithmetic, as TerraLabReader's: raw cast to float32, times the float32 scale
+        np.multiply(raw, np.float32(src.scale), out=block, dtype=_F32, casting="unsafe")
+    else:
+        block[...] = raw
     if src.offset != 0:
-        block += src.offset
+        block += np.float32(src.offset)
     nodata = effective_nodata(ds.nodata, cfg.nodata, ds.dtypes[0])
     if nodata is not None:
         block[raw == nodata] = np.nan
-    if (fr0, fc0, fr1, fc1) == (r0, c0, r0 + h, c0 + w):
-        return block
-    out = np.full((h, w), np.nan, _F32)
-    out[fr0 - r0:fr1 - r0, fc0 - c0:fc1 - c0] = block
     return out
