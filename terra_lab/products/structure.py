@@ -45,7 +45,7 @@ from ..errors import MissingBandError, RasterInputError
 from ._common import require, require_single_time_chunk, with_provenance
 from ._grid import check_same_grid
 from ._regression import QuantileModel, fit_quantile_model, predict_quantile_map, sample_at_points
-from .indices import spectral_indices
+from .indices import spectral_index
 from .niche import stack_covariates
 from .synthesis import _clear_bands
 
@@ -83,7 +83,8 @@ def structure_features(cube: xr.Dataset, *, year: int | None = None, bands: Sequ
     bands
         Reflectance bands (default: the ten Sentinel-2 bands the cube has).
     indices
-        spyndex indices computed from the clear bands (NDVI, and NDMI, a water-sensitive one).
+        spyndex indices computed from the clear bands (NDVI, and NDMI, a water-sensitive one);
+        with ``nir08`` (B8A) but no ``nir`` (B8), spyndex's ``N`` is ``nir08``.
     percentiles
         Percentiles (0-100) over the year of every band and index (``red_p10`` ...).
     seasonal
@@ -112,7 +113,10 @@ def structure_features(cube: xr.Dataset, *, year: int | None = None, bands: Sequ
     require(cube, [*bands, *extra], "structure_features")
     clear = _clear_bands(cube, bands)
     require_single_time_chunk(clear[bands[0]], "structure_features")
-    variables = xr.merge([clear, spectral_indices(clear, list(indices))], compat="override") if indices else clear
+    # 20 m products (THEIA R2, the ZoneTest sample) have B8A only: spyndex's N is then nir08
+    nir = {"N": "nir08"} if "nir" not in clear and "nir08" in clear else {}
+    idx = xr.Dataset({i: spectral_index(clear, i, bands=nir) for i in indices})
+    variables = xr.merge([clear, idx], compat="override") if indices else clear
     for v in extra:
         variables[v] = cube[v].astype(np.float32)
     layers: dict[str, xr.DataArray] = {}
