@@ -373,7 +373,7 @@ def clearcut(data: xr.DataArray | xr.Dataset, params: ClearcutParams | None = No
         dask_gufunc_kwargs={"output_sizes": {"coeff": design.shape[1]}},
     )
     ds = xr.Dataset({
-        "clearcut": state == k.CLEARCUT,
+        "clearcut": i_cut >= 0,  # (from i_cut, not state: dask 2026.8 loses a key computing both state and state == x)
         "clearcut_date": _as_date(i_cut, times.values.astype("datetime64[ns]")),
         "magnitude": drop, "state": state, "n_training_dates": n_training,
         "coefficients": coeff.assign_coords(coeff=["a1", "b1", "b2", "b3", "b4"]).transpose("coeff", ...),
