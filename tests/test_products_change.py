@@ -168,7 +168,7 @@ def test_bfast_reference_package():
     y[dates >= pd.Timestamp("2020-06-01"), 0, :] -= 0.3
     ref = ref_mod.BFASTMonitorPython(start_monitor=dt.datetime(2019, 1, 1), freq=365, k=3, hfrac=0.25, trend=True,
                                      level=0.05, period=10)
-    ref.fit(np.where(np.isnan(y), -9999, y), list(dates.to_pydatetime()), nan_value=-9999)
+    ref.fit(np.where(np.isnan(y), -9999, y), list(dates.normalize().to_pydatetime()), nan_value=-9999)  # days
     res = bfast_monitor(_cube(y, dates), monitor_start="2019-01-01")
     mon = dates.values[dates >= pd.Timestamp("2019-01-01")]
     ours = np.where(np.isnat(res.break_date.values), -1, np.searchsorted(mon, res.break_date.values))
