@@ -68,6 +68,7 @@ _SPECTRA = {
     "urban": [0.12, 0.13, 0.14, 0.16, 0.17, 0.18, 0.19, 0.19, 0.22, 0.20],
     "snow": [0.88, 0.87, 0.85, 0.83, 0.80, 0.77, 0.75, 0.72, 0.05, 0.03],
     "cloud": [0.52, 0.50, 0.50, 0.51, 0.52, 0.52, 0.53, 0.53, 0.38, 0.28],
+    "understorey": [0.02, 0.045, 0.02, 0.08, 0.25, 0.32, 0.36, 0.37, 0.15, 0.065],
     "water": [0.045, 0.040, 0.020, 0.012, 0.008, 0.007, 0.006, 0.005, 0.002, 0.001],
     # char and ash over burnt soil: dark in the visible and NIR, bright in the SWIR (NBR about -0.3)
     "char": [0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.09, 0.10, 0.20, 0.19],
@@ -410,9 +411,11 @@ class Scene:
         refl = (1 - g) * SPECTRA["soil"] + g * SPECTRA["veg"]
         conifer = (lc == 6)[..., None]
         refl = np.where(conifer, SPECTRA["conifer"], refl)
-        if "canopy_density" in static:  # open stands show their understorey (half soil, half green)
+        if "canopy_density" in static:  # open stands show their understorey: shaded grass and shrubs
+            # (dark in the visible as the canopy, brighter in the NIR: fordead's soil test, green + red
+            # > 0.08, must not see healthy stands, and the density shows in the red edge and NIR)
             d = np.where(np.isin(lc, (5, 6)), static["canopy_density"], 1.0)[..., None]
-            refl = d * refl + (1 - d) * (0.5 * SPECTRA["soil"] + 0.5 * SPECTRA["veg"])
+            refl = d * refl + (1 - d) * SPECTRA["understorey"]
         onset = static["dieback_onset"]
         days = day_number(day)
         # dieback: a red-attack stage reaching full strength 45 days after onset
