@@ -154,19 +154,26 @@ def _lab(work: Path):
            f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={work}", "--allow-root", f"--config={config}",
            "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
     url = f"http://127.0.0.1:{port}"
-    with open(work / "lab.log", "wb") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    with serving(cmd, f"{url}/api/status?token={token}", work / "lab.log") as proc:
+        yield url, token, psutil.Process(proc.pid)
+
+
+@contextlib.contextmanager
+def serving(cmd: list[str], probe: str, log_path: Path, env: dict | None = None, timeout: float = 180):
+    """The process running ``cmd`` (a server on 127.0.0.1), once ``probe`` answers; stopped on exit."""
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
         try:
-            deadline = time.monotonic() + 120
+            deadline = time.monotonic() + timeout
             while True:
                 try:
-                    urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=5)
+                    urllib.request.urlopen(probe, timeout=10)
                     break
                 except OSError:
                     if proc.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError(f"JupyterLab did not start; see {work / 'lab.log'}") from None
+                        raise RuntimeError(f"{cmd[2:4]} did not start; see {log_path}") from None
                     time.sleep(0.3)
-            yield url, token, psutil.Process(proc.pid)
+            yield proc
         finally:
             proc.terminate()
             try:

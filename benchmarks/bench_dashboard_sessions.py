@@ -23,18 +23,16 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _util import table
-from bench_dashboard_load import CHROMIUM, CHROMIUM_ARGS, _free_port, _Server
+from bench_dashboard_load import CHROMIUM, CHROMIUM_ARGS, _free_port, _Server, serving
 
 from terra_lab.dashboards._i18n import param_label, tr
 
@@ -101,46 +99,29 @@ def main() -> int:
     env = {**os.environ, "TERRA_LAB_OFFLINE": "1"}
     cmd = [sys.executable, "-m", "terra_lab.cli", "workshop", "serve", "snow", "--port", str(port)]
     rows = []
-    with open(work / "serve.log", "wb") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
-        try:
-            deadline = time.monotonic() + 180
-            while True:
-                try:
-                    urllib.request.urlopen(f"{url}/snow", timeout=10)
-                    break
-                except OSError:
-                    if proc.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError(f"the dashboard server did not start; see {work / 'serve.log'}") from None
-                    time.sleep(0.5)
-            server = _Server(psutil.Process(os.getpid()), "workshop")
-            with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                page = _open(browser, url)
-                _run_all([page])  # warm: numba, catalogue, DEM
+    with serving(cmd, f"{url}/snow", work / "serve.log", env=env):
+        server = _Server(psutil.Process(os.getpid()), "workshop")
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = _open(browser, url)
+            _run_all([page])  # warm: numba, catalogue, DEM
+            page.reload(wait_until="domcontentloaded")
+            page.wait_for_selector(RUN, timeout=300_000)
+            (alone,), errors = _run_all([page])
+            page.close()
+            rows.append(_row("one session alone", [alone], alone, errors, server))
+            pages = [_open(browser, url) for _ in range(n)]
+            times, errors = _run_all(pages)
+            rows.append(_row(f"{n} sessions, same preset and area", times, alone, errors, server))
+            for page in pages:
                 page.reload(wait_until="domcontentloaded")
+            for page, box in zip(pages, _areas(n)):
                 page.wait_for_selector(RUN, timeout=300_000)
-                (alone,), errors = _run_all([page])
-                page.close()
-                rows.append(_row("one session alone", [alone], alone, errors, server))
-                pages = [_open(browser, url) for _ in range(n)]
-                times, errors = _run_all(pages)
-                rows.append(_row(f"{n} sessions, same preset and area", times, alone, errors, server))
-                for page in pages:
-                    page.reload(wait_until="domcontentloaded")
-                for page, box in zip(pages, _areas(n)):
-                    page.wait_for_selector(RUN, timeout=300_000)
-                    _type_area(page, box)
-                times, errors = _run_all(pages)
-                rows.append(_row(f"{n} sessions, {n} different areas", times, alone, errors, server))
-                browser.close()
-            server.stop()
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+                _type_area(page, box)
+            times, errors = _run_all(pages)
+            rows.append(_row(f"{n} sessions, {n} different areas", times, alone, errors, server))
+            browser.close()
+        server.stop()
     print(f"load average at the end: {os.getloadavg()[0]:.1f} (2 cores)")
     print(table(rows, list(rows[0])))
     return 0

@@ -322,3 +322,18 @@ def _no_shared_dashboard_results():
     if shared is not None:
         shared.clear()
     yield
+
+
+# ------------------------------------------------------------------ the demo's 2023 year on one tile
+@pytest.fixture(scope="session")
+def demo_year_cube(demo_catalog):
+    """(cube, dem): the demo's 2023 acquisitions of tile T31TGK (red, nir, swir16 at 20 m, 100-px
+    chunks) and its DEM on the same grid, lazy: the covariates of the structure and soil models."""
+    import terra_lab
+
+    items = [it for it in demo_catalog.search(collections="THEIA_REFLECTANCE_SENTINEL2_L2A", dates="2023")
+             if "_T31TGK_" in it["id"]]
+    cube = terra_lab.load(items, bands=["red", "nir", "swir16"], resolution=20, chunks={"time": -1, "x": 100, "y": 100})
+    dem = terra_lab.load(demo_catalog.search(collections="cop-dem-eea-10-laea-tif"), bands=["elevation"],
+                         resolution=20, masks=False, chunks={"x": 100, "y": 100})["elevation"].isel(time=0, drop=True)
+    return cube, dem

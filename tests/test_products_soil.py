@@ -15,17 +15,12 @@ from terra_lab.products._regression import fit_quantile_model
 from terra_lab.products.niche import annotate
 from terra_lab.products.soil import SOIL_PROPERTIES, TEXTURE, fit_soil, picp, soil_covariates, soil_properties
 
-BANDS = ["red", "nir", "swir16"]
 FAST = {"n_estimators": 100}  # fewer trees than the default 300: seconds per test
 
 
 @pytest.fixture(scope="module")
-def demo(demo_catalog, demo_root):
-    items = [it for it in demo_catalog.search(collections="THEIA_REFLECTANCE_SENTINEL2_L2A", dates="2023")
-             if "_T31TGK_" in it["id"]]
-    cube = terra_lab.load(items, bands=BANDS, resolution=20, chunks={"time": -1, "x": 100, "y": 100})
-    dem = terra_lab.load(demo_catalog.search(collections="cop-dem-eea-10-laea-tif"), bands=["elevation"],
-                         resolution=20, masks=False, chunks={"x": 100, "y": 100})["elevation"].isel(time=0, drop=True)
+def demo(demo_year_cube, demo_root):
+    cube, dem = demo_year_cube
     cov = soil_covariates(dem, cube=cube)
     with dask.config.set(scheduler="threads", num_workers=2):
         cov = cov.persist()

@@ -31,13 +31,9 @@ def _truth(demo_root, name):
 
 
 @pytest.fixture(scope="module")
-def demo(demo_catalog, demo_root):
+def demo(demo_year_cube, demo_root):
     """2023 features of the demo (3 bands, the DEM as a covariate), the GEDI-like points and the truth."""
-    items = [it for it in demo_catalog.search(collections="THEIA_REFLECTANCE_SENTINEL2_L2A", dates="2023")
-             if "_T31TGK_" in it["id"]]
-    cube = terra_lab.load(items, bands=BANDS, resolution=20, chunks={"time": -1, "x": 100, "y": 100})
-    dem = terra_lab.load(demo_catalog.search(collections="cop-dem-eea-10-laea-tif"), bands=["elevation"],
-                         resolution=20, masks=False, chunks={"x": 100, "y": 100})["elevation"].isel(time=0, drop=True)
+    cube, dem = demo_year_cube
     feats = structure_features(cube, year=2023, covariates={"elevation": dem})
     with dask.config.set(scheduler="threads", num_workers=2):
         feats = feats.persist()
