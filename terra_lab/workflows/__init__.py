@@ -20,6 +20,7 @@ from ._progress import STEPS, Cancelled
 from .biodiversity import BiodiversityResult, BiodiversitySettings, biodiversity_workflow
 from .forest import ForestResult, ForestSettings, forest_workflow
 from .snow import SnowResult, SnowSettings, snow_workflow
+from .soil_moisture import SoilMoistureResult, SoilMoistureSettings, soil_moisture_workflow
 from .water import WaterResult, WaterSettings, water_workflow
 
 __all__ = [
@@ -33,6 +34,8 @@ __all__ = [
     "ForestSettings",
     "SnowResult",
     "SnowSettings",
+    "SoilMoistureResult",
+    "SoilMoistureSettings",
     "WaterResult",
     "WaterSettings",
     "biodiversity_workflow",
@@ -42,5 +45,6 @@ __all__ = [
     "load_dem",
     "load_landcover",
     "snow_workflow",
+    "soil_moisture_workflow",
     "water_workflow",
 ]

@@ -41,6 +41,7 @@ KINDS = {
     "dem": ("digital elevation model", "dem_collection"),
     "landcover": ("OSO land-cover", "landcover_collection"),
     "thermal": ("Landsat 8/9 Collection 2 Level-2 surface temperature", "thermal_collection"),
+    "radar": ("Sentinel-1 backscatter (S1Tiling or RTC)", "s1_collection"),
 }
 
 #: Collection ids tried first for each kind (demo, THEIA STAC API, GEODES, `terra-lab ingest`,
@@ -51,6 +52,7 @@ KNOWN_COLLECTIONS: dict[str, tuple[str, ...]] = {
     "dem": ("cop-dem-eea-10-laea-tif", "cop-dem-glo-30", "cop-dem-glo-90"),
     "landcover": ("THEIA_OSO_RASTER_L3B",),
     "thermal": ("landsat-c2-l2", "landsat-c2l2-st"),
+    "radar": ("THEIA_S1TILING_SENTINEL1_L1", "sentinel-1-rtc"),
 }
 
 #: OSO forest classes (23-class nomenclature since 2018): 16 broad-leaved, 17 coniferous forest
@@ -59,7 +61,8 @@ FOREST_CLASSES = (16, 17)
 #: kind of each profile of :data:`terra_lab.profiles.PROFILES` (by key); profiles added later are
 #: classified by their variables (``elevation``: a DEM, ``landcover``: a land-cover map)
 _PROFILE_KINDS = {"muscate": "reflectance", "theia-stac": "reflectance", "earth-search": "reflectance",
-                  "dem": "dem", "cop-dem": "dem", "oso": "landcover", "landsat-c2-l2": "thermal"}
+                  "dem": "dem", "cop-dem": "dem", "oso": "landcover", "landsat-c2-l2": "thermal",
+                  "s1tiling": "radar", "s1-rtc": "radar"}
 
 
 def open_catalog(catalog: Any):
