@@ -139,6 +139,35 @@ LABELS = {
                         "en": "{product} needs an OSO land-cover map, which the catalogue {catalog} lacks; "
                               "choose shannon, simpson or beta_pcoa1, or a catalogue with an OSO collection"},
     # ---- end of helper C2's block
+    # ---- fire severity in the forest dashboard (issue 16)
+    "forest_fire": {"fr": "Santé des forêts : sévérité des feux", "en": "Forest health: fire severity"},
+    "sev_unburnt": {"fr": "non brûlé", "en": "unburnt"},
+    "sev_unburned": {"fr": "non brûlé", "en": "unburned"},
+    "sev_low": {"fr": "faible", "en": "low"},
+    "sev_moderate": {"fr": "modérée", "en": "moderate"},
+    "sev_moderate-low": {"fr": "modérée-faible", "en": "moderate-low"},
+    "sev_moderate-high": {"fr": "modérée-forte", "en": "moderate-high"},
+    "sev_high": {"fr": "forte", "en": "high"},
+    "sev_enhanced regrowth high": {"fr": "forte repousse", "en": "enhanced regrowth high"},
+    "sev_enhanced regrowth low": {"fr": "légère repousse", "en": "enhanced regrowth low"},
+    "burnt_total": {"fr": "Surface brûlée : {ha} ha", "en": "Burnt area: {ha} ha"},
+    "col_severity": {"fr": "Classe de sévérité", "en": "Severity class"},
+    "col_burnt_ha": {"fr": "Surface brûlée (ha)", "en": "Burnt area (ha)"},
+    "col_burnt_share": {"fr": "Part de la surface brûlée", "en": "Share of the burnt area"},
+    "col_burnt_pixels": {"fr": "Pixels brûlés", "en": "Burnt pixels"},
+    "nbr_pre": {"fr": "NBR avant le feu", "en": "pre-fire NBR"},
+    "nbr_post": {"fr": "NBR après le feu", "en": "post-fire NBR"},
+    "fire_pixel": {"fr": "dNBR {dnbr}, classe **{cls}**", "en": "dNBR {dnbr}, class **{cls}**"},
+    # ---- end of the fire block
+    # ---- soil moisture in the water dashboard (issue 17)
+    "masked_soil_moisture": {"fr": "masqué (végétation dense, neige)", "en": "masked (dense vegetation, snow)"},
+    "col_radar_date": {"fr": "Date radar (Sentinel-1)", "en": "Radar date (Sentinel-1)"},
+    "col_soil_moisture_mean": {"fr": "Humidité du sol moyenne (vol.%)", "en": "Mean soil moisture (vol.%)"},
+    "col_valid_share": {"fr": "Pixels estimés", "en": "Pixels estimated"},
+    "col_masked_share": {"fr": "Pixels masqués (végétation dense, neige)",
+                         "en": "Pixels masked (dense vegetation, snow)"},
+    "soil_moisture_pixel": {"fr": "{n} dates estimées, moyenne {mean}", "en": "{n} dates estimated, mean {mean}"},
+    # ---- end of the soil-moisture block
 }
 
 #: display labels of the options of selector parameters (parameter -> value -> language -> label); the
@@ -170,6 +199,7 @@ OPTION_LABELS = {
         "turbidity": {"fr": "Turbidité", "en": "Turbidity"},
         "spm": {"fr": "Matières en suspension", "en": "Suspended matter"},
         "chla": {"fr": "Chlorophylle a", "en": "Chlorophyll-a"},
+        "soil_moisture": {"fr": "Humidité du sol", "en": "Soil moisture"},
         "state": {"fr": "État de dépérissement", "en": "Dieback state"},
         "dieback_date": {"fr": "Date de détection", "en": "Detection date"},
         "confidence_index": {"fr": "Indice de confiance", "en": "Confidence index"},
@@ -181,7 +211,21 @@ OPTION_LABELS = {
                      "en": "Effective mesh size (cross-boundary connections)"},
         "dispersal_cost": {"fr": "Coût de dispersion", "en": "Dispersal cost"},
         "landcover": {"fr": "Occupation du sol (OSO)", "en": "Land cover (OSO)"},
+        "severity": {"fr": "Sévérité du feu (classes)", "en": "Fire severity (classes)"},
+        "dNBR": {"fr": "dNBR (différence de NBR ×1000)", "en": "dNBR (NBR difference ×1000)"},
+        "RdNBR": {"fr": "RdNBR (dNBR relatif)", "en": "RdNBR (relative dNBR)"},
+        "RBR": {"fr": "RBR (rapport de brûlage relativisé)", "en": "RBR (relativized burn ratio)"},
     },
+    "analysis": {"dieback": {"fr": "Dépérissement (scolytes)", "en": "Dieback (bark beetle)"},
+                 "fire": {"fr": "Sévérité des feux", "en": "Fire severity"},
+                 "quality": {"fr": "Surfaces et qualité de l'eau", "en": "Water surfaces and quality"},
+                 "soil_moisture": {"fr": "Humidité du sol (Sentinel-1 + Sentinel-2)",
+                                   "en": "Soil moisture (Sentinel-1 + Sentinel-2)"}},
+    "scheme": {"key_benson": {"fr": "Key & Benson 2006 (4 classes)", "en": "Key & Benson 2006 (4 levels)"},
+               "key_benson_usgs": {"fr": "Key & Benson 2006 (7 classes USGS)", "en": "Key & Benson 2006 (7 USGS levels)"},
+               "miller_thode_dnbr": {"fr": "Miller & Thode 2007 (dNBR)", "en": "Miller & Thode 2007 (dNBR, CBI)"},
+               "miller_thode": {"fr": "Miller & Thode 2007 (RdNBR)", "en": "Miller & Thode 2007 (RdNBR, CBI)"},
+               "parks": {"fr": "Parks et al. 2014 (RBR)", "en": "Parks et al. 2014 (RBR, CBI)"}},
     "habitat": {"forest": {"fr": "Forêt", "en": "Forest"}, "grassland": {"fr": "Prairie", "en": "Grassland"},
                 "alpine meadows": {"fr": "Pelouses alpines", "en": "Alpine meadows"}},
 }
@@ -223,6 +267,10 @@ PARAM_LABELS = {
     "habitat": {"fr": "Habitat", "en": "Habitat"},
     "dispersal": {"fr": "Capacité de dispersion", "en": "Dispersal capacity"},
     "cell_km": {"fr": "Maille de rapportage (km)", "en": "Reporting cell (km)"},
+    "analysis": {"fr": "Analyse", "en": "Analysis"},
+    "fire_date": {"fr": "Date du feu", "en": "Fire date"},
+    "window_days": {"fr": "Fenêtre avant/après (jours)", "en": "Window before/after (days)"},
+    "scheme": {"fr": "Classes de sévérité", "en": "Severity classes"},
 }
 
 

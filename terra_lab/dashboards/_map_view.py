@@ -114,6 +114,10 @@ class MapView:
         """Pixels of ``layer``'s grid masked by clouds or without a clear observation (None: none known)."""
         return None
 
+    def _masked_label(self) -> str:
+        """The legend's name of the masked pixels, in the page's language."""
+        return tr("masked", self.language)
+
     def _date_origin(self, layer):
         """The date a layer of day counts starts from (its hover and colour bar then show dates); None otherwise."""
         return
@@ -187,7 +191,7 @@ class MapView:
         if grey is not None:
             layers.append(hv.Image(grey, kdims=["x", "y"], vdims=["masked"]).opts(
                 cmap=[MASKED_COLOUR], alpha=0.85, colorbar=False, tools=[]))
-            layers.append(hv.Points([(np.nan, np.nan)], label=tr("masked", lang)).opts(
+            layers.append(hv.Points([(np.nan, np.nan)], label=self._masked_label()).opts(
                 color=MASKED_COLOUR, marker="square", size=12))
         base = memo(self.result, ("basemap", tuple(layer.rio.bounds()), is_offline()),
                     lambda: basemap(lambda: self._cached_dem(layer)))

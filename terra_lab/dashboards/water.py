@@ -2,6 +2,12 @@
 
 It calls :func:`terra_lab.workflows.water.water_workflow` and displays its result: the map
 shows the period's median of the chosen product over the lake, a table its monthly median.
+
+The ``analysis`` parameter switches the page to soil moisture (issue 17):
+:func:`terra_lab.workflows.soil_moisture.soil_moisture_workflow` (Sentinel-1 VV + Sentinel-2 NDVI,
+Water Cloud Model inversion); the map shows soil moisture (vol.%) on the radar date with the most
+estimated pixels, dense vegetation and snow as masked pixels, and the table the mean per radar date.
+The default analysis, quality, is the page as it was.
 """
 
 from __future__ import annotations
@@ -10,8 +16,10 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
+import panel as pn
 import param
 
+from ..workflows.soil_moisture import SoilMoistureResult, soil_moisture_workflow
 from ..workflows.water import (
     PRESETS,
     PRODUCTS,
@@ -20,14 +28,22 @@ from ..workflows.water import (
     water_workflow,
 )
 from ._common import DashboardBase
+from ._controls import controls
 from ._i18n import option_label, tr
 
-__all__ = ["WaterDashboard"]
+__all__ = ["ANALYSES", "WaterDashboard"]
+
+#: what the page computes: water surfaces and quality (the lake) or soil moisture (its shores)
+ANALYSES = ("quality", "soil_moisture")
+#: the soil-moisture layer's unit as the page shows it (the same in both languages)
+SOIL_MOISTURE_UNIT = "vol.%"
 
 
 class WaterDashboard(DashboardBase):
     """Water surfaces and quality over a chosen water body and period."""
 
+    analysis = param.Selector(default="quality", objects=list(ANALYSES),
+                              doc="water surfaces and quality, or soil moisture (Sentinel-1 + Sentinel-2)")
     start = param.Date(default=None, doc="start of the period")
     end = param.Date(default=None, doc="end of the period")
     product = param.Selector(default="turbidity", objects=list(PRODUCTS))
@@ -51,26 +67,46 @@ class WaterDashboard(DashboardBase):
         super().__init__(**params)
 
     def _preset_params(self) -> list[str]:
-        return ["preset", "start", "end", "product"]
+        if self.analysis == "soil_moisture":
+            return ["analysis", "start", "end"]
+        return ["analysis", "preset", "start", "end", "product"]
 
     def _standard_params(self) -> list[str]:
-        return ["start", "end", "product"]
+        if self.analysis == "soil_moisture":
+            return ["analysis", "start", "end"]
+        return ["analysis", "start", "end", "product"]
 
     def _expert_params(self) -> list[str]:
-        return ["index", "threshold", "erode"]
+        return [] if self.analysis == "soil_moisture" else ["index", "threshold", "erode"]
+
+    def controls(self):
+        """The parameter widgets, redrawn when the mode, the language or the analysis changes."""
+        return pn.bind(lambda _mode, _lang, _analysis: controls(
+            self, self._advanced_params() if self.mode == "expert" else []),
+            self.param.mode, self.param.language, self.param.analysis)
+
+    @staticmethod
+    def _is_soil_moisture(result) -> bool:
+        return isinstance(result, SoilMoistureResult)
 
     def _compute(self):
         self._check_period(self.start, self.end)
+        if self.analysis == "soil_moisture":
+            return soil_moisture_workflow(aoi=self.aoi(), start=self.start, end=self.end, **self._sources())
         return water_workflow(aoi=self.aoi(), start=self.start, end=self.end, settings=self._settings(),
                               **self._sources())
 
     def _result_attrs(self) -> dict:
+        if self._is_soil_moisture(self.result):
+            return dict(self.result.moisture.attrs)
         return dict(self.result.products[self.product].attrs)
 
     def _statistics(self, result):
-        """The area's median of the product shown, per month."""
+        """The area's median of the product shown, per month (soil moisture: the mean per radar date)."""
         from ._tables import format_number, format_share, table_pane
 
+        if self._is_soil_moisture(result):
+            return self._soil_moisture_table(result)
         lang, values = self.language, result.monthly[self.product]
         name = option_label("product", self.product, lang)
         if self.product == "water":
@@ -82,13 +118,52 @@ class WaterDashboard(DashboardBase):
         return table_pane(pd.DataFrame({tr("col_month", lang): [str(m) for m in values.index], name: cells}),
                           name="stats")
 
+    def _soil_moisture_table(self, result):
+        """Per radar date: the mean soil moisture over the estimated pixels, their share and the masked share."""
+        from ._tables import format_date, format_number, format_share, table_pane
+
+        lang, dates = self.language, result.dates
+        return table_pane(pd.DataFrame({
+            tr("col_radar_date", lang): [format_date(t) for t in dates.index],
+            tr("col_soil_moisture_mean", lang): [format_number(v, 1, lang) for v in dates["mean"]],
+            tr("col_valid_share", lang): [format_share(v, lang) for v in dates["valid"]],
+            tr("col_masked_share", lang): [format_share(v, lang) for v in dates["masked"]],
+        }), name="stats")
+
     def _units(self, layer) -> str:
+        if self._is_soil_moisture(self.result):
+            return SOIL_MOISTURE_UNIT
         return "%" if self.product == "water" else super()._units(layer)
+
+    def _title(self, layer) -> str:
+        """Soil moisture: the product, its unit and the radar date shown."""
+        if not self._is_soil_moisture(self.result):
+            return super()._title(layer)
+        from ._tables import format_date
+
+        name = option_label("product", "soil_moisture", self.language)
+        when = format_date(layer["time"].values) if "time" in layer.coords else ""
+        return f"{name} ({SOIL_MOISTURE_UNIT}), {when}" if when else f"{name} ({SOIL_MOISTURE_UNIT})"
+
+    def _masked(self, result, layer):
+        """Soil moisture: the pixels the method masks (dense vegetation, snow) on the date shown."""
+        if not self._is_soil_moisture(result):
+            return None
+        masked = result.masked
+        if "time" in layer.coords and "time" in masked.dims:
+            masked = masked.sel(time=layer["time"].values)
+        return masked
+
+    def _masked_label(self) -> str:
+        key = "masked_soil_moisture" if self._is_soil_moisture(self.result) else "masked"
+        return tr(key, self.language)
 
     def _point_series(self, x: float, y: float):
         """The shown product through the period at the clicked pixel (water: 1 on water dates)."""
         import holoviews as hv
 
+        if self._is_soil_moisture(self.result):
+            return self._soil_moisture_series(x, y)
         series = self.result.products[self.product].sel(x=x, y=y, method="nearest")
         s = series.to_series().dropna()
         lang = self.language
@@ -108,14 +183,41 @@ class WaterDashboard(DashboardBase):
             summary = tr("water_median", lang).format(n=len(s), median=median)
         return plot, f"{place} : {summary}" if lang == "fr" else f"{place}: {summary}"
 
+    def _soil_moisture_series(self, x: float, y: float):
+        """Soil moisture at the clicked pixel through the radar dates."""
+        import holoviews as hv
+
+        from ._tables import format_number
+
+        series = self.result.moisture.sel(x=x, y=y, method="nearest")
+        s = series.to_series().dropna()
+        lang = self.language
+        name = option_label("product", "soil_moisture", lang)
+        date = tr("date", lang)
+        plot = (hv.Curve((s.index, s.values), date, name) * hv.Scatter((s.index, s.values), date, name)
+                .opts(size=5, color="saddlebrown")).opts(responsive=True, height=240,
+                                                         title=f"{name} ({SOIL_MOISTURE_UNIT})")
+        mean = format_number(s.mean(), 1, lang, SOIL_MOISTURE_UNIT) if len(s) else "–"
+        summary = tr("soil_moisture_pixel", lang).format(n=len(s), mean=mean)
+        place = self._pixel_place(float(series.x), float(series.y))
+        return plot, f"{place} : {summary}" if lang == "fr" else f"{place}: {summary}"
+
     def _cmap(self) -> str:
+        if self._is_soil_moisture(self.result):
+            return "BrBG"
         return {"water": "Blues", "turbidity": "YlOrBr", "spm": "copper", "chla": "Greens"}[self.product]
 
     def _clim(self, layer):
+        if self._is_soil_moisture(self.result):
+            return (5.0, 40.0)
         finite = np.isfinite(layer.values)
         return (0, float(np.nanpercentile(layer.values, 98))) if finite.any() else (0, 1)
 
     def _layer(self, result):
+        if self._is_soil_moisture(result):  # the radar date with the most estimated pixels (its time kept)
+            from ._map_view import clearest_time
+
+            return clearest_time(result.moisture)
         layer = result.summary(self.product)
         if self.product == "water":  # frequency as a percentage of the clear dates
             layer = (100.0 * layer).assign_attrs(layer.attrs, units="%").rename("water")
