@@ -5,6 +5,11 @@ forest of the chosen area, aggregates the detected dieback into hexagons (area a
 forest per cell), and shows a clicked pixel's CR_SWIR series with its harmonic model and the
 anomaly threshold.  It calls :func:`terra_lab.workflows.forest.forest_workflow` (forest mask:
 the forest classes of the catalogue's OSO land cover) and displays its result.
+
+The ``analysis`` parameter switches the page to fire severity (issue 16): the fire workflow
+(:func:`terra_lab.workflows.fire.fire_workflow`) maps dNBR, RdNBR, RBR or the severity classes of
+a scheme (Key & Benson by default) on the burnable land, and the table gives the burnt area per
+class.  The default analysis, dieback, is the page as it was.
 """
 
 from __future__ import annotations
@@ -18,8 +23,11 @@ import param
 
 from ..kernels._dieback import TOO_FEW_DATES
 from ..products.dieback import DIEBACK_STATES, FORDEAD_MAX_CLOUDINESS
+from ..products.fire import NO_CLASS, SEVERITY_SCHEMES
+from ..workflows.fire import FireResult, FireSettings, fire_workflow
 from ..workflows.forest import NOT_FOREST, PRESETS, ForestSettings, forest_workflow
 from ._common import DashboardBase, page_text, tr
+from ._controls import controls
 from ._i18n import PageError
 
 __all__ = ["ForestDashboard"]
@@ -29,6 +37,14 @@ PRODUCTS = {"state": "Set1", "dieback_date": "viridis", "confidence_index": "OrR
 #: colours of the dieback states (healthy, dieback, bare soil, too few dates, outside the forest, too many
 #: periods); too few dates and outside the forest are drawn as masked (grey) and no data (transparent)
 STATE_COLOURS = {0: "#2e8b57", 1: "#d62728", 2: "#8c564b", 3: "#bdbdbd", 4: "#ffffff", 5: "#ff7f0e"}
+#: what the map can show in the fire analysis, and its colour map (the severity classes: SEVERITY_COLOURS)
+FIRE_PRODUCTS = {"severity": "YlOrRd", "dNBR": "RdYlGn_r", "RdNBR": "RdYlGn_r", "RBR": "RdYlGn_r"}
+#: colours of the severity classes, by the number of classes of the scheme (regrowth greens, unburnt
+#: grey, then yellow to dark red)
+SEVERITY_COLOURS = {4: ("#d9d9d9", "#ffffb2", "#fd8d3c", "#bd0026"),
+                    7: ("#1a9850", "#91cf60", "#d9d9d9", "#ffffb2", "#fecc5c", "#f03b20", "#bd0026")}
+#: the products of each analysis, the first shown by default
+ANALYSES = {"dieback": list(PRODUCTS), "fire": list(FIRE_PRODUCTS)}
 
 
 class ForestDashboard(DashboardBase):
@@ -46,19 +62,74 @@ class ForestDashboard(DashboardBase):
     cell_km = param.Number(default=ForestSettings.cell_km, bounds=(0.05, 10.0),
                            doc="hexagon side (km) of the forest-loss summary")
     landcover_collection = param.String(default="", doc="OSO land-cover collection id (empty: found in the catalogue)")
+    analysis = param.Selector(default="dieback", objects=list(ANALYSES), doc="dieback (fordead) or fire severity")
+    fire_date = param.Date(default=dt.date(2023, 7, 22), doc="the fire's (start) date")
+    window_days = param.Integer(default=FireSettings.window_days, bounds=(5, 365),
+                                doc="days of the pre- and post-fire composites, each side of the fire date")
+    scheme = param.Selector(default=FireSettings.scheme, objects=list(SEVERITY_SCHEMES), doc="severity classes")
     theme = "forest"
     settings_class, presets = ForestSettings, PRESETS  # preset -> settings: DashboardState._settings
 
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._on_analysis()
+        self.param.watch(self._on_analysis, "analysis")
+
     def _preset_params(self) -> list[str]:
-        return ["preset", "training_end", "end", "product"]
+        if self.analysis == "fire":
+            return ["analysis", "fire_date", "product"]
+        return ["analysis", "preset", "training_end", "end", "product"]
 
     def _standard_params(self) -> list[str]:
-        return ["training_end", "end", "product", "cell_km"]
+        if self.analysis == "fire":
+            return ["analysis", "fire_date", "window_days", "product"]
+        return ["analysis", "training_end", "end", "product", "cell_km"]
 
     def _expert_params(self) -> list[str]:
+        if self.analysis == "fire":
+            return ["scheme", "landcover_collection"]
         return ["threshold_anomaly", "soil_detection", "landcover_collection"]
 
+    # ------------------------------------------------------------ the analysis
+    def _on_analysis(self, *_):
+        """The products the analysis offers (the current one kept if it is one of them), and the heading."""
+        products = ANALYSES[self.analysis]
+        self.param["product"].objects = products
+        if self.product not in products:
+            self.product = products[0]
+        self._relabel_heading()
+
+    def _relabel_heading(self):
+        key = "forest_fire" if self.analysis == "fire" else self.theme
+        self._heading.object = f"## {page_text(tr(key, self.language))}"
+
+    def _relabel(self, *_):
+        super()._relabel()
+        self._relabel_heading()
+
+    def controls(self):
+        """The parameter widgets, redrawn when the mode, the language or the analysis changes."""
+        return pn.bind(lambda _mode, _lang, _analysis: controls(
+            self, self._advanced_params() if self.mode == "expert" else []),
+            self.param.mode, self.param.language, self.param.analysis)
+
+    @staticmethod
+    def _is_fire(result) -> bool:
+        return isinstance(result, FireResult)
+
+    def _shown(self, result) -> str:
+        """The product drawn for ``result``: the chosen one if the result has it, else its analysis' first."""
+        products = ANALYSES["fire" if self._is_fire(result) else "dieback"]
+        return self.product if self.product in products else products[0]
+
+    def _scheme_of(self, result) -> str:
+        return result.provenance.get("settings", {}).get("scheme", FireSettings.scheme)
+
     def _compute(self):
+        if self.analysis == "fire":
+            settings = FireSettings(window_days=int(self.window_days), scheme=self.scheme)
+            return fire_workflow(aoi=self.aoi(), fire_date=self.fire_date, settings=settings, require_landcover=False,
+                                 landcover_collection=self.landcover_collection.strip() or None, **self._sources())
         if self.training_end is None or self.end is None or self.training_end >= self.end:
             raise PageError(tr("bad_period", self.language).format(start=self.training_end, end=self.end))
         # a catalogue without OSO land cover: every pixel is examined, and the page says so
@@ -67,7 +138,10 @@ class ForestDashboard(DashboardBase):
                                landcover_collection=self.landcover_collection.strip() or None, **self._sources())
 
     def _layer(self, result):
-        """The product shown on the examined forest: NaN outside it and where too few dates were clear."""
+        """The product shown on the examined forest: NaN outside it and where too few dates were clear
+        (fire: on the burnable land, NaN without a clear pre- or post-fire observation)."""
+        if self._is_fire(result):
+            return self._fire_layer(result)
         ds = result.dieback
         shown = (ds["state"] != NOT_FOREST) & (ds["state"] != TOO_FEW_DATES)
         da = ds[self.product]
@@ -78,25 +152,44 @@ class ForestDashboard(DashboardBase):
         out.attrs.update({k: v for k, v in ds.attrs.items() if k.startswith("terra_lab:") or k == "references"})
         return out
 
+    def _fire_layer(self, result):
+        ds, name = result.severity, self._shown(result)
+        shown = ds["severity"] != NO_CLASS
+        if result.burnable is not None:
+            shown = shown & result.burnable
+        out = ds[name].astype("float32").where(shown).rename(name)
+        out.attrs = {k: v for k, v in ds[name].attrs.items() if k not in ("flag_values", "flag_meanings", "_FillValue")}
+        out.attrs.update({k: v for k, v in ds.attrs.items() if k.startswith("terra_lab:") or k == "references"})
+        return out
+
     def _result_attrs(self) -> dict:
-        return dict(self.result.dieback.attrs)
+        return dict(self.result.severity.attrs if self._is_fire(self.result) else self.result.dieback.attrs)
 
     def _masked(self, result, layer=None):
-        """Forest pixels with too few clear dates to be judged (clouds, snow)."""
+        """Forest pixels with too few clear dates to be judged (clouds, snow); fire: pixels without a
+        clear pre- or post-fire observation."""
+        if self._is_fire(result):
+            return (result.severity["n_pre"] == 0) | (result.severity["n_post"] == 0)
         return result.dieback["state"] == TOO_FEW_DATES
 
     def _date_origin(self, layer):
         return self.result.training_end if str(layer.name) == "dieback_date" else None
 
     def _units(self, layer) -> str:
-        return ""  # a state, a date or a unitless index
+        return ""  # a state, a date, a class or an index (NBR x 1000: said in the product's name)
 
     def _cmap(self):
-        return PRODUCTS[self.product]
+        name = self._shown(self.result)
+        return FIRE_PRODUCTS[name] if name in FIRE_PRODUCTS else PRODUCTS[name]
 
     def _categories(self, layer):
-        """The dieback states drawn (outside the forest and too few dates are not: blank and masked grey)."""
-        if self.product != "state":
+        """The dieback states drawn (outside the forest and too few dates are not: blank and masked grey);
+        fire: the severity classes of the scheme, named in the page's language."""
+        if str(layer.name) == "severity":
+            labels = SEVERITY_SCHEMES[self._scheme_of(self.result)].labels
+            colours = SEVERITY_COLOURS[len(labels)]
+            return [(code, colours[code], tr(f"sev_{label}", self.language)) for code, label in enumerate(labels)]
+        if str(layer.name) != "state":
             return None
         return [(code, STATE_COLOURS[code], self._state_name(code)) for code in sorted(DIEBACK_STATES)
                 if code not in (NOT_FOREST, TOO_FEW_DATES)]
@@ -105,9 +198,29 @@ class ForestDashboard(DashboardBase):
         name = DIEBACK_STATES.get(int(code), str(code))
         return tr(f"state_{name}", self.language)
 
+    def _fire_statistics(self, result):
+        """Burnt area per severity class (ha, share of the burnt area, pixels), in the page's locale."""
+        from ._tables import format_number, format_share, table_pane
+
+        lang, table = self.language, result.classes
+        total = result.burnt_ha
+        frame = pd.DataFrame({
+            tr("col_severity", lang): [tr(f"sev_{name}", lang) for name in table["name"]],
+            tr("col_burnt_ha", lang): [format_number(v, 2, lang) for v in table["area (ha)"]],
+            tr("col_burnt_share", lang): [format_share(v / total if total else None, lang, 1)
+                                          for v in table["area (ha)"]],
+            tr("col_burnt_pixels", lang): [format_number(v, 0, lang) for v in table["pixels"]],
+        })
+        said = tr("burnt_total", lang).format(ha=format_number(total, 1, lang))
+        return pn.Column(pn.pane.Markdown(f"**{page_text(said)}**"), table_pane(frame), name="stats")
+
     def _statistics(self, result):
-        """Forest loss per hexagon: dieback area (ha) and share of the examined forest, largest first."""
+        """Forest loss per hexagon: dieback area (ha) and share of the examined forest, largest first
+        (fire: the burnt area per severity class)."""
         import shapely
+
+        if self._is_fire(result):
+            return self._fire_statistics(result)
 
         from ..products.hexagons import hexagon_polygons
         from ._tables import format_number, format_share, table_pane
@@ -128,12 +241,32 @@ class ForestDashboard(DashboardBase):
         total = tr("dieback_total", lang).format(ha=format_number(result.dieback_ha, 1, lang))
         return pn.Column(pn.pane.Markdown(f"**{page_text(total)}**"), table_pane(frame), name="stats")
 
+    def _fire_point(self, x: float, y: float):
+        """Pre- and post-fire NBR of the clicked pixel, its dNBR and severity class."""
+        import holoviews as hv
+
+        from ._tables import format_number
+
+        lang = self.language
+        px = self.result.severity.sel(x=x, y=y, method="nearest")
+        bars = [(tr("nbr_pre", lang), float(px["pre_nbr"])), (tr("nbr_post", lang), float(px["post_nbr"]))]
+        code = int(px["severity"])
+        labels = SEVERITY_SCHEMES[self._scheme_of(self.result)].labels
+        cls = tr(f"sev_{labels[code]}", lang) if code < len(labels) else "–"
+        place = self._pixel_place(float(px.x), float(px.y))
+        plot = hv.Bars(bars, kdims=["composite"], vdims=["NBR"]).opts(
+            responsive=True, height=240, color="#bd0026", xlabel="", title=place.replace("**", ""))
+        text = tr("fire_pixel", lang).format(dnbr=format_number(float(px["dNBR"]), 0, lang), cls=cls)
+        return plot, f"{place} : {text}" if lang == "fr" else f"{place}: {text}"
+
     def _point_series(self, x: float, y: float):
-        """CR_SWIR of the clicked pixel with its harmonic model and the anomaly threshold."""
+        """CR_SWIR of the clicked pixel with its harmonic model and the anomaly threshold (fire: its NBR)."""
         import holoviews as hv
 
         from terra_lab.products.dieback import predict_index
 
+        if self._is_fire(self.result):
+            return self._fire_point(x, y)
         ds, index = self.result.dieback, self.result.index
         px = ds.sel(x=x, y=y, method="nearest")
         series = index.sel(x=float(px.x), y=float(px.y)).compute().to_series().dropna()

@@ -18,6 +18,7 @@ from __future__ import annotations
 from ._aux import FOREST_CLASSES, KNOWN_COLLECTIONS, find_collection, forest_mask, load_dem, load_landcover
 from ._progress import STEPS, Cancelled
 from .biodiversity import BiodiversityResult, BiodiversitySettings, biodiversity_workflow
+from .fire import FireResult, FireSettings, fire_workflow
 from .forest import ForestResult, ForestSettings, forest_workflow
 from .snow import SnowResult, SnowSettings, snow_workflow
 from .soil_moisture import SoilMoistureResult, SoilMoistureSettings, soil_moisture_workflow
@@ -30,6 +31,8 @@ __all__ = [
     "BiodiversityResult",
     "BiodiversitySettings",
     "Cancelled",
+    "FireResult",
+    "FireSettings",
     "ForestResult",
     "ForestSettings",
     "SnowResult",
@@ -40,6 +43,7 @@ __all__ = [
     "WaterSettings",
     "biodiversity_workflow",
     "find_collection",
+    "fire_workflow",
     "forest_mask",
     "forest_workflow",
     "load_dem",
