@@ -45,6 +45,16 @@ def test_sentinel1_collection_found_by_kind(demo_root):
         find_collection("demo", "radar", "NO_SUCH_S1")
 
 
+def test_a_catalogue_without_sentinel1_is_named_with_the_fix(demo_catalog, tmp_path):
+    from terra_lab.catalog import LocalCatalog
+
+    bare = LocalCatalog(tmp_path / "bare", name="bare")
+    bare.add_items(demo_catalog.search(LAKE, "2024-04-01/2024-04-30", "THEIA_REFLECTANCE_SENTINEL2_L2A").items,
+                   collection="S2")
+    with pytest.raises(UnknownCollectionError, match=r"no Sentinel-1 backscatter.*s1_collection="):
+        soil_moisture_workflow(bare, LAKE, "2024-04-01", "2024-04-30")
+
+
 def test_workflow_result_on_the_demo(result):
     m, masked = result.moisture, result.masked
     assert m.dims == ("time", "y", "x") and m.sizes["time"] > 5 and m.attrs["units"] == "%"
