@@ -170,3 +170,62 @@ def test_the_page_runs_the_fire_workflow(demo_root):
     assert d._message.alert_type == "success"
     assert d._results.visible and d._map.object is not None
     assert (d.result.severity["severity"].values != NO_CLASS).any()
+
+
+# ------------------------------------------------------------------------------ in a real browser
+@pytest.fixture(scope="module")
+def forest_server(demo_root, tmp_path_factory):
+    import sys
+
+    from conftest import free_port, service
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    cmd = [sys.executable, "-m", "terra_lab.cli", "workshop", "serve", "forest", "--port", str(port)]
+    with service(cmd, f"{url}/forest", tmp_path_factory.mktemp("ws") / "serve.log", timeout=60):
+        yield url
+
+
+@pytest.mark.slow
+def test_fire_analysis_in_a_french_page_at_1280x720(forest_server, browser):
+    """A French page: choose the fire analysis, run; the severity map is not blank and the page shows
+    no English (the classes, the table, the parameters)."""
+    from conftest import ARTIFACTS, assert_in_viewport, assert_not_blank
+    from test_browser_dashboard import RUN, assert_one_language, open_dashboard
+
+    lang = "fr"
+    page = open_dashboard(browser, forest_server, "forest", lang)
+    run = RUN.format(label=tr("compute", lang))
+    shot = ARTIFACTS / "forest_fire_dashboard_fr.png"
+    try:
+        first, fire = option_label("analysis", "dieback", lang), option_label("analysis", "fire", lang)
+        page.locator(f"select:has(option:text-is('{first}'))").select_option(label=fire)
+        page.wait_for_selector(f"text={param_label('fire_date', lang)}", timeout=30_000)
+        assert_one_language(page, lang, "fire analysis before a run")
+        page.click(run)
+        page.wait_for_selector(f".alert-success:has-text('{tr('done', lang)}'), .alert-warning, .alert-danger",
+                               timeout=300_000)
+        message = page.locator(".alert-success, .alert-warning, .alert-danger").first
+        assert "alert-success" in message.get_attribute("class"), message.inner_text()
+        assert_in_viewport(page, f".alert-success:has-text('{tr('done', lang)}')", "the message")
+        page.wait_for_selector("canvas", timeout=60_000)
+        page.wait_for_selector(f"text={tr('col_burnt_ha', lang)}", timeout=30_000)
+        page.wait_for_timeout(3000)  # the first rasterised frame and the basemap
+        assert_one_language(page, lang, "fire analysis after a run")
+        page.screenshot(path=str(shot))
+        assert_not_blank(shot, "fire dashboard (fr) at 1280x720")
+        canvas = page.locator("canvas").first.bounding_box()
+        assert_not_blank(page.screenshot(clip=canvas), "fire severity map (fr)")
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / "forest_fire_dashboard_fr_failure.png"), full_page=True)
+        raise
+    finally:
+        page.close()
+
+
+def test_masked_grey_only_on_the_burnable_land(fire):
+    d = _board(fire)
+    masked = d._masked(fire).values
+    assert not (masked & ~fire.burnable.values).any()   # outside the images or the mask: no data, not grey
+    unclear = (fire.severity["n_pre"].values == 0) | (fire.severity["n_post"].values == 0)
+    assert np.array_equal(masked, unclear & fire.burnable.values)

@@ -166,10 +166,12 @@ class ForestDashboard(DashboardBase):
         return dict(self.result.severity.attrs if self._is_fire(self.result) else self.result.dieback.attrs)
 
     def _masked(self, result, layer=None):
-        """Forest pixels with too few clear dates to be judged (clouds, snow); fire: pixels without a
-        clear pre- or post-fire observation."""
+        """Forest pixels with too few clear dates to be judged (clouds, snow); fire: burnable pixels without
+        a clear pre- or post-fire observation (elsewhere, e.g. outside the images, nothing is drawn)."""
         if self._is_fire(result):
-            return (result.severity["n_pre"] == 0) | (result.severity["n_post"] == 0)
+            ds = result.severity
+            unclear = (ds["n_pre"] == 0) | (ds["n_post"] == 0)
+            return unclear & result.burnable if result.burnable is not None else unclear
         return result.dieback["state"] == TOO_FEW_DATES
 
     def _date_origin(self, layer):
