@@ -42,6 +42,10 @@ import sys
 import time
 from pathlib import Path
 
+# GDAL's block cache defaults to 5 % of the RAM (1.2 GB here) and counts in the process' memory:
+# bounded for the run (each chunk's windows are read once, so a large cache buys nothing).
+os.environ.setdefault("GDAL_CACHEMAX", "256")  # MB; before rasterio loads GDAL
+
 import dask
 import numpy as np
 import pandas as pd
@@ -82,33 +86,41 @@ def _write_cog(path: Path, arr: np.ndarray, nodata: float | None) -> None:
 
 
 def _dem(n: int) -> np.ndarray:
-    yy, xx = np.mgrid[0:n, 0:n].astype(np.float32)
-    return 500 + 2500 * (xx + yy) / (2 * n)
+    yy, xx = np.ogrid[0:n, 0:n]
+    return (500 + 2500 * (xx + yy) / (2 * n)).astype(np.float32)
+
+
+#: Reflectance of snow, and of the forest and of the ground where there is no snow.
+_REFLECTANCE = {"blue": (0.85, 0.03, 0.03), "green": (0.8, 0.08, 0.08), "red": (0.75, 0.06, 0.06),
+                "nir08": (0.6, 0.35, 0.25), "swir16": (0.05, 0.16, 0.22), "swir22": (0.04, 0.08, 0.15)}
 
 
 def generate(workdir: Path, n: int, dates: pd.DatetimeIndex) -> None:
-    """The COGs of the scene (skipped where already written)."""
+    """The COGs of the scene (skipped where already written), one float32 band in memory at a time
+    (a full tile's arrays are 120 MB each; the generation stays under ~1 GB)."""
     workdir.mkdir(parents=True, exist_ok=True)
     dem = _dem(n)
     _write_cog(workdir / "dem.tif", dem.astype(np.int16), None)
     rng = np.random.default_rng(0)
     texture = rng.normal(0, 0.01, (n, n)).astype(np.float32)
-    yy, xx = np.mgrid[0:n, 0:n].astype(np.float32)
+    yy, xx = np.ogrid[0:n, 0:n]
+    yy, xx = yy.astype(np.float32), xx.astype(np.float32)  # broadcast (n, 1) and (1, n): no n x n grids
     forest = (np.sin(xx / 53.0) * np.cos(yy / 47.0)) > -0.3
     for s, line in enumerate(SEASON_SNOWLINE):
         snow = dem > line
-        values = {  # reflectance of snow / of the forest or ground
-            "blue": np.where(snow, 0.85, 0.03), "green": np.where(snow, 0.8, 0.08),
-            "red": np.where(snow, 0.75, 0.06), "nir08": np.where(snow, 0.6, np.where(forest, 0.35, 0.25)),
-            "swir16": np.where(snow, 0.05, np.where(forest, 0.16, 0.22)),
-            "swir22": np.where(snow, 0.04, np.where(forest, 0.08, 0.15)),
-        }
-        for band, v in values.items():
+        for band, (v_snow, v_forest, v_ground) in _REFLECTANCE.items():
+            path = workdir / f"s{s}_{band}.tif"
+            if path.exists():
+                continue
+            v = np.where(snow, np.float32(v_snow), np.where(forest, np.float32(v_forest), np.float32(v_ground)))
             dn = np.clip((v + texture) * 10000, 1, 10000).astype(np.int16)
-            _write_cog(workdir / f"s{s}_{band}.tif", dn, None)  # no nodata tag, as MUSCATE's
+            del v
+            _write_cog(path, dn, None)  # no nodata tag, as MUSCATE's
     for k in range(len(dates)):
-        cloud = (np.sin(xx / 71.0 + k * 1.3) * np.cos(yy / 59.0 - k * 0.7)) > 0.55
-        _write_cog(workdir / f"clm_{k:03d}.tif", np.where(cloud, np.uint8(2), np.uint8(0)), None)
+        path = workdir / f"clm_{k:03d}.tif"
+        if not path.exists():
+            cloud = (np.sin(xx / 71.0 + k * 1.3) * np.cos(yy / 59.0 - k * 0.7)) > 0.55
+            _write_cog(path, np.where(cloud, np.uint8(2), np.uint8(0)), None)
 
 
 def _season(day: pd.Timestamp) -> int:
@@ -155,10 +167,14 @@ def _timed(label: str, fn, rows: list[dict], **extra):
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--size", type=int, default=10980, help="tile side in 10 m pixels (10980: a Sentinel-2 tile)")
+    p.add_argument("--fraction", type=float, default=None,
+                   help="tile side as a fraction of a full tile (0.5: a quarter tile); overrides --size")
     p.add_argument("--dates", type=int, default=65, help="dates over the 2023-24 hydrological year")
     p.add_argument("--workdir", default="/tmp/terra_lab_full_tile")
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args()
+    if args.fraction is not None:
+        args.size = int(round(10980 * args.fraction / 24)) * 24  # whole 240 m blocks
     n = args.size // 2  # 20 m pixels
     dates = pd.date_range("2023-09-03", "2024-08-28", periods=args.dates).normalize()
     workdir = Path(args.workdir) / f"{n}px_{args.dates}d"
