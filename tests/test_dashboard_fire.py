@@ -112,6 +112,8 @@ def test_clicked_pixel_gives_its_nbr_and_class(fire):
     d.map_element()
     rows, cols = np.nonzero(fire.severity["severity"].values == 3)
     x, y = float(fire.severity.x[cols[0]]), float(fire.severity.y[rows[0]])
+    d._redraw()
+    assert d._point.object == tr("fire_click_hint", "fr")
     _plot, text = d._point_series(x, y)
     assert "forte" in text and "dNBR" in text and not page_shows(text, "fr")
 

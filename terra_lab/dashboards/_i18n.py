@@ -158,14 +158,17 @@ LABELS = {
     "nbr_pre": {"fr": "NBR avant le feu", "en": "pre-fire NBR"},
     "nbr_post": {"fr": "NBR après le feu", "en": "post-fire NBR"},
     "fire_pixel": {"fr": "dNBR {dnbr}, classe **{cls}**", "en": "dNBR {dnbr}, class **{cls}**"},
+    "fire_click_hint": {"fr": "Cliquez sur la carte pour le NBR d'un pixel avant et après le feu.",
+                        "en": "Click the map for a pixel's NBR before and after the fire."},
     # ---- end of the fire block
     # ---- soil moisture in the water dashboard (issue 17)
-    "masked_soil_moisture": {"fr": "masqué (végétation dense, neige)", "en": "masked (dense vegetation, snow)"},
+    "masked_soil_moisture": {"fr": "masqué (végétation dense, neige, eau)",
+                             "en": "masked (dense vegetation, snow, water)"},
     "col_radar_date": {"fr": "Date radar (Sentinel-1)", "en": "Radar date (Sentinel-1)"},
     "col_soil_moisture_mean": {"fr": "Humidité du sol moyenne (vol.%)", "en": "Mean soil moisture (vol.%)"},
     "col_valid_share": {"fr": "Pixels estimés", "en": "Pixels estimated"},
-    "col_masked_share": {"fr": "Pixels masqués (végétation dense, neige)",
-                         "en": "Pixels masked (dense vegetation, snow)"},
+    "col_masked_share": {"fr": "Pixels masqués (végétation dense, neige, eau)",
+                         "en": "Pixels masked (dense vegetation, snow, water)"},
     "soil_moisture_pixel": {"fr": "{n} dates estimées, moyenne {mean}", "en": "{n} dates estimated, mean {mean}"},
     # ---- end of the soil-moisture block
 }

@@ -243,6 +243,11 @@ class ForestDashboard(DashboardBase):
         total = tr("dieback_total", lang).format(ha=format_number(result.dieback_ha, 1, lang))
         return pn.Column(pn.pane.Markdown(f"**{page_text(total)}**"), table_pane(frame), name="stats")
 
+    def _redraw(self, *_):
+        super()._redraw()
+        if self._is_fire(self.result):  # a click gives the pixel's NBR, not a time series
+            self._point.object = tr("fire_click_hint", self.language)
+
     def _fire_point(self, x: float, y: float):
         """Pre- and post-fire NBR of the clicked pixel, its dNBR and severity class."""
         import holoviews as hv
