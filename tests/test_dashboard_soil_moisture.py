@@ -98,7 +98,7 @@ def test_map_shows_soil_moisture_in_vol_percent_with_masked_pixels_named(result,
     overlay, _ = d.map_element()
     names = [el.label for el in overlay if isinstance(el, hv.Points)]
     assert names == [tr("masked_soil_moisture", lang)]
-    assert ("végétation dense" if lang == "fr" else "dense vegetation") in names[0]
+    assert ("végétation dense, neige, eau" if lang == "fr" else "dense vegetation, snow, water") in names[0]
     hv.render(overlay)  # draws
 
 
@@ -140,3 +140,46 @@ def test_the_page_runs_the_soil_moisture_workflow(demo_root):
     assert d._message.alert_type == "success"
     assert d._results.visible and d._map.object is not None
     assert d._cog_bytes().getbuffer().nbytes > 1000 and d._nc_bytes().getbuffer().nbytes > 1000
+
+
+# ------------------------------------------------------------------------------------- browser
+@pytest.mark.slow
+def test_soil_moisture_in_the_browser_fr_1280x720(demo_root, tmp_path, browser):
+    """A French attendee chooses soil moisture and runs it: a map that is not blank, no English on the page."""
+    import sys
+
+    from conftest import ARTIFACTS, assert_not_blank, free_port, service
+    from test_browser_dashboard import RUN, assert_one_language, visible_text
+
+    lang, port = "fr", free_port()
+    url = f"http://127.0.0.1:{port}"
+    cmd = [sys.executable, "-m", "terra_lab.cli", "workshop", "serve", "water", "--port", str(port)]
+    shot = ARTIFACTS / "water_soil_moisture_fr.png"
+    with service(cmd, f"{url}/water", tmp_path / "serve.log", timeout=60):
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        try:
+            page.goto(f"{url}/water?lang={lang}", wait_until="domcontentloaded")
+            run = RUN.format(label=tr("compute", lang))
+            page.wait_for_selector(run, timeout=60_000)
+            label = option_label("analysis", "soil_moisture", lang)
+            page.locator(f'select:has(option:text-is("{label}"))').select_option(label=label)
+            page.wait_for_timeout(1500)  # the controls redraw for the analysis (no product selector)
+            page.click(run)
+            page.wait_for_selector(f".alert-success:has-text('{tr('done', lang)}'), .alert-warning, .alert-danger",
+                                   timeout=300_000)
+            message = page.locator(".alert-success, .alert-warning, .alert-danger").first
+            assert "alert-success" in message.get_attribute("class"), message.inner_text()
+            page.wait_for_selector("canvas", timeout=60_000)
+            page.wait_for_timeout(3000)  # the first rasterised frame and the basemap
+            assert_one_language(page, lang, "soil moisture after a run")
+            text = visible_text(page)  # the legend is drawn in the canvas: seen on the screenshot
+            assert tr("col_soil_moisture_mean", lang) in text, text[-500:]
+            page.screenshot(path=str(shot))
+            assert_not_blank(shot, "soil-moisture dashboard (fr) at 1280x720")
+            canvas = page.locator("canvas").first.bounding_box()
+            assert_not_blank(page.screenshot(clip=canvas), "soil-moisture map (fr)")
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "water_soil_moisture_fr_failure.png"), full_page=True)
+            raise
+        finally:
+            page.close()

@@ -6,7 +6,7 @@ shows the period's median of the chosen product over the lake, a table its month
 The ``analysis`` parameter switches the page to soil moisture (issue 17):
 :func:`terra_lab.workflows.soil_moisture.soil_moisture_workflow` (Sentinel-1 VV + Sentinel-2 NDVI,
 Water Cloud Model inversion); the map shows soil moisture (vol.%) on the radar date with the most
-estimated pixels, dense vegetation and snow as masked pixels, and the table the mean per radar date.
+estimated pixels, dense vegetation, snow and open water as masked pixels, and the table the mean per radar date.
 The default analysis, quality, is the page as it was.
 """
 
@@ -146,7 +146,7 @@ class WaterDashboard(DashboardBase):
         return f"{name} ({SOIL_MOISTURE_UNIT}), {when}" if when else f"{name} ({SOIL_MOISTURE_UNIT})"
 
     def _masked(self, result, layer):
-        """Soil moisture: the pixels the method masks (dense vegetation, snow) on the date shown."""
+        """Soil moisture: the pixels the method masks (dense vegetation, snow, water) on the date shown."""
         if not self._is_soil_moisture(result):
             return None
         masked = result.masked

@@ -5,7 +5,9 @@ THEIA's *soil moisture at plot scale* method (El Hajj et al. 2017), run by
 found by kind ``"radar"``) and the Sentinel-2 reflectance of the same catalogue, the NDVI
 interpolated to the radar dates, the Water Cloud Model inverted by its neural network (or in
 closed form).  Dense vegetation (NDVI above ``ndvi_max``) and snow seen by Sentinel-2 (carried to
-the radar dates) are masked, as the method does; the result names those pixels.
+the radar dates) are masked, as the method does, and so is open water (Sentinel-2's water flag on
+most clear dates: the smooth surface's low backscatter would read as dry soil); the result names
+those pixels.
 
 Without agricultural plot outlines, sigma0 and NDVI are averaged over a small moving window
 (``window`` pixels: speckle) instead of over each plot.  The water dashboard displays the result.
@@ -42,7 +44,7 @@ class SoilMoistureResult:
     """What :func:`soil_moisture_workflow` computed (in memory)."""
 
     moisture: xr.DataArray    #: (time, y, x) soil moisture, vol.%, NaN where masked or not seen
-    masked: xr.DataArray      #: (time, y, x) bool: dense vegetation or snow (the method's masks)
+    masked: xr.DataArray      #: (time, y, x) bool: dense vegetation, snow or open water (the method's masks)
     dates: pd.DataFrame       #: per radar date: mean soil moisture (vol.%), share of valid and of masked pixels
     notes: tuple = ()
     provenance: dict = field(default_factory=dict)
@@ -118,6 +120,11 @@ def soil_moisture_workflow(catalog: Any, aoi: Any, start: Any, end: Any, setting
     if frozen is not None:
         masked = masked | frozen.assign_coords(time=s1["time"]).fillna(False).astype(bool)
     moisture, masked = (v.compute() for v in xr.align(moisture, masked, join="override"))
+    if "water" in s2:  # open water (MAJA's water flag on most clear dates): no soil to estimate
+        clear = ~s2["cloud"] if "cloud" in s2 else xr.ones_like(s2["water"], dtype=bool)
+        water = (s2["water"].astype("float32").where(clear).mean("time") > 0.5).compute()
+        moisture = moisture.where(~water)
+        masked = masked | water
     masked = (masked & moisture.isnull()).rename("masked")
     moisture = moisture.rename("soil_moisture")
     moisture.attrs.setdefault("units", "%")
