@@ -43,9 +43,14 @@ def _next(doc: dict) -> str | None:
 def snapshot(base: str) -> dict[str, str]:
     """``collection/item id -> sha256`` of every item the API serves (pages of 100), and of every collection."""
     out = {}
-    status, raw = _call(base + "/collections")
-    assert status == 200, raw[:300]
-    for coll in json.loads(raw)["collections"]:
+    collections, url = [], base + "/collections?limit=100"
+    while url:  # the API pages collections by 10
+        status, raw = _call(url)
+        assert status == 200, raw[:300]
+        doc = json.loads(raw)
+        collections += doc["collections"]
+        url = _next(doc)
+    for coll in collections:
         out[f"collection:{coll['id']}"] = hashlib.sha256(json.dumps(
             {k: v for k, v in coll.items() if k != "links"}, sort_keys=True).encode()).hexdigest()
         url = f"{base}/search?collections={urllib.parse.quote(coll['id'])}&limit=100"

@@ -203,10 +203,18 @@ def _l2a(cat, tile="T31TGK"):
 
 
 def test_lazy_on_the_demo_with_angles_from_the_items(demo_catalog, no_compute):
-    items = _l2a(demo_catalog)[:4]
+    items = [it for it in _l2a(demo_catalog) if "view:incidence_angle" in it["properties"]][:4]
+    # an item whose metadata lack the view angles (the demo's product without MTD_ALL.xml): nadir assumed, and said
+    bare = [{**it, "properties": {k: v for k, v in it["properties"].items() if k not in ("view:incidence_angle",
+                                                                                        "view:azimuth")}}
+            for it in items[:1]]
+    one = terra_lab.load(bare, bands=list(BIOPHYSICAL_BANDS), resolution=20, chunks=128)
+    with pytest.warns(TerraLabWarning, match="view zenith"):
+        biophysical(one, items=bare)
     with no_compute():
         cube = terra_lab.load(items, bands=list(BIOPHYSICAL_BANDS), resolution=20, chunks=128)
-        with pytest.warns(TerraLabWarning, match="view zenith"):
+        with warnings.catch_warnings():  # the demo's MUSCATE metadata carry the view angles: nothing assumed
+            warnings.simplefilter("error", TerraLabWarning)
             bio = biophysical(cube, items=items)
     assert set(ALL) <= set(bio.data_vars) and {f"{v}_flags" for v in ALL} <= set(bio.data_vars)
     assert bio["lai"].dtype == np.float32 and bio["lai_flags"].dtype == np.uint8
@@ -215,6 +223,8 @@ def test_lazy_on_the_demo_with_angles_from_the_items(demo_catalog, no_compute):
     assert bio.rio.crs == cube.rio.crs
     expected = [90 - it["properties"]["view:sun_elevation"] for it in items]
     np.testing.assert_allclose(bio["sun_zenith"].values, expected[: bio.sizes["time"]])
+    view = [it["properties"]["view:incidence_angle"] for it in items]  # MUSCATE's per-band means, averaged
+    np.testing.assert_allclose(bio["view_zenith"].values, view[: bio.sizes["time"]], rtol=1e-5)
     assert "Weiss" in bio.attrs["references"] and bio.attrs["terra_lab:source_items"] == cube.attrs["terra_lab:source_items"]
     assert json.loads(bio.attrs["terra_lab:parameters"])["weights"] == "SNAP s2tbx-biophysical auxdata 2_1"
     assert bio["ccc"].attrs["units"] == "ug cm-2" and "input_out_of_domain" in bio["lai_flags"].attrs["flag_meanings"]
@@ -246,7 +256,8 @@ def test_lai_against_the_theia_biophy_l2b_on_the_same_grid(demo_catalog):
     cube = terra_lab.load(l2a, bands=list(BIOPHYSICAL_BANDS), resolution=20)
     theia = terra_lab.load(l2b, like=cube)
     check_same_grid(cube, theia, "L2A cube", "BIOPHY L2B")
-    with pytest.warns(TerraLabWarning, match="view zenith"):
+    with warnings.catch_warnings():  # view angles from the items' metadata
+        warnings.simplefilter("error", TerraLabWarning)
         bio = biophysical(cube, items=l2a, variables=("lai", "fcover"))
     ours, ref = xr.align(bio["lai"], theia["lai"], join="exact")
     ours, ref = ours.values, ref.values

@@ -106,7 +106,7 @@ def test_cli_serve_answers_then_stops_on_sigterm(demo_root):
     try:
         line = proc.stdout.readline()
         assert f"STAC API on http://127.0.0.1:{port}" in line, line
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/collections", timeout=10) as r:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/collections?limit=100", timeout=10) as r:
             assert DEMO in r.read().decode()
     finally:
         proc.send_signal(signal.SIGTERM)
