@@ -221,9 +221,10 @@ class DashboardBase(MapView, DashboardState, pn.viewable.Viewer):
 
     # ---------------------------------------------------------------- layout
     def controls(self):
-        """The parameter widgets of the current mode, labelled in the chosen language."""
-        return pn.bind(lambda _mode, _lang: controls(self, self._advanced_params() if self.mode == "expert" else []),
-                       self.param.mode, self.param.language)
+        """The parameter widgets of the current mode, labelled in the chosen language (redrawn when the
+        mode, the language or, in a theme with several analyses, the ``analysis`` changes)."""
+        watched = [self.param.mode, self.param.language, *([self.param.analysis] if "analysis" in self.param else [])]
+        return pn.bind(lambda *_: controls(self, self._advanced_params() if self.mode == "expert" else []), *watched)
 
     def _sidebar(self) -> list:
         """Run and Cancel first (above the fold on any screen), the progress and the message, then the parameters."""

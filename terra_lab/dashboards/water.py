@@ -16,7 +16,6 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
-import panel as pn
 import param
 
 from ..workflows.soil_moisture import SoilMoistureResult, soil_moisture_workflow
@@ -28,7 +27,6 @@ from ..workflows.water import (
     water_workflow,
 )
 from ._common import DashboardBase
-from ._controls import controls
 from ._i18n import option_label, tr
 
 __all__ = ["ANALYSES", "WaterDashboard"]
@@ -78,12 +76,6 @@ class WaterDashboard(DashboardBase):
 
     def _expert_params(self) -> list[str]:
         return [] if self.analysis == "soil_moisture" else ["index", "threshold", "erode"]
-
-    def controls(self):
-        """The parameter widgets, redrawn when the mode, the language or the analysis changes."""
-        return pn.bind(lambda _mode, _lang, _analysis: controls(
-            self, self._advanced_params() if self.mode == "expert" else []),
-            self.param.mode, self.param.language, self.param.analysis)
 
     @staticmethod
     def _is_soil_moisture(result) -> bool:
