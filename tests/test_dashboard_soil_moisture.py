@@ -71,6 +71,13 @@ def test_workflow_result_on_the_demo(result):
     np.testing.assert_allclose(result.dates["valid"].values, np.isfinite(m.values).mean(axis=(1, 2)))
 
 
+def test_a_short_period_gets_ndvi_from_sentinel2_beyond_it(demo_root):
+    """One week of radar dates: Sentinel-2 is searched 30 days beyond it, so every date has an estimate."""
+    r = soil_moisture_workflow("demo", LAKE, "2024-04-10", "2024-04-16")
+    assert r.moisture.sizes["time"] >= 2 and (r.dates["valid"] > 0.1).all(), r.dates
+    assert r.provenance["period"] == ["2024-04-10", "2024-04-16"]
+
+
 def test_water_dashboard_default_is_unchanged():
     d = WaterDashboard()
     assert d.analysis == "quality"

@@ -25,7 +25,12 @@ from ._aux import find_collection
 from ._progress import Progress, report
 from ._search import search_reflectance
 
-__all__ = ["SoilMoistureResult", "SoilMoistureSettings", "soil_moisture_workflow"]
+__all__ = ["NDVI_MAX_GAP_DAYS", "SoilMoistureResult", "SoilMoistureSettings", "soil_moisture_workflow"]
+
+#: the longest gap (days) between Sentinel-2 dates over which NDVI (and snow) is interpolated to a radar
+#: date (:func:`terra_lab.products.soil_moisture.ndvi_at`'s default); Sentinel-2 is searched this far
+#: beyond the period
+NDVI_MAX_GAP_DAYS = 30.0
 
 
 @dataclass(frozen=True)
@@ -88,14 +93,19 @@ def soil_moisture_workflow(catalog: Any, aoi: Any, start: Any, end: Any, setting
     import terra_lab
 
     from ..catalog import parse_aoi
-    from ..errors import NoItemsFoundError
+    from ..errors import DateRangeError, NoItemsFoundError
     from ..products import soil_moisture as sm
 
     settings = settings or SoilMoistureSettings()
     if settings.window < 1 or settings.window % 2 == 0:
         raise ValueError(f"window={settings.window}: give an odd number of pixels (1: no smoothing)")
     report(progress, "search")
-    cat, cid, res = search_reflectance(catalog, aoi, start, end, collection=collection, max_cloud=max_cloud)
+    # Sentinel-2 beyond the period by the NDVI's interpolation gap: the first and last radar dates get an NDVI
+    margin = pd.Timedelta(days=NDVI_MAX_GAP_DAYS)
+    if start is None or end is None or pd.Timestamp(start) > pd.Timestamp(end):
+        raise DateRangeError(f"the period {start} .. {end} is empty or reversed; give start <= end")
+    cat, cid, res = search_reflectance(catalog, aoi, (pd.Timestamp(start) - margin).date(),
+                                       (pd.Timestamp(end) + margin).date(), collection=collection, max_cloud=max_cloud)
     sid = find_collection(cat, "radar", s1_collection)
     radar = cat.search(aoi, (str(start), str(end)), sid)
     if len(radar) == 0:
@@ -109,13 +119,13 @@ def soil_moisture_workflow(catalog: Any, aoi: Any, start: Any, end: Any, setting
     frozen = None
     if "snow" in s2:  # snow seen by Sentinel-2 (its clear dates), carried to the radar dates
         snow = s2["snow"].where(~s2["cloud"]) if "cloud" in s2 else s2["snow"]
-        frozen = sm.ndvi_at(snow.astype("float32"), s1["time"]) > 0.5
+        frozen = sm.ndvi_at(snow.astype("float32"), s1["time"], max_gap_days=NDVI_MAX_GAP_DAYS) > 0.5
     params = dataclasses.replace(sm.WCM_VV, ndvi_max=settings.ndvi_max)
     radar_in = s1.assign(vv=_smooth(s1["vv"], settings.window))
     report(progress, "compute")
-    moisture = sm.soil_moisture(radar_in, _smooth(ndvi, settings.window), method=settings.method, params=params,
-                                frozen=frozen)
-    nd = sm.ndvi_at(_smooth(ndvi, settings.window), s1["time"]).assign_coords(time=s1["time"])
+    nd = sm.ndvi_at(_smooth(ndvi, settings.window), s1["time"], max_gap_days=NDVI_MAX_GAP_DAYS)
+    nd = nd.assign_coords(time=s1["time"])
+    moisture = sm.soil_moisture(radar_in, nd, method=settings.method, params=params, frozen=frozen)
     masked = nd > settings.ndvi_max
     if frozen is not None:
         masked = masked | frozen.assign_coords(time=s1["time"]).fillna(False).astype(bool)
