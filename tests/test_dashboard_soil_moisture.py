@@ -76,6 +76,8 @@ def test_a_short_period_gets_ndvi_from_sentinel2_beyond_it(demo_root):
     r = soil_moisture_workflow("demo", LAKE, "2024-04-10", "2024-04-16")
     assert r.moisture.sizes["time"] >= 2 and (r.dates["valid"] > 0.1).all(), r.dates
     assert r.provenance["period"] == ["2024-04-10", "2024-04-16"]
+    one = soil_moisture_workflow("demo", LAKE, "2024-04-13", "2024-04-14")  # one radar item (a scalar orbit)
+    assert one.moisture.sizes["time"] == 1 and one.dates["valid"].iloc[0] > 0.1
 
 
 def test_water_dashboard_default_is_unchanged():

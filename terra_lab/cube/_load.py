@@ -811,7 +811,7 @@ def _group_solar_day(ds: xr.Dataset, items: list[dict], mosaic: Any = None) -> x
     lons = np.array([np.mean(by_id[i]["bbox"][0::2]) for i in ds["id"].values])
     days = _solar_day(pd.DatetimeIndex(ds["time"].values), lons)
     if "sat:relative_orbit" in ds.coords:  # radar: one mosaic per day and orbit (geometries are not mixed)
-        orbits = ds["sat:relative_orbit"].values
+        orbits = np.broadcast_to(ds["sat:relative_orbit"].values, (len(days),))  # one item: a scalar coordinate
         codes, uniq = pd.factorize(pd.MultiIndex.from_arrays([days, orbits]), sort=True)
         uniq = uniq.get_level_values(0)
     else:
