@@ -27,7 +27,6 @@ from ..products.fire import NO_CLASS, SEVERITY_SCHEMES
 from ..workflows.fire import FireResult, FireSettings, fire_workflow
 from ..workflows.forest import NOT_FOREST, PRESETS, ForestSettings, forest_workflow
 from ._common import DashboardBase, page_text, tr
-from ._controls import controls
 from ._i18n import PageError
 
 __all__ = ["ForestDashboard"]
@@ -106,12 +105,6 @@ class ForestDashboard(DashboardBase):
     def _relabel(self, *_):
         super()._relabel()
         self._relabel_heading()
-
-    def controls(self):
-        """The parameter widgets, redrawn when the mode, the language or the analysis changes."""
-        return pn.bind(lambda _mode, _lang, _analysis: controls(
-            self, self._advanced_params() if self.mode == "expert" else []),
-            self.param.mode, self.param.language, self.param.analysis)
 
     @staticmethod
     def _is_fire(result) -> bool:
