@@ -22,6 +22,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import NoItemsFoundError, UnknownCollectionError
+from ._notes import Note
 
 __all__ = [
     "FOREST_CLASSES",
@@ -235,3 +236,19 @@ def load_landcover(catalog: Any, like: xr.Dataset | xr.DataArray, *, collection:
 def forest_mask(landcover: xr.DataArray, classes=FOREST_CLASSES) -> xr.DataArray:
     """Forest pixels of an OSO land-cover map (broad-leaved and coniferous forest by default)."""
     return landcover.isin(list(classes)).rename("forest")
+
+
+def landcover_mask(cat: Any, like: xr.Dataset | xr.DataArray, *, collection: str | None, date: Any, classes,
+                   require: bool, notes: list) -> tuple[str | None, xr.DataArray | None]:
+    """``(land-cover collection id, mask of its ``classes`` on ``like``'s grid, computed)`` from the
+    catalogue's OSO land cover; ``(None, None)`` and a ``no_landcover_forest`` note appended to
+    ``notes`` when the catalogue has none, unless ``require`` or ``collection`` asks for one (then
+    the :class:`UnknownCollectionError` names the fix)."""
+    try:
+        lc_id = find_collection(cat, "landcover", collection)
+    except UnknownCollectionError:
+        if require or collection:
+            raise
+        notes.append(Note("no_landcover_forest", catalog=cat.name))
+        return None, None
+    return lc_id, forest_mask(load_landcover(cat, like, collection=lc_id, date=date), classes=classes).compute()

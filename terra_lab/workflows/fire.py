@@ -18,10 +18,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..errors import DateRangeError, UnknownCollectionError
+from ..errors import DateRangeError
 from ..products.fire import NO_CLASS, SEVERITY_SCHEMES
-from ._aux import find_collection, forest_mask, load_landcover
-from ._notes import Note
+from ._aux import landcover_mask
 from ._progress import Progress, report
 from ._search import search_reflectance
 
@@ -98,16 +97,11 @@ def fire_workflow(catalog: Any, aoi: Any, fire_date: Any, settings: FireSettings
                                        collection=collection, max_cloud=max_cloud)
     report(progress, "read")
     cube = terra_lab.load(res, bands=BANDS, resolution=20, bbox=parse_aoi(aoi), chunks={"time": -1, "y": 256, "x": 256})
-    notes, lc_id, burnable = [], None, None
-    try:
-        lc_id = find_collection(cat, "landcover", landcover_collection)
-    except UnknownCollectionError:
-        if require_landcover or landcover_collection:
-            raise
-        notes.append(Note("no_landcover_forest", catalog=cat.name))
-    if lc_id is not None:
-        lc = load_landcover(cat, cube, collection=lc_id, date=day)
-        burnable = forest_mask(lc, classes=BURNABLE_CLASSES).rename("burnable").compute()
+    notes: list = []
+    lc_id, burnable = landcover_mask(cat, cube, collection=landcover_collection, date=day, classes=BURNABLE_CLASSES,
+                                     require=require_landcover, notes=notes)
+    if burnable is not None:
+        burnable = burnable.rename("burnable")
     report(progress, "compute")
     ds = burn_severity(cube, day, window_days=settings.window_days, scheme=settings.scheme,
                        burnt_threshold=settings.burnt_threshold, mask=burnable).compute()

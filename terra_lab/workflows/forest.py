@@ -17,11 +17,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..errors import DateRangeError, UnknownCollectionError
+from ..errors import DateRangeError
 from ..products.dieback import DIEBACK_STATES
 from ..products.params import FORDEAD_MAX_CLOUDINESS, FordeadParams
-from ._aux import FOREST_CLASSES, find_collection, forest_mask, load_landcover
-from ._notes import Note
+from ._aux import FOREST_CLASSES, landcover_mask
 from ._progress import Progress, report
 from ._search import search_reflectance
 
@@ -114,15 +113,9 @@ def forest_workflow(catalog: Any, aoi: Any, training_end: Any, end: Any, setting
                                        collection=collection, max_cloud=max_cloud)
     report(progress, "read")
     cube = terra_lab.load(res, bands=BANDS, resolution=20, bbox=parse_aoi(aoi), chunks={"time": -1, "y": 256, "x": 256})
-    notes, lc_id, forest = [], None, None
-    try:
-        lc_id = find_collection(cat, "landcover", landcover_collection)
-    except UnknownCollectionError:
-        if require_landcover or landcover_collection:
-            raise
-        notes.append(Note("no_landcover_forest", catalog=cat.name))
-    if lc_id is not None:
-        forest = forest_mask(load_landcover(cat, cube, collection=lc_id, date=training_end)).compute()
+    notes: list = []
+    lc_id, forest = landcover_mask(cat, cube, collection=landcover_collection, date=training_end,
+                                   classes=FOREST_CLASSES, require=require_landcover, notes=notes)
     training_max_end = training_end + dt.timedelta(days=60)
     report(progress, "compute")
     params = FordeadParams(training_end=str(training_end), training_max_end=str(training_max_end),
