@@ -81,10 +81,13 @@ def _run_all(pages) -> tuple[list[float], int]:
 
 
 def _row(case: str, times: list[float], alone: float, errors: int, server: _Server) -> dict:
+    """The table's row of one case, also printed at once (a long run interrupted keeps what it measured)."""
     p95 = statistics.quantiles(times, n=20, method="inclusive")[-1] if len(times) > 1 else times[0]
-    return {"case": case, "sessions": len(times), "median (s)": f"{statistics.median(times):.1f}",
+    out = {"case": case, "sessions": len(times), "median (s)": f"{statistics.median(times):.1f}",
             "p95 (s)": f"{p95:.1f}", "max (s)": f"{max(times):.1f}", "p95 / alone": f"{p95 / alone:.2f}", "errors": errors,
             "server peak (MiB)": f"{server.peak:.0f}"}
+    print(out, f"load average {os.getloadavg()[0]:.1f}", flush=True)
+    return out
 
 
 def main() -> int:
