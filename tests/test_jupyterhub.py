@@ -445,7 +445,8 @@ def test_catalogue_files_follow_the_umask(tmp_path, demo_catalog):
 def _wait_catalog(hub, s, name: str, timeout: float = 150) -> dict:
     deadline = time.monotonic() + timeout
     while True:
-        status, body = _api(hub, f"/user/{name}/proxy/{s['catalog_port']}/collections", s["token"])
+        # every collection on one page (the API pages them by 10; the demo serves 13)
+        status, body = _api(hub, f"/user/{name}/proxy/{s['catalog_port']}/collections?limit=100", s["token"])
         if status == 200:
             return body
         if time.monotonic() > deadline:
