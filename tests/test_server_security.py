@@ -237,7 +237,7 @@ def test_sigkill_of_the_parent_stops_postgres_and_uvicorn(demo_root):
         line = proc.stdout.readline()
         assert line.startswith("STAC API on http://127.0.0.1:") and ":0 " not in line, line  # the real port announced
         url = line.split()[3]
-        assert DEMO in urllib.request.urlopen(url + "/collections", timeout=10).read().decode()
+        assert DEMO in urllib.request.urlopen(url + "/collections?limit=100", timeout=10).read().decode()
         procs = _tree(proc.pid)[1:]
         names = " ".join(" ".join(_cmdline(p)) for p in procs)
         assert "uvicorn" in names and "postgres -D" in names
@@ -373,7 +373,7 @@ def test_a_user_serves_from_their_own_folder_and_kill_stops_everything(nobody_py
             assert line.startswith("STAC API on http://127.0.0.1:"), (
                 line, proc.poll(), proc.stderr.read() if proc.poll() is not None else "")
             url = line.split()[3]
-            assert DEMO in urllib.request.urlopen(url + "/collections", timeout=10).read().decode()
+            assert DEMO in urllib.request.urlopen(url + "/collections?limit=100", timeout=10).read().decode()
             everything = _tree(proc.pid)  # runuser, the command, PostgreSQL, uvicorn
             server = next(p for p in everything if p.name().startswith("python") and "terra_lab.cli" in _cmdline(p))
             procs = server.children(recursive=True)
