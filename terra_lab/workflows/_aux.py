@@ -238,17 +238,25 @@ def forest_mask(landcover: xr.DataArray, classes=FOREST_CLASSES) -> xr.DataArray
     return landcover.isin(list(classes)).rename("forest")
 
 
-def landcover_mask(cat: Any, like: xr.Dataset | xr.DataArray, *, collection: str | None, date: Any, classes,
-                   require: bool, notes: list) -> tuple[str | None, xr.DataArray | None]:
-    """``(land-cover collection id, mask of its ``classes`` on ``like``'s grid, computed)`` from the
-    catalogue's OSO land cover; ``(None, None)`` and a ``no_landcover_forest`` note appended to
-    ``notes`` when the catalogue has none, unless ``require`` or ``collection`` asks for one (then
-    the :class:`UnknownCollectionError` names the fix)."""
+def find_landcover(cat: Any, collection: str | None, *, require: bool, notes: list, note: str) -> str | None:
+    """The catalogue's OSO land-cover collection id; None, with the ``note`` key appended to ``notes``,
+    when it has none, unless ``require`` or ``collection`` asks for one (then the
+    :class:`UnknownCollectionError` names the fix)."""
     try:
-        lc_id = find_collection(cat, "landcover", collection)
+        return find_collection(cat, "landcover", collection)
     except UnknownCollectionError:
         if require or collection:
             raise
-        notes.append(Note("no_landcover_forest", catalog=cat.name))
+        notes.append(Note(note, catalog=cat.name))
+        return None
+
+
+def landcover_mask(cat: Any, like: xr.Dataset | xr.DataArray, *, collection: str | None, date: Any, classes,
+                   require: bool, notes: list) -> tuple[str | None, xr.DataArray | None]:
+    """``(land-cover collection id, mask of its ``classes`` on ``like``'s grid, computed)`` from the
+    catalogue's OSO land cover, or ``(None, None)`` and a ``no_landcover_forest`` note (see
+    :func:`find_landcover`)."""
+    lc_id = find_landcover(cat, collection, require=require, notes=notes, note="no_landcover_forest")
+    if lc_id is None:
         return None, None
     return lc_id, forest_mask(load_landcover(cat, like, collection=lc_id, date=date), classes=classes).compute()

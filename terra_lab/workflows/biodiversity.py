@@ -16,9 +16,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ..errors import UnknownCollectionError
-from ._aux import FOREST_CLASSES, find_collection, load_landcover
-from ._notes import Note
+from ._aux import FOREST_CLASSES, find_landcover, load_landcover
 from ._progress import Progress, report
 from ._search import search_reflectance
 
@@ -139,13 +137,10 @@ def biodiversity_workflow(catalog: Any, aoi: Any, start: Any, end: Any, settings
     report(progress, "search")
     cat, cid, res = search_reflectance(catalog, aoi, start, end, collection=collection, max_cloud=max_cloud)
     # the land cover is looked up first: a missing one fails before any pixel is read
-    notes, lc_id, lc, area, whole = [], None, None, None, None
-    try:
-        lc_id = find_collection(cat, "landcover", landcover_collection)
-    except UnknownCollectionError:
-        if require_landcover or landcover_collection:
-            raise
-        notes.append(Note("no_landcover_diversity", catalog=cat.name))
+    notes: list = []
+    lc, area, whole = None, None, None
+    lc_id = find_landcover(cat, landcover_collection, require=require_landcover, notes=notes,
+                           note="no_landcover_diversity")
     items, day = clearest_date(res)
     report(progress, "read")
     cube = terra_lab.load(items, bands=list(DIVERSITY_BANDS), resolution=10, bbox=parse_aoi(aoi),
