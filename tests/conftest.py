@@ -337,3 +337,11 @@ def demo_year_cube(demo_catalog):
     dem = terra_lab.load(demo_catalog.search(collections="cop-dem-eea-10-laea-tif"), bands=["elevation"],
                          resolution=20, masks=False, chunks={"x": 100, "y": 100})["elevation"].isel(time=0, drop=True)
     return cube, dem
+
+
+def assert_page_and_map_drawn(page, shot: Path, what: str) -> None:
+    """The page's screenshot (kept in ``shot``) and its first map canvas are not blank."""
+    page.screenshot(path=str(shot))
+    assert_not_blank(shot, f"{what} page")
+    canvas = page.locator("canvas").first.bounding_box()
+    assert_not_blank(page.screenshot(clip=canvas), f"{what} map")

@@ -192,7 +192,7 @@ def forest_server(demo_root, tmp_path_factory):
 def test_fire_analysis_in_a_french_page_at_1280x720(forest_server, browser):
     """A French page: choose the fire analysis, run; the severity map is not blank and the page shows
     no English (the classes, the table, the parameters)."""
-    from conftest import ARTIFACTS, assert_in_viewport, assert_not_blank
+    from conftest import ARTIFACTS, assert_in_viewport, assert_page_and_map_drawn
     from test_browser_dashboard import RUN, assert_one_language, open_dashboard
 
     lang = "fr"
@@ -214,10 +214,7 @@ def test_fire_analysis_in_a_french_page_at_1280x720(forest_server, browser):
         page.wait_for_selector(f"text={tr('col_burnt_ha', lang)}", timeout=30_000)
         page.wait_for_timeout(3000)  # the first rasterised frame and the basemap
         assert_one_language(page, lang, "fire analysis after a run")
-        page.screenshot(path=str(shot))
-        assert_not_blank(shot, "fire dashboard (fr) at 1280x720")
-        canvas = page.locator("canvas").first.bounding_box()
-        assert_not_blank(page.screenshot(clip=canvas), "fire severity map (fr)")
+        assert_page_and_map_drawn(page, shot, "fire dashboard (fr) at 1280x720")
     except Exception:
         page.screenshot(path=str(ARTIFACTS / "forest_fire_dashboard_fr_failure.png"), full_page=True)
         raise

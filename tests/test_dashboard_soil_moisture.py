@@ -157,7 +157,7 @@ def test_soil_moisture_in_the_browser_fr_1280x720(demo_root, tmp_path, browser):
     """A French attendee chooses soil moisture and runs it: a map that is not blank, no English on the page."""
     import sys
 
-    from conftest import ARTIFACTS, assert_not_blank, free_port, service
+    from conftest import ARTIFACTS, assert_page_and_map_drawn, free_port, service
     from test_browser_dashboard import RUN, assert_one_language, visible_text
 
     lang, port = "fr", free_port()
@@ -183,10 +183,7 @@ def test_soil_moisture_in_the_browser_fr_1280x720(demo_root, tmp_path, browser):
             assert_one_language(page, lang, "soil moisture after a run")
             text = visible_text(page)  # the legend is drawn in the canvas: seen on the screenshot
             assert tr("col_soil_moisture_mean", lang) in text, text[-500:]
-            page.screenshot(path=str(shot))
-            assert_not_blank(shot, "soil-moisture dashboard (fr) at 1280x720")
-            canvas = page.locator("canvas").first.bounding_box()
-            assert_not_blank(page.screenshot(clip=canvas), "soil-moisture map (fr)")
+            assert_page_and_map_drawn(page, shot, "soil-moisture dashboard (fr) at 1280x720")
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "water_soil_moisture_fr_failure.png"), full_page=True)
             raise
