@@ -105,6 +105,7 @@ def test_dashboard_in_one_language_at_1280x720(server, tmp_path, theme, algorith
         page.wait_for_selector("canvas", timeout=60_000)
         page.wait_for_timeout(3000)  # let the first rasterised frame and the basemap arrive
         assert_one_language(page, lang, f"{theme} after a run")
+        assert tr("error_details", lang) not in visible_text(page), "the error details show after a success"
         page.screenshot(path=str(shot))
         assert_not_blank(shot, f"{theme} dashboard ({lang}) at 1280x720")
         canvas = page.locator("canvas").first.bounding_box()
@@ -172,6 +173,7 @@ def _results_opacity(page) -> float:
 
 def test_bad_input_shows_in_the_page_and_the_app_stays_usable(server, browser):
     page = open_dashboard(browser, server, "snow", "fr")
+    assert tr("error_details", "fr") not in visible_text(page), "the error details show before a run"
     east = page.locator("input.bk-input").nth(2)  # West, South, East, North: make East < West
     east.fill("6.0")
     east.press("Enter")
@@ -183,6 +185,7 @@ def test_bad_input_shows_in_the_page_and_the_app_stays_usable(server, browser):
     east.press("Enter")
     page.click(RUN.format(label="Calculer"))
     page.wait_for_selector("text=Calcul terminé", timeout=300_000)  # still usable after the error
+    assert tr("error_details", "fr") not in visible_text(page), "the error details show after a success"
 
 
 def test_snow_pixel_series_language_switch_and_netcdf(server, tmp_path, browser):

@@ -229,7 +229,8 @@ class DashboardBase(MapView, DashboardState, pn.viewable.Viewer):
     def _sidebar(self) -> list:
         """Run and Cancel first (above the fold on any screen), the progress and the message, then the parameters."""
         return [pn.Row(self._button, self._progress.cancel, margin=(0, 0, 5, 0)), self._progress.bar,
-                self._progress.text, self._message, self._details, self.controls()]
+                self._progress.text, self._message, pn.Column(self._details, margin=0),  # a template's root Card
+                self.controls()]  # ignores visible=False (Panel 1.9): nested in a Column, it hides
 
     def _main(self) -> list:
         return [self._heading, self._hint, self._results]
