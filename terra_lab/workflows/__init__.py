@@ -20,8 +20,10 @@ from ._progress import STEPS, Cancelled
 from .biodiversity import BiodiversityResult, BiodiversitySettings, biodiversity_workflow
 from .fire import FireResult, FireSettings, fire_workflow
 from .forest import ForestResult, ForestSettings, forest_workflow
+from .glacier import GlacierResult, GlacierSettings, glacier_workflow
 from .snow import SnowResult, SnowSettings, snow_workflow
 from .soil_moisture import SoilMoistureResult, SoilMoistureSettings, soil_moisture_workflow
+from .structure import StructureResult, StructureSettings, structure_workflow
 from .water import WaterResult, WaterSettings, water_workflow
 
 __all__ = [
@@ -35,10 +37,14 @@ __all__ = [
     "FireSettings",
     "ForestResult",
     "ForestSettings",
+    "GlacierResult",
+    "GlacierSettings",
     "SnowResult",
     "SnowSettings",
     "SoilMoistureResult",
     "SoilMoistureSettings",
+    "StructureResult",
+    "StructureSettings",
     "WaterResult",
     "WaterSettings",
     "biodiversity_workflow",
@@ -46,9 +52,11 @@ __all__ = [
     "fire_workflow",
     "forest_mask",
     "forest_workflow",
+    "glacier_workflow",
     "load_dem",
     "load_landcover",
     "snow_workflow",
     "soil_moisture_workflow",
+    "structure_workflow",
     "water_workflow",
 ]

@@ -16,6 +16,15 @@ NOTES = {
     "no_landcover_forest": "no OSO land-cover collection in '{catalog}': no forest mask, every pixel was examined",
     "no_landcover_diversity": ("no OSO land-cover collection in '{catalog}': spectral diversity only "
                                "(no fragmentation or continuity)"),
+    "no_landcover_water": ("no OSO land-cover collection in '{catalog}': lakes were not left out of the stable "
+                           "terrain"),
+    "no_landcover_structure": ("no OSO land-cover collection in '{catalog}': canopy height on every pixel, "
+                               "no wood volume or biomass (their allometries need the forest type)"),
+    "no_dem_structure": "no DEM collection in '{catalog}': canopy height from Sentinel-2 alone (no elevation)",
+    "et_station_gaps": "station '{station}': {n} missing day(s) interpolated, first {first}",
+    "et_cloudy_dates": "{n} cloudy Landsat date(s) left out: {dates}",
+    "et_no_overpass": "station '{station}' has no overpass values for the clearest date: no TSEB fluxes",
+    "et_period_clipped": "station '{station}' covers {first} .. {last} only: ET computed on those days",
 }
 
 
