@@ -10,13 +10,15 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: lab test lint env system demo bench clean
 
-$(VENV)/.installed: pyproject.toml widgets/package.json widgets/package-lock.json $(wildcard widgets/src/*.ts) widgets/style/index.css binder/overrides.json
+$(VENV)/.installed: pyproject.toml scripts/install-bfast.sh widgets/package.json widgets/package-lock.json $(wildcard widgets/src/*.ts) widgets/style/index.css binder/overrides.json
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e ".[all]"
 	# pyTSEB, the reference of the energy-balance tests, without its GDAL/Jupyter/6S requirements (its
 	# TSEB module needs none of them; pip has no per-package --no-deps in pyproject.toml)
 	$(PY) -m pip install -q --no-deps "pytseb>=2.5" "radiative-transfer-models>=1.0" "Py6S>=1.9" "salib>=1.4"
+	# bfast 0.7, the reference of the BFAST Monitor test: its sdist patched for numpy 2 (PyPI's cannot install)
+	bash scripts/install-bfast.sh $(PY)
 	# the JupyterLab extension (launcher entries, map layers for ipyleaflet), built against the JupyterLab just installed
 	cd widgets && npm ci --no-audit --no-fund --silent && PYTHON=$(abspath $(PY)) npm run --silent build:labextension
 	mkdir -p $(VENV)/share/jupyter/labextensions  # what `jupyter labextension develop` does: link it in
