@@ -99,11 +99,12 @@ def _free_port() -> int:
 
 
 class _Server:
-    """The processes under ``root`` whose command line holds ``marker``: their peak resident memory
+    """The processes under ``root`` whose command line holds ``marker`` (but whose program is not
+    ``exclude``: a profiler wrapping the server is not the server): their peak resident memory
     (MiB, sampled every 50 ms) and the CPU time they have used (s, load-independent)."""
 
-    def __init__(self, root: psutil.Process, marker: str):
-        self.root, self.marker, self.peak = root, marker, 0.0
+    def __init__(self, root: psutil.Process, marker: str, exclude: str = "py-spy"):
+        self.root, self.marker, self.exclude, self.peak = root, marker, exclude, 0.0
         self._stop = threading.Event()
         self._t = threading.Thread(target=self._run, daemon=True)
         self._t.start()
@@ -112,7 +113,8 @@ class _Server:
         out = []
         for p in self.root.children(recursive=True):
             with contextlib.suppress(psutil.Error):
-                if self.marker in " ".join(p.cmdline()):
+                cmd = p.cmdline()
+                if self.marker in " ".join(cmd) and not (cmd and Path(cmd[0]).name == self.exclude):
                     out.append(p)
         return out
 

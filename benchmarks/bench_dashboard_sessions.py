@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import statistics
 import sys
 import tempfile
@@ -59,35 +60,56 @@ def _type_area(page, box) -> None:
         field.press("Enter")
 
 
-def _open(browser, url: str):
+def _open(browser, url: str, deadline: float):
     page = browser.new_page(viewport={"width": 1280, "height": 720})
-    page.goto(f"{url}/snow?lang={LANG}", wait_until="domcontentloaded")
-    page.wait_for_selector(RUN, timeout=300_000)
+    page.goto(f"{url}/snow?lang={LANG}", wait_until="domcontentloaded", timeout=deadline * 1000)
+    page.wait_for_selector(RUN, timeout=deadline * 1000)
     return page
 
 
-def _run_all(pages) -> tuple[list[float], int]:
-    """Click every page's run button, then wait for every result; the times from the first click."""
+def _run_all(pages, deadline: float) -> tuple[list[float], int]:
+    """Click every page's run button, then wait for every result, each for at most ``deadline`` s from
+    the first click; the times from the first click (a page past its deadline counts as an error, at
+    the deadline's time, instead of hanging the run)."""
+    from playwright.sync_api import TimeoutError as PageTimeout
+
     start = time.monotonic()
     for page in pages:
         page.click(RUN)
-    times = []
+    times, late = [], 0
     for page in pages:
-        page.wait_for_selector(DONE, timeout=1_800_000)
-        page.wait_for_selector("canvas", timeout=300_000)
+        try:
+            left = max(1.0, deadline - (time.monotonic() - start))
+            page.wait_for_selector(DONE, timeout=left * 1000)
+            page.wait_for_selector("canvas", timeout=max(1.0, deadline - (time.monotonic() - start)) * 1000)
+        except PageTimeout:
+            late += 1
         times.append(time.monotonic() - start)
     errors = sum(page.locator(".alert-danger").count() > 0 for page in pages)
-    return times, errors
+    return times, errors + late
 
 
-def _row(case: str, times: list[float], alone: float, errors: int, server: _Server) -> dict:
+def _row(case: str, times: list[float], alone: float, errors: int, server: _Server, browser: _Server) -> dict:
     """The table's row of one case, also printed at once (a long run interrupted keeps what it measured)."""
     p95 = statistics.quantiles(times, n=20, method="inclusive")[-1] if len(times) > 1 else times[0]
     out = {"case": case, "sessions": len(times), "median (s)": f"{statistics.median(times):.1f}",
-            "p95 (s)": f"{p95:.1f}", "max (s)": f"{max(times):.1f}", "p95 / alone": f"{p95 / alone:.2f}", "errors": errors,
-            "server peak (MiB)": f"{server.peak:.0f}"}
-    print(out, f"load average {os.getloadavg()[0]:.1f}", flush=True)
+           "p95 (s)": f"{p95:.1f}", "max (s)": f"{max(times):.1f}", "p95 / alone": f"{p95 / alone:.2f}", "errors": errors,
+           "server CPU (s)": server.cpu(), "browser CPU (s)": browser.cpu(), "server peak (MiB)": f"{server.peak:.0f}",
+           "load": f"{os.getloadavg()[0]:.1f}"}
+    print(out, flush=True)
     return out
+
+
+def _server_cmd(port: int, phases: Path | None, profile: Path | None) -> list[str]:
+    """The dashboard server's command: ``terra-lab workshop serve snow``, with the phase timestamps
+    (:mod:`_dashboard_phases`) and under py-spy (raw stacks, every thread, idle included) on request."""
+    serve = ["workshop", "serve", "snow", "--port", str(port)]
+    cmd = ([sys.executable, str(Path(__file__).with_name("_dashboard_phases.py")), str(phases), *serve] if phases
+           else [sys.executable, "-m", "terra_lab.cli", *serve])
+    if profile:
+        spy = Path(sys.executable).with_name("py-spy")
+        cmd = [str(spy), "record", "--format", "raw", "--threads", "--rate", "50", "-o", str(profile), "--", *cmd]
+    return cmd
 
 
 def main() -> int:
@@ -95,38 +117,57 @@ def main() -> int:
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--sessions", type=int, default=30)
-    n = ap.parse_args().sessions
+    ap.add_argument("--cases", default="same,areas", help="comma-separated: same (one preset and area), areas (N areas)")
+    ap.add_argument("--deadline", type=float, default=600.0, help="seconds each session may take from the clicks")
+    ap.add_argument("--phases", type=Path, help="write the server's phase timestamps here (JSON lines) and summarise them")
+    ap.add_argument("--profile", type=Path, help="record the server with py-spy (raw stacks) into this file")
+    args = ap.parse_args()
+    n, cases, deadline = args.sessions, args.cases.split(","), args.deadline
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     work = Path(tempfile.mkdtemp(prefix="bench_sessions_"))
     env = {**os.environ, "TERRA_LAB_OFFLINE": "1"}
-    cmd = [sys.executable, "-m", "terra_lab.cli", "workshop", "serve", "snow", "--port", str(port)]
-    rows = []
-    with serving(cmd, f"{url}/snow", work / "serve.log", env=env):
+    rows, phase_rows = [], []
+    with serving(_server_cmd(port, args.phases, args.profile), f"{url}/snow", work / "serve.log", env=env) as proc:
         server = _Server(psutil.Process(os.getpid()), "workshop")
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = _open(browser, url)
-            _run_all([page])  # warm: numba, catalogue, DEM
+            chromium = _Server(psutil.Process(os.getpid()), "chrom")
+            page = _open(browser, url, deadline)
+            _run_all([page], deadline)  # warm: numba, catalogue, DEM
             page.reload(wait_until="domcontentloaded")
-            page.wait_for_selector(RUN, timeout=300_000)
-            (alone,), errors = _run_all([page])
+            page.wait_for_selector(RUN, timeout=deadline * 1000)
+            (alone,), errors = _run_all([page], deadline)
             page.close()
-            rows.append(_row("one session alone", [alone], alone, errors, server))
-            pages = [_open(browser, url) for _ in range(n)]
-            times, errors = _run_all(pages)
-            rows.append(_row(f"{n} sessions, same preset and area", times, alone, errors, server))
-            for page in pages:
-                page.reload(wait_until="domcontentloaded")
-            for page, box in zip(pages, _areas(n)):
-                page.wait_for_selector(RUN, timeout=300_000)
-                _type_area(page, box)
-            times, errors = _run_all(pages)
-            rows.append(_row(f"{n} sessions, {n} different areas", times, alone, errors, server))
+            rows.append(_row("one session alone", [alone], alone, errors, server, chromium))
+            since = time.time()
+            pages = [_open(browser, url, deadline) for _ in range(n)]
+            if "same" in cases:
+                times, errors = _run_all(pages, deadline)
+                rows.append(_row(f"{n} sessions, same preset and area", times, alone, errors, server, chromium))
+                for page in pages:
+                    page.reload(wait_until="domcontentloaded")
+            if "areas" in cases:
+                for page, box in zip(pages, _areas(n)):
+                    page.wait_for_selector(RUN, timeout=deadline * 1000)
+                    _type_area(page, box)
+                times, errors = _run_all(pages, deadline)
+                rows.append(_row(f"{n} sessions, {n} different areas", times, alone, errors, server, chromium))
             browser.close()
+            chromium.stop()
         server.stop()
+        if args.profile:  # py-spy writes its file when interrupted (not when terminated)
+            proc.send_signal(signal.SIGINT)
+            proc.wait(120)
+        if args.phases:
+            from _dashboard_phases import summary
+
+            phase_rows = summary(args.phases, since)
     print(f"load average at the end: {os.getloadavg()[0]:.1f} (2 cores)")
     print(table(rows, list(rows[0])))
+    if phase_rows:
+        print(f"server phases of the {n}-session cases (wall seconds; the event loop is the main thread):")
+        print(table(phase_rows, list(phase_rows[0])))
     return 0
 
 

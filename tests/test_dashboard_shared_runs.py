@@ -158,6 +158,85 @@ def test_kept_results_are_bounded_and_expire(monkeypatch):
     assert s.outcome == "recomputed"
 
 
+def test_a_session_joins_a_queued_computation_and_waiting_takes_no_slot(monkeypatch):
+    """One computing slot, held by area A: area B waits for it (queued, nothing computed), and the
+    sessions asking B meanwhile join that queued run; B computes once when A is done."""
+    monkeypatch.setattr(_shared_runs, "_SLOTS", threading.Semaphore(1))
+    calls_a, gate_a, reached_a = [], threading.Event(), threading.Event()
+    threads = [_start(Session(), "A", _held_work(calls_a, gate_a, reached_a))]
+    assert reached_a.wait(10)
+    calls_b = []
+    b_sessions = [Session() for _ in range(4)]
+    threads += [_start(s, "B", lambda p: calls_b.append(1) or "B done") for s in b_sessions]
+    assert _wait_for(lambda: len(_shared_runs._RUNNING.get("B", _shared_runs._Run()).listeners) == 4)
+    assert calls_b == []  # queued behind A's slot: joined, not computed
+    gate_a.set()
+    for t in threads:
+        t.join(10)
+    assert calls_b == [1] and all(s.outcome == "B done" for s in b_sessions)
+
+
+def test_dashboard_runners_of_one_preset_compute_once_even_with_fewer_slots_than_sessions(monkeypatch):
+    """Ten sessions' runners (the server's thread pool) press "Calculer" on one preset while there
+    are two computing slots: one computation, every page gets its result.  (Before, each waiting
+    session held one of two worker threads: the computation ran five times in a row.)"""
+    from terra_lab.dashboards._runner import Runner
+
+    monkeypatch.setattr(_shared_runs, "_SLOTS", threading.Semaphore(2))
+    calls, gate, reached = [], threading.Event(), threading.Event()
+    work = _held_work(calls, gate, reached)
+    done, futures = [], []
+    for _ in range(10):
+        runner = Runner("snow", on_step=lambda e: None, on_done=done.append, on_error=done.append,
+                        on_cancelled=lambda: done.append("cancelled"))
+        futures.append(runner.start(lambda p, r=runner: shared_run("preset", work, p, cancelled=lambda: r.cancelled),
+                                    lambda value: None))
+        if len(futures) == 1:
+            assert reached.wait(10)
+    assert _wait_for(lambda: len(_shared_runs._RUNNING["preset"].listeners) == 10)
+    gate.set()
+    for f in futures:
+        f.result(10)
+    assert calls == [1] and done == [{"value": 42}] * 10
+
+
+def test_a_queued_computation_every_session_cancelled_never_starts(monkeypatch):
+    monkeypatch.setattr(_shared_runs, "_SLOTS", threading.Semaphore(1))
+    gate, reached = threading.Event(), threading.Event()
+    ta = _start(Session(), "A", _held_work([], gate, reached))
+    assert reached.wait(10)
+    calls, stop = [], threading.Event()
+    outcome = []
+    tb = threading.Thread(target=lambda: outcome.append(_outcome(
+        lambda: shared_run("B", lambda p: calls.append(1), lambda s: None, cancelled=stop.is_set))))
+    tb.start()
+    stop.set()  # the only session asking B cancels while B waits for a slot
+    tb.join(5)
+    assert not tb.is_alive() and isinstance(outcome[0], Cancelled) and "B" not in _shared_runs._RUNNING
+    gate.set()
+    ta.join(10)
+    assert calls == []  # never computed
+    assert shared_run("B", lambda p: "fresh", lambda s: None) == "fresh"  # the next asker computes
+
+
+def _outcome(call):
+    try:
+        return call()
+    except BaseException as e:  # noqa: BLE001 - recorded for the test's assertions
+        return e
+
+
+def _wait_for(condition, timeout: float = 10.0) -> bool:
+    import time
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return False
+
+
 def test_two_dashboard_sessions_with_the_same_parameters_compute_once(monkeypatch):
     """Two snow dashboards (two attendees) on the same preset: the workflow runs once; another
     preset or area computes again; the page language does not matter."""

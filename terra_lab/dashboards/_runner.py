@@ -28,19 +28,22 @@ from typing import Any
 from ..workflows._progress import STEPS as WORKFLOW_STEPS
 from ..workflows._progress import Cancelled
 
-__all__ = ["QUEUED", "STEPS", "Cancelled", "Runner", "StepEvent", "estimate"]
+__all__ = ["QUEUED", "SESSION_THREADS", "STEPS", "Cancelled", "Runner", "StepEvent", "estimate"]
 
 log = logging.getLogger("terra_lab.dashboards")
 
 #: the steps of a dashboard run, in order
 STEPS = (*WORKFLOW_STEPS, "render")
-#: the step shown while a run waits for a free worker
+#: the step shown while a run waits for a computing slot (see :data:`._shared_runs.WORKERS`)
 QUEUED = "queued"
 
-#: worker threads shared by every session of the server: at most this many runs compute at once,
-#: the others wait (shown as "queued"); dask's own thread pool parallelises inside each run
-_WORKERS = max(2, min(8, os.cpu_count() or 2))
-_POOL = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="terra_lab-dashboard")
+#: threads of the runs in progress, shared by every session of the server.  A run mostly waits (on
+#: a computation shared with other sessions, or for one of the few computing slots of
+#: :data:`._shared_runs.WORKERS`, shown as "queued"), so a waiting session must not hold back the
+#: others: with one thread per computing slot, ten sessions of one preset queued for threads
+#: and their shared computation ran again for every pair of them
+SESSION_THREADS = int(os.environ.get("TERRA_LAB_DASHBOARD_SESSION_THREADS", "64"))
+_POOL = ThreadPoolExecutor(max_workers=SESSION_THREADS, thread_name_prefix="terra_lab-dashboard")
 
 #: seconds each step took in the last finished run of each key (theme): the next run's estimate
 _LAST: dict[str, dict[str, float]] = {}
@@ -100,6 +103,11 @@ class Runner:
     @property
     def running(self) -> bool:
         return self._running
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether the current run was asked to stop (a shared computation's waiter polls it)."""
+        return self._cancel.is_set()
 
     @property
     def step(self) -> str | None:

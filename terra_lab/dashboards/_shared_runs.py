@@ -8,7 +8,14 @@ so a catalogue that changed is read again and a rerun shows its steps).  The key
 the computation depends on (theme, catalogue, parameters, the compute function); the result is
 shared read-only.
 
-Cancel: a session that cancels stops waiting at the next step boundary; the computation itself
+Computing slots: at most :data:`WORKERS` computations run at once on a server
+(``TERRA_LAB_DASHBOARD_WORKERS``; dask's threads parallelise inside each); the others wait for a
+slot, shown as queued.  A session asking for a computation that is queued or running joins it at
+once: waiting takes no slot (before, each waiting session held one of the runner's few worker
+threads, so ten sessions of one preset queued behind each other and the computation ran five times).
+
+Cancel: a session that cancels stops waiting at once (within 0.25 s) when it gives its
+``cancelled`` check, else at the next step boundary; the computation itself
 stops only when every session waiting on it has cancelled (a step already running finishes
 first, as for a single run).  Errors reach every waiting session and are never kept.
 Memory: at most :data:`MAX_RESULTS` finished results are kept (least recently used dropped).
@@ -26,18 +33,27 @@ from typing import Any
 from ..workflows._progress import STEPS as WORKFLOW_STEPS
 from ..workflows._progress import Cancelled
 
-__all__ = ["MAX_RESULTS", "TTL_S", "clear", "shared_run"]
+__all__ = ["MAX_RESULTS", "TTL_S", "WORKERS", "clear", "shared_run"]
 
 #: finished results kept for the next identical request (``TERRA_LAB_SHARED_RESULTS``)
 MAX_RESULTS = int(os.environ.get("TERRA_LAB_SHARED_RESULTS", "8"))
 #: seconds a finished result is served to identical requests (``TERRA_LAB_SHARED_TTL_S``; 0: never)
 TTL_S = float(os.environ.get("TERRA_LAB_SHARED_TTL_S", "0"))
+#: computations running at once (``TERRA_LAB_DASHBOARD_WORKERS``); the others wait for a slot
+WORKERS = int(os.environ.get("TERRA_LAB_DASHBOARD_WORKERS", str(max(2, min(8, os.cpu_count() or 2)))))
+#: seconds between two looks at the sessions' cancel checks while waiting
+_POLL_S = 0.25
 
 Progress = Callable[[str], None]
 
 _LOCK = threading.Lock()
 _RUNNING: dict[Hashable, _Run] = {}
 _RESULTS: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
+_SLOTS = threading.Semaphore(WORKERS)
+
+
+def _never() -> bool:
+    return False
 
 
 class _Run:
@@ -45,6 +61,7 @@ class _Run:
 
     def __init__(self) -> None:
         self.listeners: dict[int, Progress] = {}
+        self.checks: dict[int, Callable[[], bool]] = {}  # each session's "has it cancelled?"
         self.cancelled: set[int] = set()
         self.step: str | None = None
         self.done = threading.Event()
@@ -64,10 +81,21 @@ class _Run:
         if len(self.cancelled) >= len(self.listeners):
             raise Cancelled(f"every session waiting on this computation cancelled before {step!r}")
 
+    def abandoned(self) -> bool:
+        """Whether every session waiting on this run has cancelled (the run is then not worth
+        starting; the caller holds the lock, so that no session joins meanwhile)."""
+        for key, check in self.checks.items():
+            if key not in self.cancelled and check():
+                self.cancelled.add(key)
+        return len(self.cancelled) >= len(self.listeners)
 
-def shared_run(key: Hashable, work: Callable[[Progress], Any], progress: Progress) -> Any:
+
+def shared_run(key: Hashable, work: Callable[[Progress], Any], progress: Progress,
+               cancelled: Callable[[], bool] = _never) -> Any:
     """``work(progress)`` run once for every caller with an equal ``key`` at the same time (and
-    served from memory for :data:`TTL_S` s afterwards); this caller's ``progress`` sees the steps."""
+    served from memory for :data:`TTL_S` s afterwards), in one of :data:`WORKERS` computing slots;
+    this caller's ``progress`` sees the steps, and its ``cancelled()`` (polled while it waits)
+    detaches it."""
     me = object()
     with _LOCK:
         hit = _fresh(key)
@@ -77,6 +105,7 @@ def shared_run(key: Hashable, work: Callable[[Progress], Any], progress: Progres
             run = _RUNNING[key] = _Run()
         if run is not None:
             run.listeners[id(me)] = progress
+            run.checks[id(me)] = cancelled
             step = run.step
     if hit is not None:
         for s in WORKFLOW_STEPS:  # the page shows the steps pass (and a cancel still counts)
@@ -91,8 +120,9 @@ def shared_run(key: Hashable, work: Callable[[Progress], Any], progress: Progres
                 progress(step)  # this session joins at the step the computation is at
             except Cancelled:
                 run.cancelled.add(id(me))
-        while not run.done.wait(0.25):
-            if id(me) in run.cancelled:
+        while not run.done.wait(_POLL_S):
+            if id(me) in run.cancelled or cancelled():
+                run.cancelled.add(id(me))
                 break
     if id(me) in run.cancelled:
         raise Cancelled("cancelled while waiting for a shared computation")
@@ -103,7 +133,15 @@ def shared_run(key: Hashable, work: Callable[[Progress], Any], progress: Progres
 
 def _compute(key: Hashable, run: _Run, work: Callable[[Progress], Any]) -> None:
     try:
-        run.value = work(run.relay)
+        while not _SLOTS.acquire(timeout=_POLL_S):  # queued: sessions asking the same join meanwhile
+            with _LOCK:
+                if run.abandoned():
+                    _RUNNING.pop(key, None)  # a session asking from now on starts its own run
+                    raise Cancelled("every session waiting on this computation cancelled while it was queued")
+        try:
+            run.value = work(run.relay)
+        finally:
+            _SLOTS.release()
         if TTL_S <= 0:
             return
         with _LOCK:
