@@ -104,7 +104,7 @@ class DashboardBase(MapView, DashboardState, pn.viewable.Viewer):
             finally:
                 self._workflow_progress = None
 
-        return shared_run(self._run_key(), compute, progress)
+        return shared_run(self._run_key(), compute, progress, cancelled=lambda: self._runner.cancelled)
 
     def _run_key(self) -> tuple:
         """What the computation depends on: the theme's compute function and every parameter but
