@@ -10,10 +10,10 @@ from __future__ import annotations
 from . import catalog, errors, profiles
 from ._cluster import cluster
 from ._version import __version__
-from .cube import load
+from .cube import load, load_features
 from .display._pyramid import Recipe, recipe
 
-__all__ = ["Recipe", "__version__", "catalog", "cluster", "errors", "load", "profiles", "recipe"]
+__all__ = ["Recipe", "__version__", "catalog", "cluster", "errors", "load", "load_features", "profiles", "recipe"]
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
+from ._features import load_features
 from ._load import estimate_bytes, load
 from ._masks import decode_layer, decode_rule
 
-__all__ = ["decode_layer", "decode_rule", "estimate_bytes", "load"]
+__all__ = ["decode_layer", "decode_rule", "estimate_bytes", "load", "load_features"]

@@ -27,6 +27,7 @@ from ._scene import LANDCOVER_CLASSES, Scene, day_number
 from ._sentinel1 import add_sentinel1
 from ._structure_soil import write_structure_soil
 from ._thematic import add_thematic
+from ._vectors import add_vectors
 
 __all__ = ["DEMO_COLLECTION", "DEM_COLLECTION", "MAIN_TILE", "build", "is_built"]
 
@@ -125,6 +126,7 @@ def build(dest: str | os.PathLike | None = None, *, force: bool = False, workers
     add_sentinel1(cat, tmp, scene, main)  # S1Tiling VV/VH from the soil-moisture truth
     add_relief(cat, tmp, scene, main)  # second-epoch DEM (2023), glacier outline, relief truth
     add_landsat(cat, tmp, scene, main)  # Landsat C2 L2 (SR + ST), ET truth, weather station
+    add_vectors(cat, tmp, scene, main)  # GEDI L2A-like shots, soil samples, glacier outlines (vector items)
     (tmp / _MARKER).write_text(json.dumps({
         "terra_lab": __version__, "seed": scene.seed, "products": sum(len(j[3]) for j in jobs),
         "acquisitions": len(scene.acquisitions), "seconds": round(time.perf_counter() - t_start, 1),

@@ -29,6 +29,12 @@ References
    laser ranging of the Earth's forests and topography. Science of Remote Sensing 1, 100002.
 .. [3] IPCC (2003). Good Practice Guidance for Land Use, Land-Use Change and Forestry, Annex 3A.1:
    Table 3A.1.9 (basic wood densities) and Table 3A.1.10 (biomass expansion factors, temperate).
+.. [4] Beck, J., Wirt, B., Armston, J., Hofton, M., Luthcke, S., Tang, H. (2021). GEDI L02 User Guide,
+   version 2.0 (LP DAAC), and the GEDI L2A data dictionary (``quality_flag``, ``degrade_flag``,
+   ``sensitivity``, ``solar_elevation``).
+.. [5] de Conto, T., Armston, J., Dubayah, R. (2024). Characterizing the structural complexity of the
+   Earth's forests with spaceborne lidar. Nature Communications 15, 8116, Table 1 (``degrade_flag`` 0,
+   ``sensitivity`` > 0.95, 0.98 in the tropics).
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ..errors import MissingBandError, RasterInputError
+from ..errors import MissingBandError, RasterInputError, TerraLabWarning
 from ._common import require, require_single_time_chunk, with_provenance
 from ._grid import check_same_grid
 from ._regression import QuantileModel, fit_quantile_model, predict_quantile_map, sample_at_points
@@ -55,6 +61,7 @@ __all__ = [
     "HeightModel",
     "canopy_height",
     "fit_canopy_height",
+    "gedi_quality",
     "structure_features",
     "wood_volume_biomass",
 ]
@@ -143,6 +150,63 @@ def structure_features(cube: xr.Dataset, *, year: int | None = None, bands: Sequ
                                    "covariates": sorted(map(str, covariates or {}))})
 
 
+#: Minimum beam sensitivity of :func:`gedi_quality`: the GEDI L2A user guide's land threshold [4]_.
+GEDI_MIN_SENSITIVITY = 0.9
+#: The stricter threshold common over dense forest (de Conto et al. 2024 [5]_; 0.98 in the tropics).
+GEDI_FOREST_SENSITIVITY = 0.95
+_GEDI_COLUMNS = ("quality_flag", "degrade_flag", "sensitivity")
+
+
+def gedi_quality(shots: Any, *, min_sensitivity: float = GEDI_MIN_SENSITIVITY, night_only: bool = False) -> Any:
+    """The GEDI L2A shots fit to train a canopy-height model, as the GEDI L2A user guide selects them.
+
+    Keeps the shots with ``quality_flag == 1`` (the L2A flag "simplifying selection of most useful
+    data": waveform energy and amplitude, surface tracking), ``degrade_flag == 0`` (no degraded
+    pointing or positioning: a non-zero tens digit flags the attitude, a non-zero ones digit the
+    trajectory) and ``sensitivity >= min_sensitivity`` (the largest canopy cover the beam can see
+    the ground through) [4]_.  ``min_sensitivity`` defaults to the guide's land threshold 0.9
+    (:data:`GEDI_MIN_SENSITIVITY`); 0.95 over dense forest (:data:`GEDI_FOREST_SENSITIVITY`, de
+    Conto et al. 2024 [5]_) removes more shots whose waveform missed the ground under the canopy.
+    ``night_only`` also drops daytime shots (``solar_elevation >= 0``), whose solar background noise
+    makes the canopy top less certain.
+
+    Parameters
+    ----------
+    shots
+        GeoDataFrame of GEDI L2A shots, e.g. ``terra_lab.load_features(cat.search(...))``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The rows kept (a copy, the original index).
+
+    Raises
+    ------
+    SamplingError
+        ``shots`` lacks a GEDI L2A column the filter needs.
+
+    Examples
+    --------
+    >>> kept = gedi_quality(terra_lab.load_features(cat.search(collections="terra-lab-demo-gedi-l2a")))  # doctest: +SKIP
+    """
+    from ..errors import SamplingError
+
+    needed = [*_GEDI_COLUMNS, *(["solar_elevation"] if night_only else [])]
+    cols = list(getattr(shots, "columns", []))
+    missing = [c for c in needed if c not in cols]
+    if missing:
+        raise SamplingError(f"gedi_quality needs the GEDI L2A columns {needed}; the shots lack {missing} (they have "
+                            f"{[c for c in cols if c != 'geometry'][:20]}); load the L2A shots with their quality "
+                            "fields, or filter other lidar footprints yourself")
+    if not 0.0 <= float(min_sensitivity) <= 1.0:
+        raise ValueError(f"min_sensitivity={min_sensitivity!r} is not a fraction; use 0.9 (land) or 0.95 (forest)")
+    keep = ((shots["quality_flag"] == 1) & (shots["degrade_flag"] == 0)
+            & (shots["sensitivity"] >= float(min_sensitivity))).to_numpy()
+    if night_only:
+        keep &= (shots["solar_elevation"] < 0).to_numpy()
+    return shots[keep].copy()
+
+
 @dataclass(frozen=True)
 class HeightModel:
     """A canopy-height model fitted by :func:`fit_canopy_height`."""
@@ -166,7 +230,9 @@ def fit_canopy_height(features: xr.DataArray, points: Any, *, height: str = "rh9
     features
         From :func:`structure_features`.
     points
-        GeoDataFrame of points (GEDI-like footprints) with a ``height`` column in metres.
+        GeoDataFrame of points (GEDI-like footprints) with a ``height`` column in metres.  GEDI
+        L2A shots should be selected with :func:`gedi_quality` first (a warning says so when
+        shots of ``quality_flag`` 0 are given).
     method
         ``"hgb"`` (gradient boosting, pinball loss, one model per quantile) or ``"qrf"``
         (quantile regression forest).
@@ -178,6 +244,10 @@ def fit_canopy_height(features: xr.DataArray, points: Any, *, height: str = "rh9
     """
     if 0.5 not in [float(q) for q in quantiles]:
         raise ValueError(f"quantiles must include 0.5 (the mapped height), got {list(quantiles)}")
+    if "quality_flag" in getattr(points, "columns", []) and (points["quality_flag"] != 1).any():
+        warnings.warn(f"{int((points['quality_flag'] != 1).sum())} of the {len(points)} footprints have quality_flag "
+                      "!= 1 (GEDI shots through clouds, or weak waveforms) and will train the model; select the good "
+                      "ones first with gedi_quality(points)", TerraLabWarning, stacklevel=2)
     x, y = sample_at_points(features, points, [height], product="fit_canopy_height", min_samples=min_samples)
     names = [str(f) for f in features["feature"].values]
     model = fit_quantile_model(x, y[height].to_numpy(), target="canopy_height", features=names, method=method,
