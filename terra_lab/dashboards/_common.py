@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import traceback
-from typing import Any
+from typing import Any, ClassVar
 
 import panel as pn
 
@@ -45,6 +45,10 @@ HEADER = "terra_lab · THEIA"
 
 class DashboardBase(MapView, DashboardState, pn.viewable.Viewer):
     """Base of the theme dashboards (see the module's docstring)."""
+
+    #: a theme with several analyses (an ``analysis`` parameter): analysis -> the products it offers, the
+    #: first shown by default; switching the analysis offers them and the heading ``<theme>_<analysis>``
+    analysis_products: ClassVar[dict[str, list[str]]] = {}
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -78,6 +82,9 @@ class DashboardBase(MapView, DashboardState, pn.viewable.Viewer):
                               on_cancelled=self._on_cancelled)
         self._workflow_progress = None
         self.param.watch(self._relabel, "language")
+        if "analysis" in self.param:  # a theme with several analyses: their products and heading
+            self._on_analysis()
+            self.param.watch(self._on_analysis, "analysis")
         self.param.watch(self._show_result, ["product"] if "product" in self.param else [])
 
     # ------------------------------------------------------- what a theme defines
@@ -92,6 +99,29 @@ class DashboardBase(MapView, DashboardState, pn.viewable.Viewer):
     def _statistics(self, result):
         """The table (a Panel pane) of ``result``."""
         raise NotImplementedError
+
+    # ------------------------------------------------------------ the analysis
+    def _on_analysis(self, *_):
+        """The products the analysis offers (:attr:`analysis_products`; the current one kept if it is one
+        of them), and the heading."""
+        products = self.analysis_products.get(str(getattr(self, "analysis", "")))
+        if products:
+            self.param["product"].objects = products
+            if getattr(self, "product", None) not in products:
+                self.param.update(product=products[0])
+        self._relabel_heading()
+
+    def _heading_key(self) -> str:
+        """The heading's label: the theme's, or ``<theme>_<analysis>`` (when labelled) for an analysis
+        other than the default one."""
+        analysis = getattr(self, "analysis", None)
+        if analysis is None or analysis == self.param["analysis"].default:
+            return self.theme
+        key = f"{self.theme}_{analysis}"
+        return key if key in LABELS else self.theme
+
+    def _relabel_heading(self, *_):
+        self._heading.object = f"## {page_text(tr(self._heading_key(), self.language))}"
 
     # -------------------------------------------------------------- the run
     def _work(self, progress):
@@ -197,7 +227,7 @@ class DashboardBase(MapView, DashboardState, pn.viewable.Viewer):
         self._button.name = tr("compute", lang)
         self._cog_button.label = tr("download_cog", lang)
         self._nc_button.label = tr("download_nc", lang)
-        self._heading.object = f"## {page_text(tr(self.theme, lang))}"
+        self._relabel_heading()
         self._hint.object = page_text(tr("empty_hint", lang))
         self._progress.relabel(lang)
         if self._message.visible:  # a message of the other language would stay: hide it

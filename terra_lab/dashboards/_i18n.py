@@ -49,6 +49,10 @@ LABELS = {
         "fr": "pas de collection d'occupation du sol OSO dans « {catalog} » : diversité spectrale seule "
               "(ni fragmentation ni continuité)",
         "en": NOTES["no_landcover_diversity"]},
+    "note_no_landcover_water": {
+        "fr": "pas de collection d'occupation du sol OSO dans « {catalog} » : les lacs n'ont pas été retirés du "
+              "terrain stable",
+        "en": NOTES["no_landcover_water"]},
     "compute": {"fr": "Calculer", "en": "Compute"},
     "mode": {"fr": "Mode de paramétrage", "en": "Parameter mode"},
     "download_cog": {"fr": "Télécharger (COG)", "en": "Download (COG)"},
@@ -62,6 +66,8 @@ LABELS = {
     "error": {"fr": "Erreur", "en": "Error"},
     "snow": {"fr": "Neige : durée d'enneigement", "en": "Snow: snow cover duration"},
     "water": {"fr": "Eau : surfaces et qualité", "en": "Water: surfaces and quality"},
+    "water_soil_moisture": {"fr": "Eau : humidité du sol", "en": "Water: soil moisture"},
+    "water_evapotranspiration": {"fr": "Eau : évapotranspiration", "en": "Water: evapotranspiration"},
     "forest": {"fr": "Santé des forêts : dépérissement", "en": "Forest health: dieback"},
     "biodiversity": {"fr": "Biodiversité et paysage", "en": "Biodiversity and landscape"},
     "click_hint": {"fr": "Cliquez sur la carte pour la série temporelle d'un pixel.",
@@ -171,6 +177,89 @@ LABELS = {
                          "en": "Pixels masked (dense vegetation, snow, water)"},
     "soil_moisture_pixel": {"fr": "{n} dates estimées, moyenne {mean}", "en": "{n} dates estimated, mean {mean}"},
     # ---- end of the soil-moisture block
+    # ---- glaciers in the snow dashboard (issues 16 and 17)
+    "snow_glacier": {"fr": "Neige : glaciers (variation d'altitude, ligne d'équilibre)",
+                     "en": "Snow: glaciers (elevation change, equilibrium line)"},
+    "glacier_outline": {"fr": "contour du glacier", "en": "glacier outline"},
+    "ela_line": {"fr": "ligne d'équilibre {year} ({z} m)", "en": "equilibrium line {year} ({z} m)"},
+    "col_glacier": {"fr": "Glacier", "en": "Glacier"},
+    "col_area_km2": {"fr": "Surface (km²)", "en": "Area (km²)"},
+    "col_mean_dh": {"fr": "Variation d'altitude moyenne (m)", "en": "Mean elevation change (m)"},
+    "col_dh_rate": {"fr": "Vitesse (m/an)", "en": "Rate (m/yr)"},
+    "col_volume_change": {"fr": "Variation de volume (millions de m³)", "en": "Volume change (million m³)"},
+    "col_mass_balance": {"fr": "Bilan de masse (m éq. eau/an)", "en": "Mass balance (m w.e./yr)"},
+    "col_ela_year": {"fr": "Ligne d'équilibre {year} (m)", "en": "Equilibrium line {year} (m)"},
+    "col_summer": {"fr": "Été", "en": "Summer"},
+    "col_ela": {"fr": "Altitude de la ligne d'équilibre (m)", "en": "Equilibrium-line altitude (m)"},
+    "col_ela_date": {"fr": "Date de l'image", "en": "Image date"},
+    "col_clear_dates": {"fr": "Dates claires de fin d'été", "en": "Clear late-summer dates"},
+    "ela_table": {"fr": "Ligne d'équilibre par été (ligne de neige de fin d'été)",
+                  "en": "Equilibrium line per summer (end-of-summer snowline)"},
+    "dem_period": {"fr": "MNT du {first} et du {last} ({years} ans) ; erreur sur le terrain stable (NMAD) {nmad} m",
+                   "en": "DEMs of {first} and {last} ({years} years); error on stable terrain (NMAD) {nmad} m"},
+    "ela_series": {"fr": "Ligne d'équilibre par été ; pixel à {z} m (tirets)",
+                   "en": "Equilibrium line per summer; pixel at {z} m (dashed)"},
+    "glacier_pixel": {"fr": "altitude {z} m, variation d'altitude **{dh}**",
+                      "en": "elevation {z} m, elevation change **{dh}**"},
+    # ---- end of the glacier block
+    # ---- evapotranspiration in the water dashboard (issue 17)
+    "col_landsat_date": {"fr": "Date Landsat", "en": "Landsat date"},
+    "col_et_mean": {"fr": "ET réelle moyenne (mm/j)", "en": "Mean actual ET (mm/day)"},
+    "col_et0": {"fr": "ET0 de référence (mm/j)", "en": "Reference ET0 (mm/day)"},
+    "col_stress_mean": {"fr": "Indice de stress hydrique moyen", "en": "Mean water-stress index"},
+    "col_clear_share": {"fr": "Part de la zone sans nuage", "en": "Cloud-free share of the area"},
+    "unit_mm_day": {"fr": "mm/j", "en": "mm/day"},
+    "et_pixel": {"fr": "{n} décades, total {total}", "en": "{n} dekads, total {total}"},
+    "et_station": {"fr": "Station météo : {name}, à {km} km", "en": "Weather station: {name}, {km} km away"},
+    "note_et_station_gaps": {"fr": "station « {station} » : {n} jour(s) manquant(s) interpolé(s), dès le {first}",
+                             "en": NOTES["et_station_gaps"]},
+    "note_et_cloudy_dates": {"fr": "{n} date(s) Landsat nuageuse(s) écartée(s) : {dates}",
+                             "en": NOTES["et_cloudy_dates"]},
+    "note_et_no_overpass": {"fr": "la station « {station} » n'a pas de valeurs au passage de la date la plus claire : "
+                                  "pas de flux TSEB",
+                            "en": NOTES["et_no_overpass"]},
+    "note_et_period_clipped": {"fr": "la station « {station} » ne couvre que du {first} au {last} : ET calculée "
+                                     "sur ces jours",
+                               "en": NOTES["et_period_clipped"]},
+    # ---- end of the evapotranspiration block
+    # ---- forest structure in the forest dashboard (issue 16)
+    "forest_structure": {"fr": "Forêts : structure (hauteur, volume, biomasse)",
+                         "en": "Forests: structure (height, volume, biomass)"},
+    "note_no_landcover_structure": {
+        "fr": "pas de collection d'occupation du sol OSO dans « {catalog} » : hauteur sur tous les pixels, ni volume "
+              "ni biomasse (leurs allométries demandent le type de forêt)",
+        "en": NOTES["no_landcover_structure"]},
+    "note_no_dem_structure": {"fr": "pas de collection MNT dans « {catalog} » : hauteur estimée par Sentinel-2 seul "
+                                    "(sans l'altitude)",
+                              "en": NOTES["no_dem_structure"]},
+    "col_forest_type": {"fr": "Type de forêt", "en": "Forest type"},
+    "ftype_broadleaf": {"fr": "feuillus", "en": "broadleaf"},
+    "ftype_conifer": {"fr": "résineux", "en": "conifers"},
+    "ftype_all": {"fr": "tous les pixels", "en": "all pixels"},
+    "col_area_ha": {"fr": "Surface (ha)", "en": "Area (ha)"},
+    "col_mean_height": {"fr": "Hauteur moyenne (m)", "en": "Mean height (m)"},
+    "col_mean_interval": {"fr": "Largeur moyenne de l'intervalle 5-95 % (m)", "en": "Mean 5-95 % interval width (m)"},
+    "col_mean_volume": {"fr": "Volume de bois moyen (m³/ha)", "en": "Mean wood volume (m³/ha)"},
+    "col_mean_agb": {"fr": "Biomasse aérienne moyenne (Mg/ha)", "en": "Mean above-ground biomass (Mg/ha)"},
+    "col_total_agb": {"fr": "Biomasse aérienne totale (Mg)", "en": "Total above-ground biomass (Mg)"},
+    "structure_training": {
+        "fr": "Apprentissage : {shots} tirs lidar, {kept} gardés, {dropped} écartés par le filtre qualité GEDI. "
+              "Sur {n} tirs mis de côté : erreur quadratique moyenne {rmse} m, biais {bias} m, "
+              "intervalle 5-95 % contenant {picp} des hauteurs mesurées.",
+        "en": "Training: {shots} lidar shots, {kept} kept, {dropped} dropped by the GEDI quality filter. "
+              "On {n} held-out shots: RMSE {rmse} m, bias {bias} m, "
+              "5-95 % interval holding {picp} of the measured heights."},
+    "structure_pixel": {"fr": "hauteur **{h} m** (intervalle 5-95 % : {lo} à {hi} m), volume {v} m³/ha, "
+                              "biomasse {agb} Mg/ha",
+                        "en": "height **{h} m** (5-95 % interval: {lo} to {hi} m), volume {v} m³/ha, "
+                              "biomass {agb} Mg/ha"},
+    "structure_click_hint": {"fr": "Cliquez sur la carte pour la hauteur d'un pixel et son intervalle.",
+                             "en": "Click the map for a pixel's height and its interval."},
+    "q05": {"fr": "quantile 5 %", "en": "5 % quantile"},
+    "q50": {"fr": "médiane", "en": "median"},
+    "q95": {"fr": "quantile 95 %", "en": "95 % quantile"},
+    "height_axis": {"fr": "hauteur (m)", "en": "height (m)"},
+    # ---- end of the forest-structure block
 }
 
 #: display labels of the options of selector parameters (parameter -> value -> language -> label); the
@@ -218,19 +307,39 @@ OPTION_LABELS = {
         "dNBR": {"fr": "dNBR (différence de NBR ×1000)", "en": "dNBR (NBR difference ×1000)"},
         "RdNBR": {"fr": "RdNBR (dNBR relatif)", "en": "RdNBR (relative dNBR)"},
         "RBR": {"fr": "RBR (rapport de brûlage relativisé)", "en": "RBR (relativized burn ratio)"},
+        "dh": {"fr": "Variation d'altitude", "en": "Elevation change"},
+        "relief": {"fr": "Relief ombré coloré (altitude)", "en": "Coloured shaded relief (elevation)"},
+        "height": {"fr": "Hauteur du couvert (médiane)", "en": "Canopy height (median)"},
+        "height_interval": {"fr": "Largeur de l'intervalle 5-95 % de la hauteur",
+                            "en": "Width of the height's 5-95 % interval"},
+        "volume": {"fr": "Volume de bois", "en": "Wood volume"},
+        "agb": {"fr": "Biomasse aérienne", "en": "Above-ground biomass"},
     },
     "analysis": {"dieback": {"fr": "Dépérissement (scolytes)", "en": "Dieback (bark beetle)"},
                  "fire": {"fr": "Sévérité des feux", "en": "Fire severity"},
+                 "structure": {"fr": "Structure forestière (hauteur, volume, biomasse)",
+                               "en": "Forest structure (height, volume, biomass)"},
                  "quality": {"fr": "Surfaces et qualité de l'eau", "en": "Water surfaces and quality"},
                  "soil_moisture": {"fr": "Humidité du sol (Sentinel-1 + Sentinel-2)",
-                                   "en": "Soil moisture (Sentinel-1 + Sentinel-2)"}},
+                                   "en": "Soil moisture (Sentinel-1 + Sentinel-2)"},
+                 "snow": {"fr": "Enneigement", "en": "Snow cover"},
+                 "glacier": {"fr": "Glaciers (variation d'altitude, ligne d'équilibre)",
+                             "en": "Glaciers (elevation change, equilibrium line)"},
+                 "evapotranspiration": {"fr": "Évapotranspiration (Landsat + station météo)",
+                                        "en": "Evapotranspiration (Landsat + weather station)"}},
     "scheme": {"key_benson": {"fr": "Key & Benson 2006 (4 classes)", "en": "Key & Benson 2006 (4 levels)"},
                "key_benson_usgs": {"fr": "Key & Benson 2006 (7 classes USGS)", "en": "Key & Benson 2006 (7 USGS levels)"},
                "miller_thode_dnbr": {"fr": "Miller & Thode 2007 (dNBR)", "en": "Miller & Thode 2007 (dNBR, CBI)"},
                "miller_thode": {"fr": "Miller & Thode 2007 (RdNBR)", "en": "Miller & Thode 2007 (RdNBR, CBI)"},
                "parks": {"fr": "Parks et al. 2014 (RBR)", "en": "Parks et al. 2014 (RBR, CBI)"}},
+    "structure_method": {"qrf": {"fr": "Forêt de régression quantile", "en": "Quantile regression forest"},
+                         "hgb": {"fr": "Gradient boosting quantile", "en": "Quantile gradient boosting"}},
     "habitat": {"forest": {"fr": "Forêt", "en": "Forest"}, "grassland": {"fr": "Prairie", "en": "Grassland"},
                 "alpine meadows": {"fr": "Pelouses alpines", "en": "Alpine meadows"}},
+    "et_product": {"et_daily": {"fr": "ET réelle journalière (jour le plus clair)",
+                                "en": "Daily actual ET (clearest day)"},
+                   "et_dekad": {"fr": "ET réelle décadaire", "en": "Ten-day actual ET"},
+                   "stress": {"fr": "Indice de stress hydrique (décade)", "en": "Water-stress index (ten days)"}},
 }
 
 #: the language selector's options: each language named in itself (as multilingual sites do), so a
@@ -271,9 +380,17 @@ PARAM_LABELS = {
     "dispersal": {"fr": "Capacité de dispersion", "en": "Dispersal capacity"},
     "cell_km": {"fr": "Maille de rapportage (km)", "en": "Reporting cell (km)"},
     "analysis": {"fr": "Analyse", "en": "Analysis"},
+    "et_product": {"fr": "Carte affichée", "en": "Map shown"},
     "fire_date": {"fr": "Date du feu", "en": "Fire date"},
     "window_days": {"fr": "Fenêtre avant/après (jours)", "en": "Window before/after (days)"},
     "scheme": {"fr": "Classes de sévérité", "en": "Severity classes"},
+    "summer": {"fr": "Été (ligne d'équilibre)", "en": "Summer (equilibrium line)"},
+    "max_slope": {"fr": "Pente maximale du terrain stable (°)", "en": "Steepest stable slope (°)"},
+    "ela_years": {"fr": "Étés dans le tableau", "en": "Summers in the table"},
+    "outline_collection": {"fr": "Collection des contours de glaciers", "en": "Glacier-outline collection"},
+    "map_year": {"fr": "Année de la carte", "en": "Map year"},
+    "structure_method": {"fr": "Méthode de régression", "en": "Regression method"},
+    "footprint_collection": {"fr": "Collection des tirs lidar (GEDI)", "en": "Lidar footprint collection (GEDI)"},
 }
 
 
