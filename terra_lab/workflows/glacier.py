@@ -29,7 +29,7 @@ import xarray as xr
 
 from ..errors import NoItemsFoundError, UnknownCollectionError
 from ..products.params import LisParams
-from ._aux import KNOWN_COLLECTIONS, _is_kind, find_landcover, load_dem, load_landcover, open_catalog
+from ._aux import KNOWN_COLLECTIONS, _is_kind, find_landcover, load_landcover, open_catalog
 from ._progress import Progress, report
 
 __all__ = ["OUTLINE_COLLECTIONS", "WATER_CLASS", "GlacierResult", "GlacierSettings", "dem_items",
@@ -200,39 +200,45 @@ def _stable(cat: Any, reference: xr.DataArray, settings: GlacierSettings, landco
     if lc_id is not None:
         water = load_landcover(cat, reference, collection=lc_id) == WATER_CLASS
         stable = stable & ~water
-    return stable.compute().rename("stable"), lc_id
+    stable = stable.compute().rename("stable")
+    stable.attrs = {"long_name": f"stable terrain (slope <= {settings.max_slope} degrees"
+                                 f"{', not OSO water' if lc_id else ''}; glacier outlines excluded separately)"}
+    return stable, lc_id
 
 
 # ---------------------------------------------------------------------------------------- ELA
-def _summer_items(cat: Any, aoi: Any, years: list[int], window: tuple[str, str]) -> tuple[str, dict[int, list]]:
+def _summer_items(cat: Any, aoi: Any, years: list[int], window: tuple[str, str], collection: str | None,
+                  max_cloud: float | None) -> tuple[str, dict[int, list]]:
     """The reflectance collection and its items of each summer's window over ``aoi``."""
     from ._aux import find_collection
 
-    cid = find_collection(cat, "reflectance")
+    cid = find_collection(cat, "reflectance", collection)
     out = {}
     for y in years:
-        res = cat.search(aoi, (f"{y}-{window[0]}", f"{y}-{window[1]}"), cid)
+        res = cat.search(aoi, (f"{y}-{window[0]}", f"{y}-{window[1]}"), cid, max_cloud=max_cloud)
         out[y] = list(res.items)
     return cid, out
 
 
-def _ela(cat: Any, aoi: Any, year: int, first_year: int, reference: xr.DataArray, outlines: Any,
-         settings: GlacierSettings, dem_collection: str | None) -> tuple[pd.DataFrame, str, int]:
-    """ELA per glacier and summer (table), the reflectance collection, the number of items read."""
-    import terra_lab
-
-    from ..products.snow import equilibrium_line_altitude, snow_l2b
-
+def _summers(cat: Any, aoi: Any, year: int, first_year: int, settings: GlacierSettings, collection: str | None,
+             max_cloud: float | None) -> tuple[str, list[int], list]:
+    """(reflectance collection, the summers of the ELA table, their late-summer items); raises when
+    ``year`` has none (no snow map for its ELA)."""
     years = list(range(max(first_year, year - settings.ela_years + 1), year + 1))
-    cid, per_year = _summer_items(cat, aoi, years, settings.ela_window)
+    cid, per_year = _summer_items(cat, aoi, years, settings.ela_window, collection, max_cloud)
     if not per_year.get(year):
         raise NoItemsFoundError(f"no {cid!r} image of {cat.name!r} over the glaciers between {year}-"
                                 f"{settings.ela_window[0]} and {year}-{settings.ela_window[1]}: no snow map for the "
                                 f"equilibrium-line altitude of {year}; choose another year or widen ela_window")
-    items = [it for y in years for it in per_year[y]]
-    cube = terra_lab.load(items, bands=["green", "red", "swir16"], like=reference, raw_masks=True,
-                          chunks={"time": -1, "y": 1024, "x": 1024})
-    dem = load_dem(cat, cube, collection=dem_collection)
+    return cid, years, [it for y in years for it in per_year[y]]
+
+
+def _ela(cube: xr.Dataset, dem: xr.DataArray, outlines: Any, years: list[int],
+         settings: GlacierSettings) -> pd.DataFrame:
+    """ELA per glacier and summer (table) from the LIS snow maps of ``cube``, made with ``dem``
+    (the later DEM, nearer the summers, on the cube's grid)."""
+    from ..products.snow import equilibrium_line_altitude, snow_l2b
+
     params = LisParams()
     l2b = snow_l2b(cube, dem, params)
     ds = equilibrium_line_altitude(l2b, dem, outlines, window=settings.ela_window, dz=settings.dz,
@@ -245,7 +251,7 @@ def _ela(cat: Any, aoi: Any, year: int, first_year: int, reference: xr.DataArray
                          "date": pd.Timestamp(px["date"].values) if not np.isnat(px["date"].values) else pd.NaT,
                          "n_dates": int(px["n_dates"]), "clear_fraction": float(px["clear_fraction"])})
     table = pd.DataFrame(rows, columns=["glacier", "year", "ela_m", "date", "n_dates", "clear_fraction"])
-    return table[table["year"].isin(years)].reset_index(drop=True), cid, len(items)
+    return table[table["year"].isin(years)].reset_index(drop=True)
 
 
 # ------------------------------------------------------------------------------------ workflow
@@ -263,7 +269,8 @@ def _glacier_table(change: pd.DataFrame, outlines: Any, ela: pd.DataFrame, year:
 def glacier_workflow(catalog: Any, aoi: Any, year: int, settings: GlacierSettings | None = None, *,
                      outlines: Any = None, outline_collection: str | None = None,
                      reference_collection: str | None = None, dem_collection: str | None = None,
-                     landcover_collection: str | None = None, progress: Progress | None = None) -> GlacierResult:
+                     landcover_collection: str | None = None, collection: str | None = None,
+                     max_cloud: float | None = None, progress: Progress | None = None) -> GlacierResult:
     """Elevation change of the glaciers over ``aoi`` between two DEMs, and their ELA of the summer of ``year``.
 
     Parameters
@@ -283,9 +290,11 @@ def glacier_workflow(catalog: Any, aoi: Any, year: int, settings: GlacierSetting
         catalogue's outline collection (``outline_collection``: found by :func:`find_outline_collection`).
     reference_collection, dem_collection
         The DEM collections to compare (default: every DEM collection of the catalogue);
-        ``dem_collection`` also gives the snow maps their DEM.
     landcover_collection
         OSO land cover (water left out of the stable terrain; without one, a note says so).
+    collection, max_cloud
+        The reflectance collection of the snow maps (default: found by kind) and its items' maximum
+        cloud cover (percent).
     progress
         Called with each step's name as it starts (:mod:`terra_lab.workflows._progress`).
 
@@ -295,12 +304,20 @@ def glacier_workflow(catalog: Any, aoi: Any, year: int, settings: GlacierSetting
         One DEM date only; no outline over the area; no reflectance (snow map) in the late
         summer of ``year``.
 
+    Notes
+    -----
+    The ``search`` and ``read`` steps read no pixel (the DEMs and the late-summer reflectance are
+    opened lazily); the ``compute`` step computes everything, in memory (20 m pixels around the
+    glaciers).
+
     Examples
     --------
     >>> r = glacier_workflow("demo", (6.30, 45.195, 6.335, 45.22), 2023)     # doctest: +SKIP
     >>> r.glaciers[["glacier", "mean_dh_m", "mean_dh_sigma_m", "ela_m"]]       # doctest: +SKIP
     """
     import shapely.geometry
+
+    import terra_lab
 
     from ..catalog import parse_aoi
     from ..products import relief as R
@@ -318,10 +335,14 @@ def glacier_workflow(catalog: Any, aoi: Any, year: int, settings: GlacierSetting
     glaciers, outline_id = _outlines(cat, box, outlines, outline_collection, crs or "EPSG:4326")
     # the area and the glaciers touching it, with a margin of stable terrain around them
     area = shapely.geometry.box(*glaciers.to_crs("EPSG:4326").total_bounds).union(box).buffer(0.003)
+    refl_id, years, summer_items = _summers(cat, box.bounds, year, int(ref_entries[0][0].year) + 1, settings,
+                                            collection, max_cloud)
     report(progress, "read")
     resolution = float(ref_entries[0][2]["properties"].get("gsd") or 20.0)
     reference = _load_dem(ref_entries, area.bounds, None, resolution)
     later = _load_dem(later_entries, None, reference, resolution)
+    cube = terra_lab.load(summer_items, bands=["green", "red", "swir16"], like=reference, raw_masks=True,
+                          chunks={"time": -1, "y": 1024, "x": 1024})
     if crs is None:
         glaciers = glaciers.to_crs(reference.rio.crs)
     report(progress, "compute")
@@ -333,11 +354,11 @@ def glacier_workflow(catalog: Any, aoi: Any, year: int, settings: GlacierSetting
     dh = R.dem_difference(reference, aligned).compute()
     error = R.dh_error(dh, stable=stable, exclude=glaciers)
     change = R.glacier_change(dh, glaciers, error)
-    relief = R.colour_relief(aligned.where(np.isfinite(aligned), reference), mode=settings.relief_mode).compute()
-    first_year = int(ref_entries[0][0].year) + 1
-    ela, refl_id, n_refl = _ela(cat, box.bounds, year, first_year, reference, glaciers, settings, dem_collection)
+    elevation = aligned.where(np.isfinite(aligned), reference).compute()  # the border the shift left empty
+    relief = R.colour_relief(elevation, mode=settings.relief_mode).compute()
+    ela = _ela(cube, elevation, glaciers, years, settings)
     return GlacierResult(
-        year=year, dh=dh, relief=relief, elevation=aligned.compute(), outlines=glaciers,
+        year=year, dh=dh, relief=relief, elevation=elevation, outlines=glaciers,
         glaciers=_glacier_table(change, glaciers, ela, year), ela=ela, coregistration=coreg, error=error,
         stable=stable, notes=tuple(notes),
         provenance={"catalog": cat.name, "aoi": str(aoi), "year": year,
@@ -345,7 +366,7 @@ def glacier_workflow(catalog: Any, aoi: Any, year: int, settings: GlacierSetting
                     "dem_collections": sorted({t[1] for t in ref_entries + later_entries}),
                     "dem_dates": [str(ref_entries[0][0].date()), str(later_entries[0][0].date())],
                     "outline_collection": outline_id, "landcover_collection": lc_id,
-                    "reflectance_collection": refl_id, "reflectance_items": n_refl,
+                    "reflectance_collection": refl_id, "reflectance_items": len(summer_items),
                     "coregistration": asdict(coreg), "error": asdict(error), "settings": asdict(settings)},
     )
 
