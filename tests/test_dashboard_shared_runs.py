@@ -276,9 +276,9 @@ def test_a_shared_result_is_read_once_and_its_map_rasters_drawn_once(demo_root, 
     made = []
     original = SnowDashboard._map_rasters
 
-    def counting(self, layer):
+    def counting(self, *args):
         made.append(self)
-        return original(self, layer)
+        return original(self, *args)
 
     monkeypatch.setattr(SnowDashboard, "_map_rasters", counting)
     first = SnowDashboard(language="fr")
@@ -309,3 +309,31 @@ def test_a_shared_result_is_read_once_and_its_map_rasters_drawn_once(demo_root, 
     assert ref() is None and key not in _shared_render._MEMO
     lazy = xr.DataArray(da.ones((4, 4), chunks=2), dims=("y", "x"))
     assert _shared_render.in_memory(lazy) is lazy and lazy.chunks  # not a dataclass: untouched
+
+
+def test_the_shared_map_is_made_in_the_worker_and_not_on_the_event_loop(demo_root, monkeypatch):
+    """The shared run's worker makes the map's Web Mercator rasters and its relief (hillshade, a numba
+    kernel): the event loop that serves every session then only builds the page's own plot."""
+    from terra_lab.dashboards import _map_view
+    from terra_lab.dashboards.snow import SnowDashboard
+
+    where = []
+    rasters, relief = SnowDashboard._map_rasters, _map_view.basemap
+
+    def recording_rasters(self, *args):
+        where.append(("rasters", threading.current_thread().name))
+        return rasters(self, *args)
+
+    def recording_relief(*args, **kwargs):
+        where.append(("relief", threading.current_thread().name))
+        return relief(*args, **kwargs)
+
+    monkeypatch.setattr(SnowDashboard, "_map_rasters", recording_rasters)
+    monkeypatch.setattr(_map_view, "basemap", recording_relief)
+    page, out = SnowDashboard(language="fr"), []
+    worker = threading.Thread(target=lambda: out.append(page._work(lambda step: None)), name="shared-run-worker")
+    worker.start()
+    worker.join(300)
+    assert out and where == [("rasters", "shared-run-worker"), ("relief", "shared-run-worker")]
+    page._render(out[0])  # the event loop's part: the page's plot from the prepared rasters and relief
+    assert len(where) == 2 and page._map.object is not None

@@ -130,7 +130,9 @@ class DashboardBase(MapView, DashboardState, pn.viewable.Viewer):
         def compute(relay):
             self._workflow_progress = relay
             try:
-                return in_memory(self._compute())  # read once for every session drawing it
+                result = in_memory(self._compute())  # read once for every session drawing it
+                self.prepare_map(result)  # its map's shared rasters and relief, here and not on the event loop
+                return result
             finally:
                 self._workflow_progress = None
 

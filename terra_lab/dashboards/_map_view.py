@@ -132,10 +132,11 @@ class MapView:
             log.info("dashboard %s: no DEM for the basemap: %s", self.theme, e)
             return None
 
-    def _cached_dem(self, like: xr.DataArray):
+    def _cached_dem(self, like: xr.DataArray, result: Any = None):
+        result = self.result if result is None else result
         bounds = tuple(like.rio.bounds())
-        if not self._dem_cache or self._dem_cache[0] is not self.result or self._dem_cache[1] != bounds:
-            self._dem_cache = (self.result, bounds, self._dem(self.result, like))
+        if not self._dem_cache or self._dem_cache[0] is not result or self._dem_cache[1] != bounds:
+            self._dem_cache = (result, bounds, self._dem(result, like))
         return self._dem_cache[2]
 
     def _title(self, layer) -> str:
@@ -154,7 +155,7 @@ class MapView:
         from bokeh.models import CustomJSHover, MercatorTicker, MercatorTickFormatter
 
         if layer is None:  # the same for every session showing this result and product: drawn once
-            layer, crs, data, grey = memo(self.result, ("map", self._run_key()), lambda: self._map_rasters(None))
+            layer, crs, data, grey = self._shared_rasters(self.result)
         else:
             layer, crs, data, grey = self._map_rasters(layer)
         self._map_crs = crs
@@ -193,8 +194,7 @@ class MapView:
                 cmap=[MASKED_COLOUR], alpha=0.85, colorbar=False, tools=[]))
             layers.append(hv.Points([(np.nan, np.nan)], label=self._masked_label()).opts(
                 color=MASKED_COLOUR, marker="square", size=12))
-        base = memo(self.result, ("basemap", tuple(layer.rio.bounds()), is_offline()),
-                    lambda: basemap(lambda: self._cached_dem(layer)))
+        base = self._shared_basemap(self.result, layer)
         overlay = hv.Overlay(([base] if base is not None else []) + layers)
         title = self._title(layer)
         overlay = overlay.opts(
@@ -206,11 +206,33 @@ class MapView:
             active_tools=["wheel_zoom"])
         return overlay, image
 
-    def _map_rasters(self, layer: xr.DataArray | None):
+    def prepare_map(self, result: Any) -> None:
+        """Make the parts of ``result``'s map that every session showing it shares (its Web Mercator
+        rasters, the relief basemap), in the calling thread: the shared run's worker calls it, so
+        that the sessions' event loop only builds each page's own plot (the relief's numba kernel
+        compiles there too, not on the loop).  A failure is left to the drawing, which shows it."""
+        try:
+            layer = self._shared_rasters(result)[0]
+            self._shared_basemap(result, layer)
+        except Exception as e:  # noqa: BLE001 - the page's own drawing meets it again and shows it
+            log.info("dashboard %s: map not prepared in the worker: %s", self.theme, e)
+
+    def _shared_rasters(self, result: Any):
+        """:meth:`_map_rasters` of ``result`` and the current product, made once for every session."""
+        return memo(result, ("map", self._run_key()), lambda: self._map_rasters(None, result))
+
+    def _shared_basemap(self, result: Any, layer: xr.DataArray):
+        """The basemap under ``layer`` (cut to its data), made once for every session showing ``result``."""
+        return memo(result, ("basemap", tuple(layer.rio.bounds()), is_offline()),
+                    lambda: basemap(lambda: self._cached_dem(layer, result)))
+
+    def _map_rasters(self, layer: xr.DataArray | None, result: Any = None):
         """(layer cut to its data, its CRS, the layer in Web Mercator, the masked pixels in Web
-        Mercator or None): what the map draws, the same in every session and language."""
-        layer = clearest_time(self._layer(self.result) if layer is None else layer)
-        masked = self._masked(self.result, layer)
+        Mercator or None): what the map draws, the same in every session and language.  ``result``:
+        the result drawn (default: the page's current one)."""
+        result = self.result if result is None else result
+        layer = clearest_time(self._layer(result) if layer is None else layer)
+        masked = self._masked(result, layer)
         keep = np.isfinite(layer.astype("float32"))
         if masked is not None:
             masked = masked.fillna(False).astype(bool)
