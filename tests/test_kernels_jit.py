@@ -72,3 +72,60 @@ def test_hot_kernels_compile_eagerly_for_the_types_products_pass():
     counts = json.loads(out.stdout.strip().splitlines()[-1])
     assert all(n == 1 for n in counts["eager"].values()), counts  # compiled at import, before any call
     assert counts["after"] == counts["eager"], counts  # the product's calls used them: no new specialisation
+
+
+_CACHE_SCRIPT = """
+import json, os, stat, numba
+before = numba.config.CACHE_DIR
+from terra_lab.kernels import _dieback, _snow as k
+from terra_lab.kernels._jit import cache_dir
+root = cache_dir()
+print(json.dumps({"hits": sum(sum(f.stats.cache_hits.values()) for f in (k.l3b_block, k.l2b_block_codes)),
+                  "misses": sum(sum(f.stats.cache_misses.values()) for f in (k.l3b_block, k.l2b_block_codes)),
+                  "dir": str(root), "modes": [stat.S_IMODE(os.stat(p).st_mode) for p in (root, root.parent)],
+                  "files": sorted(os.listdir(next(root.iterdir()))), "config_kept": numba.config.CACHE_DIR == before}))
+"""
+
+
+def _run_cached(home: Path, **env) -> dict:
+    import os
+
+    out = subprocess.run([sys.executable, "-c", _CACHE_SCRIPT], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "TERRA_LAB_HOME": str(home), **env})
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_compiled_kernels_are_cached_in_a_private_folder_and_loaded_by_the_next_process(tmp_path):
+    """A cold start compiles and saves (the snow block kernels, dieback's per-pixel gufunc); the
+    next process loads them; the folder is the user's own (0700) under TERRA_LAB_HOME, named
+    after the sources; numba's setting for other libraries is untouched."""
+    first, second = _run_cached(tmp_path), _run_cached(tmp_path)
+    assert first["dir"].startswith(str(tmp_path / "numba-cache")) and first["dir"] == second["dir"]
+    assert first["modes"] == [0o700, 0o700] and first["config_kept"]
+    assert any(f.startswith("guf-_dieback.dieback_pixel") for f in first["files"]), first["files"]
+    assert first["misses"] == 2 and first["hits"] == 0, first
+    assert second["hits"] == 2 and second["misses"] == 0, second
+
+
+def test_no_cache_in_a_folder_that_is_not_the_users_own(tmp_path, monkeypatch):
+    """A shared TERRA_LAB_HOME of another user (an admin's demo archive) and no private home: the
+    kernels compile in memory, nothing is written in a folder another user could read or write."""
+    import os
+
+    from terra_lab.kernels import _jit
+
+    monkeypatch.setenv("TERRA_LAB_HOME", str(tmp_path / "shared"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(os, "geteuid", lambda: os.getuid() + 1)  # every folder reads as another user's
+    _jit.cache_dir.cache_clear()
+    try:
+        assert _jit.cache_dir() is None
+    finally:
+        _jit.cache_dir.cache_clear()
+    monkeypatch.setattr(os, "geteuid", os.getuid)
+    monkeypatch.setenv("TERRA_LAB_JIT_CACHE", "0")
+    try:
+        assert _jit.cache_dir() is None
+    finally:
+        _jit.cache_dir.cache_clear()

@@ -43,7 +43,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from .._paths import data_home
+from .._paths import data_home, private_dir
 from ..errors import CatalogUnreachableError, TerraLabError
 from ._local import LocalCatalog
 
@@ -120,20 +120,6 @@ def _terminate(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float
 
 
 # ------------------------------------------------------------------ private run folders
-def _private_dir(path: Path) -> Path | None:
-    """``path``, created ``0700`` if needed, if it is ours; None if we may not have it."""
-    try:
-        path.mkdir(parents=True, exist_ok=True, mode=0o700)
-        st = path.stat()
-        if st.st_uid != os.geteuid() or not os.access(path, os.W_OK | os.X_OK):
-            return None
-        if st.st_mode & 0o077:
-            path.chmod(0o700)
-    except OSError:
-        return None
-    return path
-
-
 def run_root() -> Path:
     """Where catalogue servers keep their run folders (database, socket, secret, logs), private to the user.
 
@@ -150,7 +136,7 @@ def run_root() -> Path:
     candidates = [Path(xdg) / "terra_lab"] if xdg and Path(xdg).is_dir() and Path(xdg).stat().st_uid == os.geteuid() else []
     candidates += [data_home() / "run", Path.home() / ".cache" / "terra_lab" / "run"]
     for c in candidates:
-        if _private_dir(c) is not None:
+        if private_dir(c) is not None:
             return c
     return Path(tempfile.gettempdir())
 
