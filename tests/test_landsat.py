@@ -4,7 +4,6 @@ COGs, lazy loading from a generated (non-demo) catalogue, the demo catalogue and
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import numpy as np
 import pytest
@@ -140,8 +139,9 @@ def test_lazy_load_demo(demo_catalog, demo_root, no_compute):
     with no_compute():
         ds = terra_lab.load(demo_catalog.search(collections="landsat-c2-l2"), apply_masks=["cloud", "shadow", "edge"])
     assert ds.sizes["time"] == 6 and ds.rio.resolution() == (30.0, -30.0)
-    station = json.loads((demo_root / "meteo" / "station.json").read_text())
-    assert [o["date"] for o in station["overpass"]] == [str(t)[:10] for t in ds.time.values]
+    station = demo_catalog.search(collections="terra-lab-demo-meteo-stations").items
+    overpass = terra_lab.cube.load_station(station, "overpass")
+    assert [str(t)[:10] for t in overpass.index.values] == [str(t)[:10] for t in ds.time.values]
     lst = ds.lwir11.isel(time=0).compute()
     assert float(lst.min()) > 285 and float(lst.max()) < 330  # summer surface temperature, K
     assert int(ds.cloud.isel(time=1).sum()) > 0  # the demo's cloudy date

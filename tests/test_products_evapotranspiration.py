@@ -146,17 +146,17 @@ def test_dekad_sums_and_stress():
 
 @pytest.fixture(scope="module")
 def demo_et(demo_catalog, demo_root):
-    from terra_lab.demo._landsat import read_station
+    from terra_lab.cube import load_station
 
     cube = terra_lab.load(demo_catalog.search(collections="landsat-c2-l2"), apply_masks=["cloud", "shadow", "edge"])
-    st = read_station(demo_root)
-    ov = pd.DataFrame(st["overpass"])
+    station = demo_catalog.search(collections="terra-lab-demo-meteo-stations").items
+    ov = load_station(station, "overpass")
     per_date = {c: xr.DataArray(ov[c].values, dims="time", coords={"time": cube.time}) for c in ov.columns}
-    daily = pd.DataFrame(st["daily"])
-    days = pd.DatetimeIndex(daily["date"].values)
+    daily = load_station(station)
+    days = pd.DatetimeIndex(daily.index)
     et0 = xr.DataArray(et.reference_et_daily(daily.tmax_c.values, daily.tmin_c.values, daily.rs_mj_m2_day.values,
-                                             daily.ea_kpa.values, daily.u2_m_s.values, elevation=st["site"]["elevation_m"],
-                                             latitude=st["site"]["latitude"], doy=days.dayofyear.values),
+                                             daily.ea_kpa.values, daily.u2_m_s.values, elevation=daily.attrs["elevation_m"],
+                                             latitude=daily.attrs["latitude"], doy=days.dayofyear.values),
                        dims="time", coords={"time": days}, name="et0")
     truth = rioxarray.open_rasterio(demo_root / "truth" / "et_fraction_landsat_R30.tif").rename(band="time")
     truth = truth.assign_coords(time=cube.time.values, x=cube.x.values, y=cube.y.values)

@@ -17,27 +17,30 @@ station's FAO-56 grass reference ET0.  Clouds (QA_PIXEL bits 1 dilated, 3 cloud,
 of two dates and their pixels are cold and bright; the lake sets bit 7 (water).
 
 Files: ``landsat/<product>/``, ``truth/et_fraction_landsat_R30.tif`` (one band per date, float32),
-``meteo/station.json`` (site, overpass values per date, daily series, units, sources) and
-``meteo/station_daily.csv`` (the daily series).  :func:`read_station` reads them back.
+and the station's tables ``meteo/station_daily.csv`` (the daily series) and ``meteo/station_overpass.csv``
+(the values at each overpass), published as the item of the catalogue collection
+``terra-lab-demo-meteo-stations`` (:func:`terra_lab.catalog._station_items.station_item`: a point,
+the CSVs as ``text/csv`` assets ``daily`` and ``overpass`` with their columns and units in
+``table:columns``), read back by :func:`terra_lab.cube.load_station`.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
-import json
 from pathlib import Path
 
 import numpy as np
 from pyproj import Transformer
 
-from .._paths import demo_dir
 from ._muscate import Tile, _Grid, write_cog
 from ._scene import SPECTRA, Scene
 
-__all__ = ["C_FACTOR", "ET_DAYS", "LANDSAT_DIR", "RAH", "STATION_DIR", "add_landsat", "read_station", "write_landsat"]
+__all__ = ["C_FACTOR", "ET_DAYS", "LANDSAT_DIR", "RAH", "STATION_DIR", "STATION_ID", "add_landsat", "station",
+           "station_columns", "write_landsat"]
 
 LANDSAT_DIR, STATION_DIR = "landsat", "meteo"
+STATION_ID = "terra-lab-demo-station"
 #: Overpass days: every 16 days through the summer of 2024 (Landsat 9's repeat cycle).
 ET_DAYS = tuple(dt.date(2024, 6, 5) + dt.timedelta(days=16 * i) for i in range(6))
 #: Cold-reference factor and aerodynamic resistance of the truth's energy balance (Senay et al. 2013).
@@ -105,17 +108,59 @@ def station(tile: Tile, elevation: float = 700.0) -> dict:
     return {
         "site": {"name": "terra_lab demo station", "longitude": round(lon, 5), "latitude": round(lat, 5),
                  "elevation_m": elevation, "wind_height_m": 2.0},
-        "units": {"tmax_c": "deg C", "tmin_c": "deg C", "rs_mj_m2_day": "MJ m-2 day-1", "ea_kpa": "kPa",
-                  "u2_m_s": "m s-1 at 2 m", "rn_clear_w_m2": "W m-2 (day mean, clear sky, albedo 0.23)",
-                  "air_temperature_c": "deg C", "solar_radiation_w_m2": "W m-2", "pressure_kpa": "kPa"},
         "sources": "analytic (terra_lab.demo._landsat.station); ET0 by FAO-56 Penman-Monteith from the daily series",
         "daily": daily, "overpass": overpass,
     }
 
 
-def read_station(root: str | Path | None = None) -> dict:
-    """The demo station (``meteo/station.json`` of the demo archive ``root``, default the built demo)."""
-    return json.loads((Path(root or demo_dir()) / STATION_DIR / "station.json").read_text())
+#: the station's tables: column -> (type, unit, meaning); written to the items' ``table:columns``
+_COLUMNS = {
+    "daily": {
+        "date": ("date", None, "day (UTC)"),
+        "tmax_c": ("float64", "degC", "daily maximum air temperature at 2 m"),
+        "tmin_c": ("float64", "degC", "daily minimum air temperature at 2 m"),
+        "rs_mj_m2_day": ("float64", "MJ m-2 day-1", "daily incoming shortwave radiation"),
+        "ea_kpa": ("float64", "kPa", "daily mean actual vapour pressure"),
+        "u2_m_s": ("float64", "m s-1", "daily mean wind speed at 2 m"),
+        "rn_clear_w_m2": ("float64", "W m-2", "day-mean clear-sky net radiation (FAO-56 Rso, albedo 0.23, eq. 39)"),
+    },
+    "overpass": {
+        "datetime": ("datetime", None, "overpass time (UTC)"),
+        "air_temperature_c": ("float64", "degC", "air temperature at the overpass"),
+        "air_temperature_max_c": ("float64", "degC", "the day's maximum air temperature"),
+        "wind_speed_m_s": ("float64", "m s-1", "wind speed at the overpass, above the canopies (blending height)"),
+        "vapour_pressure_kpa": ("float64", "kPa", "actual vapour pressure at the overpass"),
+        "pressure_kpa": ("float64", "kPa", "air pressure"),
+        "solar_zenith_deg": ("float64", "deg", "solar zenith angle at the overpass"),
+        "solar_radiation_w_m2": ("float64", "W m-2", "incoming shortwave radiation at the overpass"),
+        "rn_clear_w_m2": ("float64", "W m-2", "the day's clear-sky net radiation (day mean)"),
+    },
+}
+
+
+def station_columns(table: str) -> list[dict]:
+    """``table:columns`` of the station's ``"daily"`` or ``"overpass"`` table."""
+    return [{"name": name, "type": kind, "description": text, **({"unit": unit} if unit else {})}
+            for name, (kind, unit, text) in _COLUMNS[table].items()]
+
+
+def _write_tables(root: Path, st: dict) -> dict[str, dict]:
+    """Write the station's CSV tables under ``root / STATION_DIR``; return them as :func:`station_item` wants."""
+    folder = root / STATION_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = {"daily": [[st["daily"][c][i] for c in _COLUMNS["daily"]] for i in range(len(st["daily"]["date"]))],
+            "overpass": [[f"{o['date']}T{o['time_utc']}:00Z", *(o[c] for c in list(_COLUMNS["overpass"])[1:])]
+                         for o in st["overpass"]]}
+    tables = {}
+    for key, body in rows.items():
+        path = folder / f"station_{key}.csv"
+        with open(path, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(list(_COLUMNS[key]))
+            w.writerows(body)
+        tables[key] = {"path": path, "columns": station_columns(key), "rows": len(body),
+                       "title": {"daily": "daily weather", "overpass": "weather at the Landsat overpasses"}[key]}
+    return tables
 
 
 def _dt(rn: float, ta_k: float, p_kpa: float) -> float:
@@ -148,16 +193,10 @@ def _reflectance(scene: Scene, grid: _Grid, day: dt.date) -> np.ndarray:
 
 
 def write_landsat(root: Path, scene: Scene, tile: Tile) -> dict:
-    """Write the products, the truth and the station under ``root``; return the station."""
+    """Write the products and the truth under ``root``; return the station (its tables are written by
+    :func:`add_landsat`)."""
     grid = _Grid(scene, tile, _RES)
     st = station(tile)
-    (root / STATION_DIR).mkdir(parents=True, exist_ok=True)
-    (root / STATION_DIR / "station.json").write_text(json.dumps(st, indent=1))
-    with open(root / STATION_DIR / "station_daily.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        keys = list(st["daily"])
-        w.writerow(keys)
-        w.writerows(zip(*(st["daily"][k] for k in keys)))
     rng = np.random.default_rng(scene.seed + 17)
     lake = grid.static["landcover"] == 8
     fractions = []
@@ -196,14 +235,27 @@ def write_landsat(root: Path, scene: Scene, tile: Tile) -> dict:
 
 
 def add_landsat(cat, root: Path, scene: Scene, tile: Tile) -> None:
-    """Write the Landsat series under ``root`` and add it to ``cat`` (collection ``landsat-c2-l2``)."""
+    """Write the Landsat series and the station under ``root`` and add them to ``cat`` (collections
+    ``landsat-c2-l2`` and ``terra-lab-demo-meteo-stations``)."""
     from ..catalog._landsat_items import landsat_c2_items_from_folder
+    from ..catalog._station_items import TABLE_EXTENSION, station_item
     from ..profiles import _collections as C
 
-    write_landsat(root, scene, tile)
+    st = write_landsat(root, scene, tile)
     items = list(landsat_c2_items_from_folder(root / LANDSAT_DIR, href_root=root / "catalog"))
     cat.add_items(items, collection=C.LANDSAT_C2_L2_COLLECTION, license="CC0-1.0",
                   title="terra_lab demo: synthetic Landsat 8/9 Collection 2 Level-2 (SR + ST)",
                   description=("Synthetic USGS Collection 2 Level-2 science products (SR_B1-B7, ST_B10, QA_PIXEL) of "
                                "summer 2024 over the demo scene, surface temperature from an ET truth "
-                               "(truth/et_fraction_landsat_R30.tif); weather in meteo/station.json."))
+                               "(truth/et_fraction_landsat_R30.tif); weather in the collection "
+                               f"{C.METEO_STATIONS_COLLECTION}."))
+    site = st["site"]
+    item = station_item(STATION_ID, site["longitude"], site["latitude"], tables=_write_tables(root, st),
+                        period=_DAILY, elevation_m=site["elevation_m"], title=site["name"], href_root=root / "catalog",
+                        properties={"description": st["sources"]})
+    cat.add_items([item], collection=C.METEO_STATIONS_COLLECTION, license="CC0-1.0",
+                  title="terra_lab demo: weather stations (daily and overpass tables)",
+                  description=("One item per weather station (point): CSV tables `daily` (FAO-56 reference-ET forcing) "
+                               "and `overpass` (values at the Landsat overpasses), columns and units in table:columns."),
+                  providers=[{"name": "terra_lab", "roles": ["producer"]}],
+                  stac_extensions=["https://stac-extensions.github.io/item-assets/v1.0.0/schema.json", TABLE_EXTENSION])

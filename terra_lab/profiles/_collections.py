@@ -12,6 +12,7 @@ __all__ = [
     "COP_DEM_COLLECTION",
     "LANDSAT8_L2A_COLLECTION",
     "LANDSAT_C2_L2_COLLECTION",
+    "METEO_STATIONS_COLLECTION",
     "OSO_COLLECTION",
     "S1TILING_COLLECTION",
     "S1_RTC_COLLECTION",
@@ -45,3 +46,5 @@ COP_DEM_COLLECTION = "cop-dem-glo-30"
 S1TILING_COLLECTION = "THEIA_S1TILING_SENTINEL1_L1"
 #: Microsoft Planetary Computer id of its Sentinel-1 radiometrically terrain-corrected COGs.
 S1_RTC_COLLECTION = "sentinel-1-rtc"
+#: terra_lab's id of a collection of weather stations (one item per station, CSV tables: the demo's).
+METEO_STATIONS_COLLECTION = "terra-lab-demo-meteo-stations"

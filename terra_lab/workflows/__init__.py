@@ -18,6 +18,7 @@ from __future__ import annotations
 from ._aux import FOREST_CLASSES, KNOWN_COLLECTIONS, find_collection, forest_mask, load_dem, load_landcover
 from ._progress import STEPS, Cancelled
 from .biodiversity import BiodiversityResult, BiodiversitySettings, biodiversity_workflow
+from .evapotranspiration import ETResult, ETSettings, et_workflow
 from .fire import FireResult, FireSettings, fire_workflow
 from .forest import ForestResult, ForestSettings, forest_workflow
 from .glacier import GlacierResult, GlacierSettings, glacier_workflow
@@ -33,6 +34,8 @@ __all__ = [
     "BiodiversityResult",
     "BiodiversitySettings",
     "Cancelled",
+    "ETResult",
+    "ETSettings",
     "FireResult",
     "FireSettings",
     "ForestResult",
@@ -48,6 +51,7 @@ __all__ = [
     "WaterResult",
     "WaterSettings",
     "biodiversity_workflow",
+    "et_workflow",
     "find_collection",
     "fire_workflow",
     "forest_mask",
