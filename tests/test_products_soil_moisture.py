@@ -46,6 +46,71 @@ def test_forward_matches_the_equations():
     assert 10 * np.log10(sm.wcm_forward(_da([20.0]), _da([0.0]), 39.0).values[0]) == pytest.approx(P.c * 20 + P.d, abs=1e-4)
 
 
+def test_worked_value_by_hand():
+    """One forward simulation written out with the math module, step by step (WCM, V1 = V2 = NDVI, soil term in dB).
+
+    mv = 25 vol.%, NDVI = 0.4, theta = 35 deg with the WCM_VV preset (A 0.20, B 0.50, C 0.25 dB/vol.%,
+    D -17.25 dB at 39 deg, -0.20 dB/deg): cos 35 = 0.81915, T2 = exp(-2 B NDVI / cos) = 0.61366,
+    sigma_veg = A NDVI cos (1 - T2) = 0.025318, sigma_soil = 10^((C mv + D - 0.2 (35 - 39)) / 10) = 10^(-1.02)
+    = 0.095499, sigma_tot = 0.083922 = -10.761 dB.
+    """
+    import math
+
+    mv, nd, th = 25.0, 0.4, 35.0
+    cos_t = math.cos(math.radians(th))
+    t2 = math.exp(-2.0 * P.b * nd / cos_t)
+    veg = P.a * nd * cos_t * (1.0 - t2)
+    soil_db = P.c * mv + P.d + P.d_slope * (th - P.theta_ref)
+    total = veg + t2 * 10.0 ** (soil_db / 10.0)
+    assert soil_db == pytest.approx(-10.2) and t2 == pytest.approx(0.613663, abs=1e-6)
+    assert 10 * math.log10(total) == pytest.approx(-10.7612, abs=1e-4)  # the value worked out in the docstring
+    got = float(sm.wcm_forward(_da([mv]), _da([nd]), _da([th])).values[0])
+    assert 10 * math.log10(got) == pytest.approx(10 * math.log10(total), abs=1e-4)
+    # and back: the closed form returns the soil moisture the signal was made with
+    assert float(sm.invert_wcm(_da([total]), _da([nd]), _da([th])).values[0]) == pytest.approx(mv, abs=1e-3)
+
+
+def test_nn_rmse_on_noisy_simulations_vs_the_papers_accuracy():
+    """El Hajj et al. 2017 report about 5 vol.% RMSE for the network without a priori information; ours on
+    independent noisy simulations (the training noise: 1 dB on sigma0, 10 % on NDVI, 0.5 deg)."""
+    x, y = sm.training_set(n=3000, seed=11)  # another seed than the network's training set
+    th, nd = x[:, 2], x[:, 1]
+    got = sm.invert_wcm_nn(_da(10 ** (x[:, 0] / 10)), _da(nd), _da(th)).values
+    ok = np.isfinite(got)
+    rmse = float(np.sqrt(np.mean((got[ok] - y[ok]) ** 2)))
+    direct = sm.invert_wcm(_da(10 ** (x[:, 0] / 10)), _da(nd), _da(th)).values
+    ok_d = np.isfinite(direct)
+    rmse_d = float(np.sqrt(np.mean((direct[ok_d] - y[ok_d]) ** 2)))
+    flagged = sm.range_flag(_da(10 ** (x[:, 0] / 10)), _da(nd), _da(th)).values == sm.ABOVE_RANGE
+    above = float(flagged.mean())
+    print(f"\nnoisy WCM simulations (mv {P.mv_min:g}-{P.mv_max:g} vol.%, NDVI 0-{P.ndvi_max}): NN RMSE {rmse:.2f} vol.%, "
+          f"direct {rmse_d:.2f} vol.% (El Hajj et al. 2017: about 5 vol.% without a priori information); "
+          f"{above:.1%} flagged above the model's range by the noise alone")
+    assert np.array_equal(~ok, (nd > P.ndvi_max) | flagged)  # NaN only under dense vegetation or above the range
+    assert above < 0.02 and rmse < 6.5 and rmse < rmse_d
+
+
+def test_out_of_range_sigma0_is_flagged_not_saturated():
+    """A built-up block (-3 dB under NDVI 0.15) is brighter than the wettest soil the model makes: NaN and
+    ABOVE_RANGE, not mv_max; open water (-23 dB) is BELOW_RANGE; a soil inside the range inverts."""
+    nd, th = 0.15, 35.0
+    top_db = 10 * np.log10(_wcm_numpy(P.mv_max, nd, th))
+    bottom_db = 10 * np.log10(_wcm_numpy(P.mv_min, nd, th))
+    sigma_db = np.array([-3.0, top_db + 0.5 * P.range_tol_db, top_db + 2 * P.range_tol_db, -23.0,
+                         10 * np.log10(_wcm_numpy(20.0, nd, th)), np.nan])
+    sigma = _da(10 ** (sigma_db / 10))
+    flag = sm.range_flag(sigma, _da([nd] * 6), th)
+    np.testing.assert_array_equal(flag.values[:5], [sm.ABOVE_RANGE, sm.IN_RANGE, sm.ABOVE_RANGE, sm.BELOW_RANGE,
+                                                    sm.IN_RANGE])
+    assert np.isnan(flag.values[5]) and "above_model_range" in flag.attrs["flag_meanings"]
+    assert bottom_db - P.range_tol_db > -23.0
+    direct = sm.invert_wcm(sigma, _da([nd] * 6), th).values
+    nn = sm.invert_wcm_nn(sigma, _da([nd] * 6), th).values
+    for got in (direct, nn):
+        assert np.isnan(got[[0, 2, 5]]).all() and np.isfinite(got[[1, 3, 4]]).all()
+    assert direct[1] == P.mv_max and direct[3] == P.mv_min and direct[4] == pytest.approx(20.0, abs=1e-3)
+
+
 def test_direct_inversion_round_trips_and_matches_scipy():
     rng = np.random.default_rng(0)
     mv, nd, th = rng.uniform(3, 44, 400), rng.uniform(0, 0.75, 400), rng.uniform(29, 46, 400)
@@ -120,6 +185,33 @@ def test_rmse_against_the_demo_truth(demo_s1, demo_root, no_compute):
     first = {"time": slice(0, 4)}
     px = sm.invert_wcm(demo_s1["vv"].isel(first), ndvi.isel(first), demo_s1["incidence"].isel(first)).values
     assert np.isfinite(px).mean() > 0.3
+
+
+def test_demo_built_up_block_is_flagged_not_saturated(demo_s1, demo_root):
+    """The 40 vol.% patch the dashboard showed by the lake shore (lon 6.273-6.279 E, lat 45.183-45.186 N) was the
+    village: built-up pixels (sigma0 about -3 dB, 3 dB above the wettest soil the model makes there) inverted at
+    the top of the range.  They are above the model's range; the soils around are not."""
+    from pyproj import Transformer
+
+    (x0, x1), (y0, y1) = Transformer.from_crs(4326, 32631, always_xy=True).transform([6.273, 6.279], [45.183, 45.186])
+    box = {"x": slice(x0, x1), "y": slice(y1, y0)}
+    s1 = demo_s1.sel(box).isel(time=slice(60, 110))  # spring and summer
+    ndvi = xr.DataArray(_truth(demo_root, "s1_ndvi_R2.tif"), dims=("time", "y", "x"),
+                        coords={"time": demo_s1["time"], "y": demo_s1["y"], "x": demo_s1["x"]}).sel(box).isel(time=slice(60, 110))
+    lc = xr.DataArray(_truth(demo_root, "landcover_R2.tif")[0][80:, :120], dims=("y", "x"),
+                      coords={"y": demo_s1["y"], "x": demo_s1["x"]}).sel(box)  # the S1 crop: the tile's south-west
+    vv = s1["vv"].where(s1["vv"] > 0)
+    flag = sm.range_flag(vv, ndvi, s1["incidence"]).values
+    urban, soil = (lc == 1).values, np.isin(lc.values, (2, 3, 4, 5, 6, 7))
+    seen = np.isfinite(flag)
+    above_urban = (flag == sm.ABOVE_RANGE)[:, urban][seen[:, urban]].mean()
+    above_soil = (flag == sm.ABOVE_RANGE)[:, soil][seen[:, soil]].mean()
+    print(f"\nby the lake shore: {above_urban:.0%} of built-up and {above_soil:.2%} of soil pixel-dates above the range")
+    assert urban.sum() > 50 and above_urban > 0.6 and above_soil < 0.01
+    bright = sm.bright_scatterers(vv, ndvi, s1["incidence"]).values
+    assert bright[urban].mean() > 0.95 and not bright[soil].any()
+    direct = sm.invert_wcm(vv, ndvi, s1["incidence"]).values
+    assert (direct[:, urban] >= P.mv_max).mean() < 0.3  # before: nearly every built-up pixel-date at mv_max
 
 
 def test_parameters_are_frozen_and_replaceable():

@@ -6,6 +6,9 @@ the equations), run three ways:
 
 * :func:`wcm_forward`: backscatter of a soil moisture under a vegetation (simulations, the demo);
 * :func:`invert_wcm`: the direct per-pixel inversion (closed form, numba);
+* :func:`range_flag`: where sigma0 lies against the model's range (in it, above it: built-up or layover,
+  below it: water or shadow); both inversions give NaN above the range instead of a saturated ``mv_max``;
+  :func:`bright_scatterers`: the pixels above it on most dates (built-up blocks), to mask on every date;
 * :func:`invert_wcm_nn`: El Hajj et al.'s approach [2]_: a neural network (scikit-learn
   ``MLPRegressor``) trained on simulations of the same model with noise added to its inputs
   (:func:`training_set`, :func:`train_inversion_network`), then applied per pixel.
@@ -42,15 +45,21 @@ import numpy as np
 import xarray as xr
 
 from ..errors import MissingBandError
+from ..kernels._soil_moisture import ABOVE_RANGE, BELOW_RANGE, IN_RANGE
 from ._common import with_provenance
 
 __all__ = [
+    "ABOVE_RANGE",
+    "BELOW_RANGE",
+    "IN_RANGE",
     "WCM_VV",
     "WCMParams",
+    "bright_scatterers",
     "invert_wcm",
     "invert_wcm_nn",
     "ndvi_at",
     "plot_mean",
+    "range_flag",
     "soil_moisture",
     "train_inversion_network",
     "training_set",
@@ -72,6 +81,12 @@ class WCMParams:
 
     The training noise of the network: ``noise_db`` (Gaussian, on sigma0 in dB), ``noise_ndvi``
     (relative, on NDVI), ``noise_theta`` (degrees).
+
+    ``range_tol_db``: how far (dB) sigma0 may lie beyond the model's range at its NDVI and angle before
+    :func:`range_flag` flags it (default 2 dB: two standard deviations of the sigma0 noise the network is
+    trained with, ``noise_db``; a soil at the top of the range crosses it by noise alone about 2 % of the
+    time, while the demo's built-up blocks, about 3 dB above the wettest soil, are flagged on about 85 % of
+    their pixel-dates after a 3 x 3 mean; see :mod:`terra_lab.kernels._soil_moisture`).
     """
 
     a: float = 0.20
@@ -86,6 +101,7 @@ class WCMParams:
     noise_db: float = 1.0
     noise_ndvi: float = 0.10
     noise_theta: float = 0.5
+    range_tol_db: float = 2.0
 
     def vector(self) -> np.ndarray:
         """The kernels' parameter vector (:data:`terra_lab.kernels._soil_moisture.PARAM_ORDER`)."""
@@ -94,11 +110,25 @@ class WCMParams:
         return np.array([getattr(self, k) for k in PARAM_ORDER], dtype=np.float64)
 
 
-#: C-band VV, NDVI-driven WCM: the shape and magnitudes of the calibrations of Baghdadi et al. 2017 [3]_ and
-#: El Hajj et al. 2017 [2]_ (vegetation A ~ 0.1-0.3, B ~ 0.1-1 per NDVI unit; bare-soil sensitivity about
-#: 0.25 dB per vol.% and -0.2 dB per degree of incidence around 39 deg at C band).  These numbers were NOT
-#: copied from those papers' tables (not at hand when this module was written): calibrate A, B, C, D on
-#: plots of your site (``dataclasses.replace(WCM_VV, a=..., ...)``) before trusting absolute values.
+#: C-band VV, NDVI-driven WCM preset.  What was checked against the method (issue 17 review) and what was not:
+#:
+#: * the vegetation part is El Hajj et al. 2017's [2]_ and Baghdadi et al. 2017's [3]_: Attema & Ulaby with
+#:   V1 = V2 = NDVI, ``sigma_veg = A NDVI cos(theta) (1 - T2)``, ``T2 = exp(-2 B NDVI / cos(theta))``, linear units;
+#: * the method's domain: NDVI up to 0.75 (denser vegetation masked), agricultural soils in the mv range the
+#:   network is trained on (here 2-45 vol.%, ``mv_min``/``mv_max``; the method trains on its own 2-40-ish
+#:   range, a setting to match when its exact bounds are known), the network trained on noisy simulations
+#:   of the model (noise on sigma0, NDVI and angle) rather than on field data;
+#: * DEVIATION: the method's soil term is the IEM (with Baghdadi's calibrated correlation length) driven by
+#:   mv, surface roughness and angle; here it is linear in dB, ``C mv + D + D_slope (theta - 39)``, i.e. one
+#:   fixed roughness (the form Baghdadi et al. use for the soil's sensitivity at C band, about 0.2-0.3 dB per
+#:   vol.%), so the roughness dimension of the method's training set is absent;
+#: * NOT VERIFIED: the numbers A = 0.20, B = 0.50 (per NDVI unit), C = 0.25 dB/vol.%, D = -17.25 dB at 39 deg,
+#:   -0.20 dB/deg are C-band magnitudes, not the values of Baghdadi et al. 2017's calibration table (that
+#:   table could not be consulted during the review).  Calibrate on plots of your site, or copy the published
+#:   VV/NDVI values: ``dataclasses.replace(WCM_VV, a=..., b=..., c=..., d=...)``; every function takes ``params=``.
+#:
+#: The demo's Sentinel-1 series is simulated with this same preset (:mod:`terra_lab.demo._sentinel1`), so the
+#: demo checks the inversions, not the calibration.
 WCM_VV = WCMParams()
 
 
@@ -149,7 +179,8 @@ def invert_wcm(vv: xr.DataArray, ndvi: xr.DataArray, incidence: xr.DataArray | f
 
     ``vv``: sigma0 VV, linear; ``ndvi``: on the same grid and dates; ``incidence``: degrees (a cube or
     one angle); ``frozen``: True where the soil is frozen or snow-covered.  NaN under dense vegetation
-    (NDVI > ``params.ndvi_max``), where frozen, and where an input is missing.
+    (NDVI > ``params.ndvi_max``), where frozen, where an input is missing and where sigma0 is above the
+    model's range (:func:`range_flag`: built-up areas, layover; not a saturated soil).
     """
     from ..kernels._soil_moisture import wcm_invert as kernel
 
@@ -157,6 +188,42 @@ def invert_wcm(vv: xr.DataArray, ndvi: xr.DataArray, incidence: xr.DataArray | f
     out.attrs.update(units="%", long_name="volumetric soil moisture (WCM direct inversion)")
     return with_provenance(out, algorithm="Water Cloud Model inversion (direct)", params=_params_dict(params),
                            source=vv, reference=_REFERENCE)
+
+
+def range_flag(vv: xr.DataArray, ndvi: xr.DataArray, incidence: xr.DataArray | float = 39.0, *,
+               params: WCMParams = WCM_VV) -> xr.DataArray:
+    """Where sigma0 VV (linear) lies against the model's range at its NDVI and angle (float32 codes, NaN: no input).
+
+    :data:`IN_RANGE` (0), :data:`ABOVE_RANGE` (1: brighter than the wettest soil, ``mv_max``, by more than
+    ``params.range_tol_db``: built-up areas, dihedral returns, layover; both inversions give NaN there) or
+    :data:`BELOW_RANGE` (2: darker than the driest soil, ``mv_min``: open water, radar shadow, very smooth
+    surfaces; the inversions give ``mv_min``).  CF ``flag_values``/``flag_meanings`` attributes name them.
+    """
+    from ..kernels._soil_moisture import wcm_range_flag as kernel
+
+    out = _apply(kernel, vv, ndvi, _angle(incidence, vv), params).rename("range_flag")
+    out.attrs.update(flag_values=[IN_RANGE, ABOVE_RANGE, BELOW_RANGE],
+                     flag_meanings="in_model_range above_model_range below_model_range",
+                     long_name="sigma0 VV against the Water Cloud Model's range (mv_min..mv_max)")
+    return with_provenance(out, algorithm="Water Cloud Model range check", params=_params_dict(params),
+                           source=vv, reference=_REFERENCE)
+
+
+def bright_scatterers(vv: xr.DataArray, ndvi: xr.DataArray, incidence: xr.DataArray | float = 39.0, *,
+                      params: WCMParams = WCM_VV, share: float = 0.5) -> xr.DataArray:
+    """Pixels above the model's range (:func:`range_flag`) on more than ``share`` of their dates: ``(y, x)`` bool.
+
+    A soil crosses the top of the range by speckle now and then; a built-up block, a dihedral or a
+    layover slope stays above it date after date.  Mask those pixels on every date, and before any
+    spatial averaging of sigma0 (a window that mixes them with their neighbours makes mixed pixels
+    inside the tolerance that would invert as saturated soil).  Lazy; reduces over ``time``.
+    """
+    flag = range_flag(vv, ndvi, incidence, params=params)
+    seen = flag.notnull().sum("time")
+    above = (flag == ABOVE_RANGE).sum("time")
+    out = (above > share * seen) & (seen > 0)
+    return out.rename("bright_scatterer").assign_attrs(
+        long_name=f"sigma0 above the Water Cloud Model's range on more than {share:.0%} of the dates")
 
 
 def training_set(params: WCMParams = WCM_VV, *, n: int = 20_000, seed: int = 0,
@@ -225,6 +292,7 @@ def invert_wcm_nn(vv: xr.DataArray, ndvi: xr.DataArray, incidence: xr.DataArray 
                                _angle(incidence, vv).astype(np.float32))
     out = xr.apply_ufunc(_predict_block, a, b, theta, kwargs={"model": model, "lo": params.mv_min, "hi": params.mv_max},
                          dask="parallelized", output_dtypes=[np.float32], keep_attrs=False)
+    out = out.where(range_flag(vv, ndvi, incidence, params=params) != ABOVE_RANGE)
     out = _masked(out, ndvi, frozen, params).rename("soil_moisture")
     out.attrs.update(units="%", long_name="volumetric soil moisture (WCM neural-network inversion)")
     return with_provenance(out, algorithm="Water Cloud Model inversion (neural network, MLPRegressor)",

@@ -6,8 +6,9 @@ found by kind ``"radar"``) and the Sentinel-2 reflectance of the same catalogue,
 interpolated to the radar dates, the Water Cloud Model inverted by its neural network (or in
 closed form).  Dense vegetation (NDVI above ``ndvi_max``) and snow seen by Sentinel-2 (carried to
 the radar dates) are masked, as the method does, and so is open water (Sentinel-2's water flag on
-most clear dates: the smooth surface's low backscatter would read as dry soil); the result names
-those pixels.
+most clear dates: the smooth surface's low backscatter would read as dry soil), and so are bright
+scatterers (sigma0 above the model's range on most dates: built-up blocks, layover; they would read as
+saturated soil, :func:`~terra_lab.products.soil_moisture.bright_scatterers`); the result names those pixels.
 
 Without agricultural plot outlines, sigma0 and NDVI are averaged over a small moving window
 (``window`` pixels: speckle) instead of over each plot.  The water dashboard displays the result.
@@ -49,7 +50,7 @@ class SoilMoistureResult:
     """What :func:`soil_moisture_workflow` computed (in memory)."""
 
     moisture: xr.DataArray    #: (time, y, x) soil moisture, vol.%, NaN where masked or not seen
-    masked: xr.DataArray      #: (time, y, x) bool: dense vegetation, snow or open water (the method's masks)
+    masked: xr.DataArray      #: (time, y, x) bool: dense vegetation, snow, open water or bright scatterers (masks)
     dates: pd.DataFrame       #: per radar date: mean soil moisture (vol.%), share of valid and of masked pixels
     notes: tuple = ()
     provenance: dict = field(default_factory=dict)
@@ -121,12 +122,15 @@ def soil_moisture_workflow(catalog: Any, aoi: Any, start: Any, end: Any, setting
         snow = s2["snow"].where(~s2["cloud"]) if "cloud" in s2 else s2["snow"]
         frozen = sm.ndvi_at(snow.astype("float32"), s1["time"], max_gap_days=NDVI_MAX_GAP_DAYS) > 0.5
     params = dataclasses.replace(sm.WCM_VV, ndvi_max=settings.ndvi_max)
-    radar_in = s1.assign(vv=_smooth(s1["vv"], settings.window))
+    # built-up blocks, layover: above the model's range on most dates, out before the window mixes them in
+    nd_px = sm.ndvi_at(ndvi, s1["time"], max_gap_days=NDVI_MAX_GAP_DAYS).assign_coords(time=s1["time"])
+    bright = sm.bright_scatterers(s1["vv"], nd_px, s1["incidence"], params=params)
+    radar_in = s1.assign(vv=_smooth(s1["vv"].where(~bright), settings.window))
     report(progress, "compute")
     nd = sm.ndvi_at(_smooth(ndvi, settings.window), s1["time"], max_gap_days=NDVI_MAX_GAP_DAYS)
     nd = nd.assign_coords(time=s1["time"])
-    moisture = sm.soil_moisture(radar_in, nd, method=settings.method, params=params, frozen=frozen)
-    masked = nd > settings.ndvi_max
+    moisture = sm.soil_moisture(radar_in, nd, method=settings.method, params=params, frozen=frozen).where(~bright)
+    masked = (nd > settings.ndvi_max) | bright
     if frozen is not None:
         masked = masked | frozen.assign_coords(time=s1["time"]).fillna(False).astype(bool)
     moisture, masked = (v.compute() for v in xr.align(moisture, masked, join="override"))
