@@ -43,7 +43,8 @@ class SnowDashboard(DashboardBase):
     """Snow cover duration and dates for a hydrological year (LIS L2B + L3B)."""
 
     year = param.Integer(default=2023, bounds=(2015, 2030), doc="hydrological year starting 1 September")
-    product = param.Selector(default="SCD", objects=["SCD", "SOD", "SMOD", "NOBS"])
+    # every analysis' products (a page may be opened on either); the analysis narrows them (DashboardBase)
+    product = param.Selector(default="SCD", objects=[p for products in ANALYSES.values() for p in products])
     preset = param.Selector(default="alpine", objects=list(PRESETS))
     ndsi_pass1 = param.Number(default=SnowSettings.ndsi_pass1, bounds=(0.0, 1.0))
     red_pass1 = param.Number(default=SnowSettings.red_pass1, bounds=(0.0, 1.0))
