@@ -43,6 +43,7 @@ KINDS = {
     "landcover": ("OSO land-cover", "landcover_collection"),
     "thermal": ("Landsat 8/9 Collection 2 Level-2 surface temperature", "thermal_collection"),
     "radar": ("Sentinel-1 backscatter (S1Tiling or RTC)", "s1_collection"),
+    "footprints": ("GEDI L2A-like lidar footprints (vector)", "footprint_collection"),
 }
 
 #: Collection ids tried first for each kind (demo, THEIA STAC API, GEODES, `terra-lab ingest`,
@@ -54,6 +55,7 @@ KNOWN_COLLECTIONS: dict[str, tuple[str, ...]] = {
     "landcover": ("THEIA_OSO_RASTER_L3B",),
     "thermal": ("landsat-c2-l2", "landsat-c2l2-st"),
     "radar": ("THEIA_S1TILING_SENTINEL1_L1", "sentinel-1-rtc"),
+    "footprints": ("terra-lab-demo-gedi-l2a", "GEDI02_A_002", "GEDI02_A.v002"),
 }
 
 #: OSO forest classes (23-class nomenclature since 2018): 16 broad-leaved, 17 coniferous forest
@@ -97,12 +99,27 @@ def _first_item(cat, collection: str) -> dict | None:
     return res.items[0] if len(res) else None
 
 
+def _is_footprints(collection: str, item: dict) -> bool:
+    """A collection of lidar footprints: vector assets, and GEDI (or lidar) named in its id or instruments."""
+    from ..cube._features import vector_assets
+    from ..errors import MissingBandError
+
+    try:
+        vector_assets(item)
+    except MissingBandError:
+        return False
+    words = f"{collection} {item.get('properties', {}).get('instruments', '')}".lower()
+    return "gedi" in words or "lidar" in words
+
+
 def _is_kind(cat, collection: str, kind: str) -> bool:
     from ..profiles import profile_for_item
 
     item = _first_item(cat, collection)
     if item is None:
         return False
+    if kind == "footprints":
+        return _is_footprints(collection, item)
     try:
         return profile_kind(profile_for_item(item)) == kind
     except Exception:  # noqa: BLE001 - items no profile knows are not of a known kind
@@ -110,7 +127,7 @@ def _is_kind(cat, collection: str, kind: str) -> bool:
 
 
 def find_collection(catalog: Any, kind: str, collection: str | None = None) -> str:
-    """The id of ``catalog``'s collection of ``kind`` (``"reflectance"``, ``"dem"``, ``"landcover"``).
+    """The id of ``catalog``'s collection of ``kind`` (a key of :data:`KINDS`: ``"reflectance"``, ``"dem"``, ``"footprints"``...).
 
     Parameters
     ----------
