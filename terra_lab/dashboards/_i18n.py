@@ -168,13 +168,13 @@ LABELS = {
                         "en": "Click the map for a pixel's NBR before and after the fire."},
     # ---- end of the fire block
     # ---- soil moisture in the water dashboard (issue 17)
-    "masked_soil_moisture": {"fr": "masqué (végétation dense, neige, eau)",
-                             "en": "masked (dense vegetation, snow, water)"},
+    "masked_soil_moisture": {"fr": "masqué (végétation dense, neige, eau, bâti)",
+                             "en": "masked (dense vegetation, snow, water, built-up)"},
     "col_radar_date": {"fr": "Date radar (Sentinel-1)", "en": "Radar date (Sentinel-1)"},
     "col_soil_moisture_mean": {"fr": "Humidité du sol moyenne (vol.%)", "en": "Mean soil moisture (vol.%)"},
     "col_valid_share": {"fr": "Pixels estimés", "en": "Pixels estimated"},
-    "col_masked_share": {"fr": "Pixels masqués (végétation dense, neige, eau)",
-                         "en": "Pixels masked (dense vegetation, snow, water)"},
+    "col_masked_share": {"fr": "Pixels masqués (végétation dense, neige, eau, bâti)",
+                         "en": "Pixels masked (dense vegetation, snow, water, built-up)"},
     "soil_moisture_pixel": {"fr": "{n} dates estimées, moyenne {mean}", "en": "{n} dates estimated, mean {mean}"},
     # ---- end of the soil-moisture block
     # ---- glaciers in the snow dashboard (issues 16 and 17)
