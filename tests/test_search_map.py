@@ -28,7 +28,7 @@ def _item(id_, date, geometry=SQUARE, **props):
 
 
 def _search_map(**form):
-    sm = SearchMap("demo")
+    sm = SearchMap("demo", lang="en")
     sm.map.aoi = AOI
     sm.start.value, sm.end.value = form.get("dates", (dt.date(2024, 1, 1), dt.date(2024, 3, 31)))
     sm.max_cloud.value = form.get("cloud", 30)
@@ -163,7 +163,7 @@ def test_a_thematic_collection_shows_the_product_itself(demo_root):
 
 # ------------------------------------------------------------------ errors in the form
 def test_each_failure_says_what_to_do_in_the_form(demo_root):
-    sm = SearchMap("demo")
+    sm = SearchMap("demo", lang="en")
     assert sm.search() is None and "Draw an area" in sm.message.value and 'role="alert"' in sm.message.value
     sm.map.aoi = AOI
     sm.start.value, sm.end.value = dt.date(2024, 5, 1), dt.date(2024, 1, 1)
@@ -183,7 +183,7 @@ def test_each_failure_says_what_to_do_in_the_form(demo_root):
 
 
 def test_upload_a_geojson_area_or_get_a_clear_error(demo_root):
-    sm = SearchMap("demo")
+    sm = SearchMap("demo", lang="en")
     feature = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}, "geometry": AOI}]}
     sm.upload.value = ({"name": "area.geojson", "type": "application/geo+json", "size": 1,
                         "content": memoryview(json.dumps(feature).encode()), "last_modified": NOW},)
@@ -211,7 +211,7 @@ def test_quicklooks_are_read_locally_or_linked(demo_root, tmp_path):
     gone = {"id": "g", "assets": {"t": {"href": str(tmp_path / "missing.jpg"), "roles": ["thumbnail"]}}}
     assert "cannot be read" in quicklook(gone).why
     assert "has no quicklook" in quicklook({"id": "x", "assets": {}}).why
-    sm = SearchMap("demo")
+    sm = SearchMap("demo", lang="en")
     sm._show_results(terra_lab.catalog.SearchResults([remote | {"geometry": SQUARE, "properties": {
         "datetime": "2024-01-01T00:00:00Z"}, "collection": S2}]))
     sm.table.selected = ["r"]
@@ -227,7 +227,7 @@ def test_profile_bands_are_offered(demo_root):
 @pytest.mark.server
 def test_search_a_stac_api_by_url(stac_server, demo_root):
     """Any STAC API URL in the catalogue box: the real stac-fastapi-pgstac server serving the demo catalogue."""
-    sm = SearchMap(stac_server.url)
+    sm = SearchMap(stac_server.url, lang="en")
     assert S2 in sm.collection.options and sm.collection.value == S2 and "collections" in sm.message.value
     sm.map.aoi = AOI
     sm.start.value, sm.end.value = dt.date(2024, 1, 1), dt.date(2024, 3, 31)
@@ -262,7 +262,7 @@ def test_search_map_on_the_real_theia_sample(zonetest_catalog):
 
     w_, s, e, n = shapely.union_all([shapely.geometry.shape(it["geometry"]) for it in every]).bounds
     cx, cy = (w_ + e) / 2, (s + n) / 2
-    sm = SearchMap(str(zonetest_catalog.root))
+    sm = SearchMap(str(zonetest_catalog.root), lang="en")
     assert sm.collection.value == "ZONETEST"
     sm.start.value, sm.end.value = dt.date(2015, 1, 1), dt.date(2026, 1, 1)
     sm.max_cloud.value = 100
@@ -281,3 +281,55 @@ def test_search_map_on_the_real_theia_sample(zonetest_catalog):
     assert cube.sizes["time"] == 1 and {"red", "nir08"} <= set(cube.data_vars)
     layer = sm.show()
     assert layer is not None and "NDVI" in str(layer.name), sm.message.value
+
+
+# ------------------------------------------------------------------ language
+def _shown(sm: SearchMap) -> str:
+    """Every word the view shows: widget descriptions, placeholders, table headers and the message."""
+    import html
+    import re
+
+    words = [getattr(c, "description", "") for c in (sm.catalog_box, sm.collection, sm.start, sm.end, sm.max_cloud,
+                                                     sm.upload, sm.search_button, sm.bands, sm.resolution,
+                                                     sm.load_button, sm.show_button)]
+    words += [sm.catalog_box.placeholder, *(lbl for _, lbl in sm.table.columns), re.sub("<[^>]+>", " ", sm.message.value),
+              re.sub("<[^>]+>", " ", sm.quicklook_text.value)]
+    return html.unescape("\n".join(words))
+
+
+def test_search_map_speaks_one_language_french_by_default(demo_root):
+    """French by default (as the dashboards), English on request; every label from the one table, and
+    a French view shows none of the English words (and the other way round)."""
+    from terra_lab.display._i18n import DEFAULT_LANGUAGE, SEARCH_LABELS
+
+    assert DEFAULT_LANGUAGE == "fr"
+    fr, en = SearchMap("demo"), SearchMap("demo", lang="en")
+    assert fr.lang == "fr" and fr.search_button.description == "Rechercher" and en.search_button.description == "Search"
+    for sm in (fr, en):
+        sm.set_area(AOI)
+        sm.start.value, sm.end.value = dt.date(2024, 1, 1), dt.date(2024, 3, 31)
+        sm.search()
+        sm.load()
+    assert "images" in fr.message.value and fr.show_button.description == "Afficher NDVI sur la carte"
+    assert [lbl for _, lbl in fr.table.columns] == ["date", "tuile", "nuages %", "plateforme", "identifiant"]
+    for sm, other in ((fr, "en"), (en, "fr")):
+        shown = _shown(sm)
+        own = {e[sm.lang] for e in SEARCH_LABELS.values()}
+        foreign = [e[other] for e in SEARCH_LABELS.values()
+                   if e[other] not in own and len(e[other]) > 3 and "{" not in e[other] and e[other] in shown]
+        assert not foreign, f"the {sm.lang} view shows {foreign}"
+    assert "Rechercher" not in _shown(en) and "Search" not in _shown(fr)
+    with pytest.raises(ValueError, match="'fr', 'en'"):
+        SearchMap("demo", lang="de")
+
+
+def test_french_messages_keep_the_librarys_english_details(demo_root):
+    """A French view says what happened in French; a library's message (English: it names the input
+    and the fix) follows its French words."""
+    import html
+
+    sm = SearchMap("demo")
+    assert sm.search() is None and "Dessinez d'abord une zone" in html.unescape(sm.message.value)
+    sm.catalog_box.value = "nope"
+    said = html.unescape(sm.message.value)
+    assert "catalogue 'nope' : " in said and "unknown catalogue" in said, said

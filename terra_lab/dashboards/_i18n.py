@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from ..display._i18n import label
 from ..workflows._notes import NOTES, Note
 
 __all__ = ["LABELS", "LANGUAGE_NAMES", "OPTION_LABELS", "PARAM_LABELS", "PageError", "error_text", "foreign_strings", "note_text",
@@ -411,7 +412,7 @@ def page_text(text: object) -> str:
 
 
 def tr(key: str, lang: str) -> str:
-    return LABELS.get(key, {}).get(lang, key)
+    return label(LABELS, key, lang)  # the views' shared lookup (terra_lab.display._i18n)
 
 
 class PageError(ValueError):

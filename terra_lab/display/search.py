@@ -7,7 +7,8 @@ tile, with a count) and as a sortable table; hovering or clicking one lights the
 shows its quicklook.  "Load as cube" stacks the selected rows (or all of them) over the drawn
 area into a lazy cube (``search_map.cube``), with the bands and resolution picked; "Show" puts
 its first product (NDVI for reflectance, the product itself for thematic collections) on the map.
-Requires the ``ui`` extra.
+One language per view: ``lang="fr"`` (the default, as the dashboards') or ``"en"``; the words are in
+:data:`terra_lab.display._i18n.SEARCH_LABELS`.  Requires the ``ui`` extra.
 """
 
 from __future__ import annotations
@@ -28,54 +29,57 @@ from ..profiles import CollectionProfile, profile_for_item
 from ..workflows import find_collection
 from ._first_product import available_bands, default_bands, first_product, resolutions
 from ._footprints import Footprints, tile_of
+from ._i18n import DEFAULT_LANGUAGE, SEARCH_LABELS, check_language, label
 from ._quicklook import quicklook
-from ._results_table import ResultsTable, item_row
+from ._results_table import COLUMNS, ResultsTable, item_row
 from .map import TerraMap
 
 __all__ = ["SearchMap"]
 
 CATALOGS = ["demo", "local", "theia", "geodes", "earth-search"]
-NO_AOI = ("Draw an area on the map first (rectangle or polygon tool, top left of the map), "
-          "or upload a GeoJSON file of your area")
 _FORM = {"width": "auto"}
 
 
 class SearchMap(w.VBox):
     """A search form over a full-width :class:`TerraMap`, a results table and a quicklook, wired together.
 
-    >>> sm = SearchMap("demo")    # doctest: +SKIP
+    >>> sm = SearchMap("demo")    # doctest: +SKIP   (in French; SearchMap("demo", lang="en") in English)
     >>> sm                        # doctest: +SKIP   (draw an area, Search, pick rows, Load as cube, Show)
     >>> sm.results.gdf            # doctest: +SKIP
     >>> sm.cube                   # doctest: +SKIP   (after "Load as cube", or sm.load(bands=[...], resolution=20))
     """
 
-    def __init__(self, catalog: str = "demo", *, center=(45.19, 6.30), zoom: int = 12, limit: int = 500, **load_defaults):
+    def __init__(self, catalog: str = "demo", *, center=(45.19, 6.30), zoom: int = 12, limit: int = 500,
+                 lang: str = DEFAULT_LANGUAGE, **load_defaults):
+        self.lang = check_language(lang)
+        t = self._t
         self.map = TerraMap(center=center, zoom=zoom)
         self.map.layout.width = "100%"
         self.map.layout.height = "460px"
-        self.catalog_box = w.Combobox(value=str(catalog), options=CATALOGS, description="catalogue",
-                                      placeholder="demo, theia, geodes, earth-search or a STAC API URL",
+        self.catalog_box = w.Combobox(value=str(catalog), options=CATALOGS, description=t("catalogue"),
+                                      placeholder=t("catalogue_hint"),
                                       ensure_option=False, continuous_update=False,
                                       layout={"width": "330px"})
-        self.collection = w.Dropdown(description="collection", options=[], layout={"width": "430px"})
-        self.start = w.DatePicker(description="from", value=dt.date(2023, 9, 1), layout={"width": "230px"})
-        self.end = w.DatePicker(description="to", value=dt.date(2024, 8, 31), layout={"width": "230px"})
-        self.max_cloud = w.IntSlider(description="max cloud %", value=60, min=0, max=100, layout={"width": "330px"},
+        self.collection = w.Dropdown(description=t("collection"), options=[], layout={"width": "430px"})
+        self.start = w.DatePicker(description=t("from"), value=dt.date(2023, 9, 1), layout={"width": "230px"})
+        self.end = w.DatePicker(description=t("to"), value=dt.date(2024, 8, 31), layout={"width": "230px"})
+        self.max_cloud = w.IntSlider(description=t("max_cloud"), value=60, min=0, max=100, layout={"width": "330px"},
                                      style={"description_width": "initial"})
-        self.upload = w.FileUpload(accept=".geojson,.json", multiple=False, description="GeoJSON area",
+        self.upload = w.FileUpload(accept=".geojson,.json", multiple=False, description=t("upload"),
                                    icon="upload", layout={"width": "170px"})
-        self.search_button = w.Button(description="Search", button_style="primary", icon="search",
+        self.search_button = w.Button(description=t("search"), button_style="primary", icon="search",
                                       layout={"width": "120px"})
         self.message = w.HTML(layout={"width": "100%"})
         self.table = ResultsTable(layout={"width": "100%"})
+        self.table.columns = [[key, t(f"col_{key}")] for key, _ in COLUMNS]
         self.quicklook = w.Image(format="jpeg", layout={"max_width": "240px", "max_height": "240px",
                                                          "display": "none"})
         self.quicklook_text = w.HTML(layout={"width": "240px"})
-        self.bands = w.SelectMultiple(description="bands", options=[], rows=4, layout={"width": "260px"})
-        self.resolution = w.Dropdown(description="resolution (m)", options=[], layout={"width": "230px"},
+        self.bands = w.SelectMultiple(description=t("bands"), options=[], rows=4, layout={"width": "260px"})
+        self.resolution = w.Dropdown(description=t("resolution"), options=[], layout={"width": "230px"},
                                      style={"description_width": "initial"})
-        self.load_button = w.Button(description="Load as cube", icon="cube", disabled=True, layout={"width": "150px"})
-        self.show_button = w.Button(description="Show on map", icon="map", disabled=True, layout={"width": "200px"})
+        self.load_button = w.Button(description=t("load"), icon="cube", disabled=True, layout={"width": "150px"})
+        self.show_button = w.Button(description=t("show"), icon="map", disabled=True, layout={"width": "200px"})
         self.extra = w.VBox(layout={"width": "100%"})  # the time slider of the shown layer
         self.results: SearchResults | None = None
         self.cube: xr.Dataset | None = None
@@ -113,6 +117,11 @@ class SearchMap(w.VBox):
         self._open_catalog()
 
     # ----------------------------------------------------------------- messages
+    def _t(self, key: str, **values: object) -> str:
+        """The view's words for ``key`` in its language, its ``{fields}`` filled with ``values``."""
+        text = label(SEARCH_LABELS, key, self.lang)
+        return text.format(**values) if values else text
+
     def _say(self, text: str, error: bool = False) -> None:
         color = "#b00020" if error else "#1b5e20"
         role = "alert" if error else "status"
@@ -124,7 +133,7 @@ class SearchMap(w.VBox):
         self._catalog = None
         self.collection.options = []
         if not name:
-            self._say("choose a catalogue: demo, local, theia, geodes, earth-search, or paste a STAC API URL", error=True)
+            self._say(self._t("choose_catalogue"), error=True)
             return
         try:
             # one retry: a form must answer within seconds (an unreachable API took ~70 s with the default 3)
@@ -132,7 +141,7 @@ class SearchMap(w.VBox):
             ids = list(self._catalog.collection_ids())
         except (TerraLabError, OSError, ValueError) as e:
             self._catalog = None
-            self._say(f"catalogue {name!r}: {e}", error=True)
+            self._say(self._t("catalogue_error", name=repr(name), error=e), error=True)
             return
         self.collection.options = ids
         try:  # the catalogue's Sentinel-2 L2A collection, found by kind (any STAC API URL too)
@@ -140,8 +149,8 @@ class SearchMap(w.VBox):
         except (TerraLabError, OSError):
             preferred = None
         self.collection.value = preferred if preferred in ids else (ids[0] if ids else None)
-        self._say(f"Catalogue {name}: {len(ids)} collections. " + (NO_AOI + ", then Search." if not self.map.aoi else
-                                                                 "Press Search."))
+        self._say(self._t("catalogue_open", name=name, n=len(ids))
+                  + (self._t("no_aoi") + self._t("then_search") if not self.map.aoi else self._t("press_search")))
 
     # ----------------------------------------------------------------- area
     def _show_area(self, geojson: dict | None) -> None:
@@ -151,7 +160,7 @@ class SearchMap(w.VBox):
             self.map.remove(self._area_layer)
         self._area_layer = None
         if geojson:
-            self._area_layer = ipyleaflet.GeoJSON(data=geojson, name="uploaded area",
+            self._area_layer = ipyleaflet.GeoJSON(data=geojson, name=self._t("uploaded_area"),
                                                   style={"color": "#444", "weight": 2, "dashArray": "6 4",
                                                          "fillOpacity": 0.0})
             self.map.add(self._area_layer)
@@ -161,7 +170,7 @@ class SearchMap(w.VBox):
             return
         self._show_area(None)  # a drawn shape replaces an uploaded area
         if change["new"]:
-            self._say("area drawn: press Search")
+            self._say(self._t("area_drawn"))
 
     def set_area(self, aoi) -> None:
         """Use ``aoi`` (anything :func:`terra_lab.catalog.parse_aoi` takes) as the search area, drawn dashed."""
@@ -183,34 +192,33 @@ class SearchMap(w.VBox):
         if not files:
             return
         f = files[0] if isinstance(files, (list, tuple)) else next(iter(files.values()))
-        name = f.get("name", "the file")
+        name = f.get("name", "?")
         try:
             data = json.loads(bytes(f["content"]).decode("utf-8"))
             self.set_area(data)
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            self._say(f"{name} is not a GeoJSON file ({e.__class__.__name__}: {e}); upload a .geojson "
-                      "(a Polygon, a Feature or a FeatureCollection in longitude/latitude)", error=True)
+            self._say(self._t("not_geojson", name=name, error=f"{e.__class__.__name__}: {e}"), error=True)
             return
         except (TerraLabError, ValueError, TypeError, KeyError) as e:
-            self._say(f"{name}: {e}", error=True)
+            self._say(self._t("file_error", name=name, error=e), error=True)
             return
-        self._say(f"area from {name}: press Search")
+        self._say(self._t("area_from", name=name))
 
     # ----------------------------------------------------------------- search
     def search(self):
         """Run the search with the form's values over the drawn (or uploaded) area; returns the results."""
         if self._catalog is None:
-            self._say("no catalogue is open: choose one in 'catalogue' (demo works offline)", error=True)
+            self._say(self._t("no_catalogue"), error=True)
             return None
         if not self.map.aoi:
-            self._say(NO_AOI + ", then Search.", error=True)
+            self._say(self._t("no_aoi") + self._t("then_search"), error=True)
             return None
         start, end = self.start.value, self.end.value
         if start is None or end is None:
-            self._say("pick both dates ('from' and 'to')", error=True)
+            self._say(self._t("both_dates"), error=True)
             return None
         if start > end:
-            self._say(f"the dates are reversed: 'from' {start} is after 'to' {end}; swap them", error=True)
+            self._say(self._t("dates_reversed", start=start, end=end), error=True)
             return None
         cloud = self.max_cloud.value if self.max_cloud.value < 100 else None
         try:
@@ -219,7 +227,7 @@ class SearchMap(w.VBox):
                 res = self._catalog.search(self.map.aoi, (start.isoformat(), end.isoformat()), self.collection.value,
                                            cloud, limit=self.limit)
         except (TerraLabError, ValueError, OSError) as e:
-            self._say(str(e), error=True)
+            self._say(self._t("search_error", error=e), error=True)
             return None
         self._show_results(res)
         notes = [str(c.message) for c in caught if issubclass(c.category, TerraLabWarning)]
@@ -236,25 +244,24 @@ class SearchMap(w.VBox):
         self.load_button.disabled = self.show_button.disabled = True
         self._show_quicklook(None)
         if not len(res):
-            self._say(f"no items in {self.collection.value} for this area from {self.start.value} to {self.end.value} "
-                      f"under {self.max_cloud.value} % cloud: widen the area, the dates or the cloud limit", error=True)
+            self._say(self._t("no_items", collection=self.collection.value, start=self.start.value, end=self.end.value,
+                              cloud=self.max_cloud.value), error=True)
             return
         n_groups = len(self.footprints.groups)
-        more = f" (first {len(res)} of {res.matched} matched: narrow the dates)" if res.matched and res.matched > len(res) else ""
-        found = f"{len(res)} items{more} on {n_groups} date/tile footprints"
+        more = self._t("first_of", n=len(res), matched=res.matched) if res.matched and res.matched > len(res) else ""
+        found = self._t("found", n=len(res), more=more, groups=n_groups)
         try:
             self.profile = profile_for_item(res.items[0])
         except TerraLabError as e:  # listed, but terra_lab cannot read them
             self.profile = None
             self.bands.options = []
-            self._say(f"{found}; they cannot be loaded as a cube: {e}", error=True)
+            self._say(self._t("not_loadable", found=found, error=e), error=True)
             return
         offered = available_bands(self.profile, res)
         self.bands.options = offered
         self.bands.value = tuple(default_bands(self.profile, offered))
         self.load_button.disabled = False
-        self._say(f"{found}. Click a row or a footprint; "
-                  "'Load as cube' loads the selected rows (all when none is selected).")
+        self._say(self._t("found_next", found=found))
 
     def _on_bands(self, _change) -> None:
         if self.profile is None:
@@ -282,15 +289,15 @@ class SearchMap(w.VBox):
         self.table.highlighted = list(ids)
         g = next((g for g in (self.footprints.groups if self.footprints else []) if g.ids == ids), None)
         if g is not None:
-            cloud = f", cloud {min(g.clouds):.0f} %" if g.clouds else ""
-            self._say(f"footprint: {g.label()}{cloud} (click to select)")
+            cloud = self._t("footprint_cloud", cloud=min(g.clouds)) if g.clouds else ""
+            self._say(self._t("footprint", group=g.label(), cloud=cloud))
 
     def _show_quicklook(self, item_id: str | None) -> None:
         items: list[dict] = list(self.results or [])
         item = next((it for it in items if it["id"] == item_id), None)
         if item is None:
             self.quicklook.layout.display = "none"
-            self.quicklook_text.value = "<i>select a row to see its quicklook</i>" if self.results else ""
+            self.quicklook_text.value = f"<i>{html.escape(self._t('pick_row'))}</i>" if self.results else ""
             return
         ql = quicklook(item)
         title = f"<b>{html.escape(item['id'])}</b>"
@@ -302,7 +309,7 @@ class SearchMap(w.VBox):
         else:
             self.quicklook.layout.display = "none"
             link = (f'<a href="{html.escape(ql.href, quote=True)}" target="_blank" rel="noopener noreferrer">'
-                    f"open the quicklook</a>") if ql.href else html.escape(ql.why)
+                    f"{html.escape(self._t('open_quicklook'))}</a>") if ql.href else html.escape(ql.why)
             self.quicklook_text.value = f"{title}<br>{link}"
 
     # ----------------------------------------------------------------- cube and layer
@@ -321,7 +328,7 @@ class SearchMap(w.VBox):
         import terra_lab
 
         if not self.results:
-            self._say("search first: no results to load", error=True)
+            self._say(self._t("search_first"), error=True)
             return None
         items = self.selected_items()
         opts = {"bands": list(self.bands.value) or None, "resolution": self.resolution.value,
@@ -330,21 +337,21 @@ class SearchMap(w.VBox):
             self.cube = terra_lab.load(items, **opts)
         except (TerraLabError, ValueError, OSError) as e:
             self.cube = None
-            self._say(f"could not load the cube: {e}", error=True)
+            self._say(self._t("load_error", error=e), error=True)
             return None
         self.profile = profile_for_item(items[0])
         product = first_product(self.cube, self.profile)
-        self.show_button.description = f"Show {product.name} on map"
+        self.show_button.description = self._t("show_product", product=product.name)
         self.show_button.disabled = False
         sizes = ", ".join(f"{k} {v}" for k, v in self.cube.sizes.items())
-        self._say(f"lazy cube ready in .cube ({len(items)} items; {sizes}; {', '.join(map(str, self.cube.data_vars))}); "
-                  f"nothing read yet. '{self.show_button.description}' draws it.")
+        self._say(self._t("cube_ready", n=len(items), sizes=sizes, variables=", ".join(map(str, self.cube.data_vars)),
+                          button=self.show_button.description))
         return self.cube
 
     def show(self):
         """Put the cube's first product (NDVI, or the thematic product itself) on the map, with a date slider."""
         if self.cube is None or self.profile is None:
-            self._say("load a cube first ('Load as cube')", error=True)
+            self._say(self._t("load_first"), error=True)
             return None
         try:
             product = first_product(self.cube, self.profile)
@@ -352,11 +359,11 @@ class SearchMap(w.VBox):
                 self.map.remove_layer(self.layer)
             self.layer = self.map.add_layer(product.data, name=product.name, **product.style)
         except (TerraLabError, ValueError, TypeError) as e:
-            self._say(f"could not show the layer: {e}", error=True)
+            self._say(self._t("show_error", error=e), error=True)
             return None
         if "time" in product.data.dims and product.data.sizes["time"] > 1:
             self.extra.children = [self.map.time_slider(self.layer)]
         else:
             self.extra.children = []
-        self._say(f"{product.name} on the map (tiles computed in this kernel as you pan and zoom)")
+        self._say(self._t("on_the_map", product=product.name))
         return self.layer
