@@ -192,6 +192,10 @@ def _parse(source: str | bytes, fmt: str, what: str) -> gpd.GeoDataFrame:
             import pyogrio
 
             gdf = pyogrio.read_dataframe(source)  # GDAL recognises GeoJSON and FlatGeobuf by content
+            # GDAL reads a truncated FlatGeobuf as fewer (or no) features, silently: its header holds the count
+            declared = pyogrio.read_info(source)["features"] if fmt == "flatgeobuf" else len(gdf)
+            if declared != len(gdf):
+                raise ValueError(f"its header declares {declared} features, {len(gdf)} could be read")
     except Exception as e:
         raise AssetReadError(f"could not read {what} as {fmt} ({type(e).__name__}: {e}); the file is truncated or "
                              "corrupt, or not of its declared media type: re-download it or fix its type") from e
