@@ -106,6 +106,7 @@ def test_clicked_pixel_gives_the_ela_series_and_its_change(glacier):
     d = _board(glacier, language="fr")
     d.map_element()
     d._redraw()
+    assert d._point.object == tr("glacier_click_hint", "fr")
     rows, cols = np.nonzero(np.isfinite(glacier.dh.values))
     x, y = float(glacier.dh.x[cols[0]]), float(glacier.dh.y[rows[0]])
     plot, text = d._point_series(x, y)

@@ -202,6 +202,9 @@ LABELS = {
                    "en": "Equilibrium line per summer; pixel at {z} m (dashed)"},
     "glacier_pixel": {"fr": "altitude {z} m, variation d'altitude **{dh}**",
                       "en": "elevation {z} m, elevation change **{dh}**"},
+    "glacier_click_hint": {"fr": "Cliquez sur la carte pour la ligne d'équilibre de chaque été face à l'altitude "
+                                 "d'un pixel.",
+                           "en": "Click the map for the equilibrium line of each summer against a pixel's elevation."},
     # ---- end of the glacier block
     # ---- evapotranspiration in the water dashboard (issue 17)
     "col_landsat_date": {"fr": "Date Landsat", "en": "Landsat date"},

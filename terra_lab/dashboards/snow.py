@@ -220,6 +220,11 @@ class SnowDashboard(DashboardBase):
         elements += glacier_lines(self.result, self.language)
         return hv.Overlay(elements).opts(**overlay.opts.get("plot").kwargs), image
 
+    def _redraw(self, *_):
+        super()._redraw()
+        if self._is_glacier(self.result):  # a click gives the ELA per summer against the pixel, not a time series
+            self._point.object = tr("glacier_click_hint", self.language)
+
     def _glacier_point(self, x: float, y: float):
         """The ELA per summer with the clicked pixel's elevation, and the pixel's elevation change."""
         import holoviews as hv

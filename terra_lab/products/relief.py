@@ -47,7 +47,7 @@ from ..kernels import _relief as k
 from ._common import with_provenance
 from ._grid import as_yx, grid_differences, pixel_size
 from .params import with_overrides
-from .terrain import aspect, hillshade, slope
+from .terrain import _prepare, aspect, hillshade, slope
 
 __all__ = [
     "DEFAULT_RAMP",
@@ -127,23 +127,9 @@ def nmad(values: Any) -> float:
 
 # ---------------------------------------------------------------------------------------- inputs
 def _dem(dem: Any, name: str) -> xr.DataArray:
-    """A (y, x) float DEM with NaN for no data (a length-1 time/band is dropped)."""
-    if isinstance(dem, xr.Dataset):
-        if "elevation" not in dem:
-            raise RasterInputError(f"{name} has no 'elevation' variable (it has {sorted(map(str, dem.data_vars))}); "
-                                   f"pass the DEM DataArray, e.g. {name}['elevation']")
-        dem = dem["elevation"]
-    if isinstance(dem, xr.DataArray):
-        for extra in [d for d in dem.dims if d not in ("y", "x")]:
-            if dem.sizes[extra] != 1:
-                raise RasterInputError(f"{name} holds {dem.sizes[extra]} rasters along {extra!r}; select one DEM, "
-                                       f"e.g. {name}.isel({extra}=0)")
-            dem = dem.isel({extra: 0})
-    dem = as_yx(dem, name)
-    nodata = dem.rio.nodata if dem.rio.nodata is not None else dem.attrs.get("_FillValue")
-    out = dem.astype(np.float32)
-    if nodata is not None and not np.isnan(nodata):
-        out = out.where(out != np.float32(nodata))
+    """A (y, x) float32 DEM with NaN for no data (:func:`terra_lab.products.terrain._prepare`; a length-1
+    time/band is kept as a scalar coordinate: it dates the DEM), in a projected CRS."""
+    out, _ = _prepare(dem, name, None, name=name, drop=False)
     if out.rio.crs is None:
         raise RasterInputError(f"{name} has no CRS; write one: {name} = {name}.rio.write_crs('EPSG:...')")
     if not out.rio.crs.is_projected:
@@ -559,7 +545,7 @@ def _blend_block(z: np.ndarray, shade: np.ndarray, *, stops: np.ndarray, strengt
     rgb = _ramp(z, stops)
     f = (1.0 - strength) + strength * shade.astype(np.float64) / 255.0
     out = np.empty((4, *z.shape), np.uint8)
-    out[:3] = np.clip(np.floor(rgb * f + 0.5), 0, 255).astype(np.uint8)
+    out[:3] = np.clip(np.floor(np.nan_to_num(rgb * f) + 0.5), 0, 255).astype(np.uint8)
     valid = np.isfinite(z) & (shade > 0)
     out[:3][:, ~valid] = 0
     out[3] = np.where(valid, 255, 0)

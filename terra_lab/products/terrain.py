@@ -54,8 +54,12 @@ def _method(method: str) -> int:
     return _METHODS[key]
 
 
-def _prepare(dem: Any, product: str, integer_input: bool | None) -> tuple[xr.DataArray, bool]:
-    """The DEM as float32 (y, x) with NaN for no data, and whether the source was integer."""
+def _prepare(dem: Any, product: str, integer_input: bool | None, *, name: str = "dem",
+             drop: bool = True) -> tuple[xr.DataArray, bool]:
+    """The DEM as float32 (y, x) with NaN for no data, and whether the source was integer.
+
+    ``name``: the argument's name in messages; ``drop=False`` keeps a length-1 ``time``/``band``
+    as a scalar coordinate (:mod:`terra_lab.products.relief` dates its DEMs with it)."""
     if isinstance(dem, xr.Dataset):
         if "elevation" not in dem:
             raise MissingBandError(
@@ -68,10 +72,10 @@ def _prepare(dem: Any, product: str, integer_input: bool | None) -> tuple[xr.Dat
             if dem.sizes[extra] != 1:
                 raise RasterInputError(
                     f"{product} works on one elevation raster but the DEM has {dem.sizes[extra]} steps along "
-                    f"{extra!r}; select one, e.g. dem.isel({extra}=0)"
+                    f"{extra!r}; select one, e.g. {name}.isel({extra}=0)"
                 )
-            dem = dem.isel({extra: 0}, drop=True)
-    dem = as_yx(dem, "dem")
+            dem = dem.isel({extra: 0}, drop=drop)
+    dem = as_yx(dem, name)
     is_int = np.issubdtype(dem.dtype, np.integer) if integer_input is None else bool(integer_input)
     nodata = dem.rio.nodata if dem.rio.nodata is not None else dem.attrs.get("_FillValue")
     out = dem.astype(np.float32)
