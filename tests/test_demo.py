@@ -163,3 +163,50 @@ def test_build_is_deterministic(demo_root, tmp_path):
     assert digest(other) == digest(demo_root)
     scene = json.loads((demo_root / "truth" / "scene.json").read_text())
     assert json.loads((other / "truth" / "scene.json").read_text()) == scene
+
+
+def test_vector_collections_gedi_soil_glacier(demo_catalog, demo_root):
+    """GEDI L2A-like shots (monthly GeoParquet, bad shots included), soil samples (GeoJSON, a few missing values)
+    and the glacier outline (RGI 7.0 attributes, GeoJSON in a zip) are catalogue items, not truth files."""
+    import geopandas as gpd
+    import pandas as pd
+
+    import terra_lab
+    from terra_lab.demo import GEDI_COLLECTION, GLACIER_COLLECTION, SOIL_COLLECTION
+    from terra_lab.demo._structure_soil import GEDI_POINTS, SOIL_POINTS
+    from terra_lab.demo._vectors import N_CLOUD, N_DAY, N_DEGRADED, N_LOW_SENSITIVITY, SOIL_MISSING
+
+    gedi = demo_catalog.search(collections=GEDI_COLLECTION)
+    assert len(gedi) == 12 and [it["properties"]["start_datetime"][:7] for it in gedi] == [f"2023-{m:02d}" for m in range(1, 13)]
+    assert all(a["type"] == "application/vnd.apache.parquet" for it in gedi for a in it["assets"].values())
+    assert all("/truth/" not in a["href"] for it in gedi for a in it["assets"].values())
+    shots = terra_lab.load_features(gedi)
+    assert shots.crs.to_epsg() == 4326 and len(shots) == GEDI_POINTS + N_CLOUD + N_DEGRADED + N_LOW_SENSITIVITY
+    assert {"shot_number", "beam", "rh98", "rh95", "quality_flag", "degrade_flag", "sensitivity", "elev_lowestmode",
+            "solar_elevation", "delta_time"} <= set(shots.columns)
+    beams = {f"BEAM{b}" for b in ("0000", "0001", "0010", "0011", "0101", "0110", "1000", "1011")}
+    assert shots["shot_number"].is_unique and set(shots["beam"]) <= beams
+    assert (shots["quality_flag"] == 0).sum() == N_CLOUD and (shots["degrade_flag"] > 0).sum() == N_DEGRADED
+    good = shots[(shots.quality_flag == 1) & (shots.degrade_flag == 0) & (shots.sensitivity >= 0.9)]
+    assert len(good) == GEDI_POINTS and (good["solar_elevation"] > 0).sum() == N_DAY
+    # each shot falls in its item's month (delta_time: seconds since 2018-01-01)
+    when = pd.Timestamp("2018-01-01", tz="UTC") + pd.to_timedelta(shots["delta_time"], unit="s")
+    assert (when.dt.strftime("%Y-%m") == shots["datetime"].dt.strftime("%Y-%m")).all()
+    truth = gpd.read_file(demo_root / "truth" / "gedi_points.geojson")
+    assert len(truth) == GEDI_POINTS  # kept for validation
+
+    soil = terra_lab.load_features(demo_catalog.search(collections=SOIL_COLLECTION))
+    assert len(soil) == SOIL_POINTS and soil["sample_id"].is_unique
+    assert {"clay", "silt", "sand", "soc", "ph_h2o", "awc", "upper_depth_cm", "lower_depth_cm"} <= set(soil.columns)
+    for prop, n in SOIL_MISSING.items():
+        assert soil[prop].isna().sum() == n, prop
+    tex = soil[["clay", "silt", "sand"]].dropna().sum(axis=1)
+    np.testing.assert_allclose(tex, 100, atol=0.02)
+
+    (item,) = demo_catalog.search(collections=GLACIER_COLLECTION).items
+    assert item["assets"]["outlines"]["href"].startswith("/vsizip/") and item["properties"]["datetime"].startswith("2000-02-11")
+    outline = terra_lab.load_features([item], crs=32631)
+    assert len(outline) == 1 and outline["rgi_id"].iloc[0].startswith("RGI2000-v7.0-G-11-")
+    relief = json.loads((demo_root / "truth" / "relief.json").read_text())
+    assert outline.geometry.iloc[0].area == pytest.approx(relief["glacier_area_m2"], rel=1e-3)
+    assert outline["area_km2"].iloc[0] == pytest.approx(relief["glacier_area_m2"] / 1e6, rel=1e-3)
