@@ -311,6 +311,7 @@ def test_search_map_speaks_one_language_french_by_default(demo_root):
         sm.search()
         sm.load()
     assert "images" in fr.message.value and fr.show_button.description == "Afficher NDVI sur la carte"
+    assert fr.footprints.labels[0].title.endswith(" images") and en.footprints.labels[0].title.endswith(" items")
     assert [lbl for _, lbl in fr.table.columns] == ["date", "tuile", "nuages %", "plateforme", "identifiant"]
     for sm, other in ((fr, "en"), (en, "fr")):
         shown = _shown(sm)

@@ -66,8 +66,9 @@ class FootprintGroup:
     def count(self) -> int:
         return len(self.ids)
 
-    def label(self) -> str:
-        n = f"{self.count} item" + ("s" if self.count > 1 else "")
+    def label(self, words: tuple[str, str] = ("item", "items")) -> str:
+        """Date · tile · count, the count with ``words`` (singular, plural) in the view's language."""
+        n = f"{self.count} {words[self.count > 1]}"
         return " · ".join(s for s in (self.date, self.tile, n) if s)
 
 
@@ -98,7 +99,7 @@ def group_items(items: Iterable[dict]) -> list[FootprintGroup]:
     return sorted(groups.values(), key=lambda g: (g.date, g.tile, g.key))
 
 
-def _tile_labels(groups: list[FootprintGroup]) -> list[tuple[tuple[float, float], str]]:
+def _tile_labels(groups: list[FootprintGroup], words: tuple[str, str]) -> list[tuple[tuple[float, float], str]]:
     """One count label per place (tile, or footprint when there is no tile): ((lat, lon), text), at the
     place's north-west corner (overlapping tiles have distinct corners: their labels do not pile up)."""
     places: dict[str, list[FootprintGroup]] = {}
@@ -110,7 +111,7 @@ def _tile_labels(groups: list[FootprintGroup]) -> list[tuple[tuple[float, float]
         n = sum(g.count for g in gs)
         geom = shapely.union_all([shapely.geometry.shape(g.geometry) for g in gs])
         west, _, _, north = geom.bounds
-        text = f"{n} item" + ("s" if n > 1 else "")
+        text = f"{n} {words[n > 1]}"
         if gs[0].tile:
             text = f"{gs[0].tile}: {text}"
         labels.append(((north, west), text))
@@ -127,9 +128,10 @@ class Footprints(ipyleaflet.LayerGroup):
     ``fp.outlines`` is the ipyleaflet GeoJSON of the groups, ``fp.labels`` the count labels.
     """
 
-    def __init__(self, results=(), *, name: str = "footprints", **kwargs):
+    def __init__(self, results=(), *, name: str = "footprints", words: tuple[str, str] = ("item", "items"), **kwargs):
         items = list(getattr(results, "items", results))
         self.groups = group_items(items)
+        self._words = words
         self._group_of = {i: g.key for g in self.groups for i in g.ids}
         self.selected: list[str] = []
         self.hovered: list[str] = []
@@ -137,7 +139,7 @@ class Footprints(ipyleaflet.LayerGroup):
         self.labels = [
             ipyleaflet.Marker(location=loc, draggable=False, title=text, icon=ipyleaflet.DivIcon(
                 html=f'<span class="tl-footprint-count" style="{LABEL_CSS}">{html.escape(text)}</span>', icon_size=[0, 0]))
-            for loc, text in _tile_labels(self.groups)
+            for loc, text in _tile_labels(self.groups, words)
         ]
         super().__init__(layers=[self.outlines, *self.labels], name=name, **kwargs)
         self._hover_cbs: list[Callable[[list[str]], None]] = []
@@ -159,7 +161,7 @@ class Footprints(ipyleaflet.LayerGroup):
         order = sorted((g for g in self.groups if g.geometry is not None), key=lambda g: bool(lit & set(g.ids)))
         feats = [{"type": "Feature", "id": g.key, "geometry": g.geometry,
                   "properties": {"key": g.key, "date": g.date, "tile": g.tile, "count": g.count, "ids": list(g.ids),
-                                 "label": g.label(), "selected": bool(set(g.ids) & set(self.selected)),
+                                 "label": g.label(self._words), "selected": bool(set(g.ids) & set(self.selected)),
                                  "style": self._style(g)}}
                  for g in order]
         return {"type": "FeatureCollection", "features": feats}

@@ -202,14 +202,14 @@ class TerraMap(ipyleaflet.Map):
         elif not specs and on_map:
             self.remove(self._legend_control)
 
-    def show_items(self, results, name: str = "footprints"):
+    def show_items(self, results, name: str = "footprints", **options):
         """Outline the footprints of search results (one per date and tile, counted; no fill), replacing
-        earlier ones; returns the :class:`~terra_lab.display._footprints.Footprints` layer."""
+        earlier ones; returns the :class:`~terra_lab.display._footprints.Footprints` layer (``options``: its own)."""
         from ._footprints import Footprints
 
         for old in [ly for ly in self.layers if isinstance(ly, Footprints) and ly.name == name]:
             self.remove(old)
-        layer = Footprints(results, name=name)
+        layer = Footprints(results, name=name, **options)
         self.add(layer)
         return layer
 

@@ -122,6 +122,10 @@ class SearchMap(w.VBox):
         text = label(SEARCH_LABELS, key, self.lang)
         return text.format(**values) if values else text
 
+    def _words(self) -> tuple[str, str]:
+        """"item", "items" in the view's language (footprint counts)."""
+        return self._t("item"), self._t("items")
+
     def _say(self, text: str, error: bool = False) -> None:
         color = "#b00020" if error else "#1b5e20"
         role = "alert" if error else "status"
@@ -237,7 +241,7 @@ class SearchMap(w.VBox):
 
     def _show_results(self, res) -> None:
         self.results, self.cube = res, None
-        self.footprints = self.map.show_items(res)
+        self.footprints = self.map.show_items(res, words=self._words())
         self.footprints.on_hover(self._on_footprint_hover)
         self.footprints.on_click(self._on_footprint_click)
         self.table.set_rows(item_row(it, tile_of(it)) for it in res)
@@ -290,7 +294,7 @@ class SearchMap(w.VBox):
         g = next((g for g in (self.footprints.groups if self.footprints else []) if g.ids == ids), None)
         if g is not None:
             cloud = self._t("footprint_cloud", cloud=min(g.clouds)) if g.clouds else ""
-            self._say(self._t("footprint", group=g.label(), cloud=cloud))
+            self._say(self._t("footprint", group=g.label(self._words()), cloud=cloud))
 
     def _show_quicklook(self, item_id: str | None) -> None:
         items: list[dict] = list(self.results or [])
