@@ -135,9 +135,10 @@ def ingested_catalog(demo_root, tmp_path_factory):
     ingested by `ingest` (under its default collection id), its thematic products in their
     producers' formats (OSO, snow, L3A, Landsat, Venus; some zipped) ingested the same way, and
     the demo's DEM items (a DEM GeoTIFF has no product folder to ingest).  Workflows and
-    notebooks must find every collection in it by kind."""
+    notebooks must find every collection in it by kind.  The weather stations' items are copied too."""
     from terra_lab.catalog import LocalCatalog
     from terra_lab.catalog._ingest import ingest
+    from terra_lab.profiles._collections import METEO_STATIONS_COLLECTION as STATIONS
     from terra_lab.workflows import find_collection
 
     cat = LocalCatalog(tmp_path_factory.mktemp("ingested") / "catalog", name="ingested")
@@ -147,6 +148,7 @@ def ingested_catalog(demo_root, tmp_path_factory):
     demo = terra_lab.catalog.open("demo")
     dem = find_collection(demo, "dem")
     cat.add_items(demo.search(collections=dem).items, collection=dem)
+    cat.add_items(demo.search(collections=STATIONS).items, collection=STATIONS)  # CSV tables: no folder to ingest
     return cat
 
 
