@@ -90,6 +90,21 @@ def test_nn_rmse_on_noisy_simulations_vs_the_papers_accuracy():
     assert above < 0.02 and rmse < 6.5 and rmse < rmse_d
 
 
+def test_a_priori_dry_network_is_more_accurate_on_dry_soils():
+    """El Hajj et al.'s a priori information: a network trained on dry soils only beats the full-range one there."""
+    dry = dataclasses.replace(P, mv_max=20.0)
+    x, y = sm.training_set(dry, n=2000, seed=12)
+    sigma, nd, th = _da(10 ** (x[:, 0] / 10)), _da(x[:, 1]), _da(x[:, 2])
+    rmse = {}
+    for name, params in (("full range", P), ("dry prior", dry)):
+        got = sm.invert_wcm_nn(sigma, nd, th, params=params).values
+        ok = np.isfinite(got)
+        rmse[name] = float(np.sqrt(np.mean((got[ok] - y[ok]) ** 2)))
+    print(f"\nnoisy simulations of dry soils ({P.mv_min:g}-20 vol.%): NN RMSE {rmse['full range']:.2f} vol.% without, "
+          f"{rmse['dry prior']:.2f} vol.% with the dry a priori")
+    assert rmse["dry prior"] < 0.8 * rmse["full range"]
+
+
 def test_out_of_range_sigma0_is_flagged_not_saturated():
     """A built-up block (-3 dB under NDVI 0.15) is brighter than the wettest soil the model makes: NaN and
     ABOVE_RANGE, not mv_max; open water (-23 dB) is BELOW_RANGE; a soil inside the range inverts."""

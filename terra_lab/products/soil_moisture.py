@@ -256,6 +256,11 @@ def train_inversion_network(params: WCMParams = WCM_VV, *, n: int = 6_000, seed:
     """A scikit-learn pipeline (scaling + ``MLPRegressor``) mapping (sigma0 VV dB, NDVI, incidence) to mv.
 
     Trained once per parameter set (cached) on :func:`training_set`; a few seconds.
+
+    A priori information on the soil's state (El Hajj et al. 2017 train networks for dry and for wet
+    conditions, chosen from the weather): narrow the training range, e.g.
+    ``train_inversion_network(dataclasses.replace(WCM_VV, mv_max=20.0))`` for a dry spell, and pass the
+    same ``params`` to :func:`invert_wcm_nn` (its range check then flags a signal too bright for a dry soil).
     """
     from sklearn.neural_network import MLPRegressor
     from sklearn.pipeline import make_pipeline
