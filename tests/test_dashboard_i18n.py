@@ -43,5 +43,5 @@ def test_workflow_notes_are_said_in_the_page_language():
         note = Note(key, catalog="demo<b>")
         assert note_text(note, "en") == str(note) and "'demo<b>'" in note
         fr = note_text(note, "fr")
-        assert "« demo<b> »" in fr and "OSO" in fr and fr != str(note)
+        assert "« demo<b> »" in fr and fr != str(note) and ("OSO" in fr) == ("OSO" in note)
     assert note_text("a plain note", "fr") == "a plain note"

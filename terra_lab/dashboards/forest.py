@@ -9,7 +9,11 @@ the forest classes of the catalogue's OSO land cover) and displays its result.
 The ``analysis`` parameter switches the page to fire severity (issue 16): the fire workflow
 (:func:`terra_lab.workflows.fire.fire_workflow`) maps dNBR, RdNBR, RBR or the severity classes of
 a scheme (Key & Benson by default) on the burnable land, and the table gives the burnt area per
-class.  The default analysis, dieback, is the page as it was.
+class.  The ``structure`` analysis (issue 16, FORMS-like): the structure workflow
+(:func:`terra_lab.workflows.structure.structure_workflow`, trained on the catalogue's lidar
+footprints) maps the canopy height, the width of its 5-95 % interval, the wood volume or the
+biomass of the forest; the table gives them per forest type, and a line the training's figures
+(shots kept and dropped, held-out RMSE).  The default analysis, dieback, is the page as it was.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from ..products.dieback import DIEBACK_STATES, FORDEAD_MAX_CLOUDINESS
 from ..products.fire import NO_CLASS, SEVERITY_SCHEMES
 from ..workflows.fire import FireResult, FireSettings, fire_workflow
 from ..workflows.forest import NOT_FOREST, PRESETS, ForestSettings, forest_workflow
+from ..workflows.structure import StructureResult, StructureSettings, structure_workflow
 from ._common import DashboardBase, page_text, tr
 from ._i18n import PageError
 
@@ -42,8 +47,12 @@ FIRE_PRODUCTS = {"severity": "YlOrRd", "dNBR": "RdYlGn_r", "RdNBR": "RdYlGn_r", 
 #: grey, then yellow to dark red)
 SEVERITY_COLOURS = {4: ("#d9d9d9", "#ffffb2", "#fd8d3c", "#bd0026"),
                     7: ("#1a9850", "#91cf60", "#d9d9d9", "#ffffb2", "#fecc5c", "#f03b20", "#bd0026")}
+#: what the map can show in the structure analysis, and its colour map
+STRUCTURE_PRODUCTS = {"height": "YlGn", "height_interval": "Purples", "volume": "YlGnBu", "agb": "YlOrBr"}
+#: the structure layers' units as the page shows them
+STRUCTURE_UNITS = {"m": "m", "m3 ha-1": "m³/ha", "Mg ha-1": "Mg/ha"}
 #: the products of each analysis, the first shown by default
-ANALYSES = {"dieback": list(PRODUCTS), "fire": list(FIRE_PRODUCTS)}
+ANALYSES = {"dieback": list(PRODUCTS), "fire": list(FIRE_PRODUCTS), "structure": list(STRUCTURE_PRODUCTS)}
 
 
 class ForestDashboard(DashboardBase):
@@ -61,64 +70,66 @@ class ForestDashboard(DashboardBase):
     cell_km = param.Number(default=ForestSettings.cell_km, bounds=(0.05, 10.0),
                            doc="hexagon side (km) of the forest-loss summary")
     landcover_collection = param.String(default="", doc="OSO land-cover collection id (empty: found in the catalogue)")
-    analysis = param.Selector(default="dieback", objects=list(ANALYSES), doc="dieback (fordead) or fire severity")
+    analysis = param.Selector(default="dieback", objects=list(ANALYSES),
+                              doc="dieback (fordead), fire severity or forest structure")
     fire_date = param.Date(default=dt.date(2023, 7, 22), doc="the fire's (start) date")
     window_days = param.Integer(default=FireSettings.window_days, bounds=(5, 365),
                                 doc="days of the pre- and post-fire composites, each side of the fire date")
     scheme = param.Selector(default=FireSettings.scheme, objects=list(SEVERITY_SCHEMES), doc="severity classes")
+    map_year = param.Integer(default=2023, bounds=(2017, 2100), doc="year of the structure map (its Sentinel-2 images)")
+    structure_method = param.Selector(default=StructureSettings.method, objects=["qrf", "hgb"],
+                                      doc="quantile regression of the canopy height")
+    footprint_collection = param.String(default="", doc="lidar footprint collection id (empty: found in the catalogue)")
     theme = "forest"
     settings_class, presets = ForestSettings, PRESETS  # preset -> settings: DashboardState._settings
-
-    def __init__(self, **params):
-        super().__init__(**params)
-        self._on_analysis()
-        self.param.watch(self._on_analysis, "analysis")
+    analysis_products = ANALYSES  # the base switches the products and the heading (forest_fire, forest_structure)
 
     def _preset_params(self) -> list[str]:
+        if self.analysis == "structure":
+            return ["analysis", "map_year", "product"]
         if self.analysis == "fire":
             return ["analysis", "fire_date", "product"]
         return ["analysis", "preset", "training_end", "end", "product"]
 
     def _standard_params(self) -> list[str]:
+        if self.analysis == "structure":
+            return ["analysis", "map_year", "product"]
         if self.analysis == "fire":
             return ["analysis", "fire_date", "window_days", "product"]
         return ["analysis", "training_end", "end", "product", "cell_km"]
 
     def _expert_params(self) -> list[str]:
+        if self.analysis == "structure":
+            return ["structure_method", "footprint_collection", "landcover_collection"]
         if self.analysis == "fire":
             return ["scheme", "landcover_collection"]
         return ["threshold_anomaly", "soil_detection", "landcover_collection"]
 
     # ------------------------------------------------------------ the analysis
-    def _on_analysis(self, *_):
-        """The products the analysis offers (the current one kept if it is one of them), and the heading."""
-        products = ANALYSES[self.analysis]
-        self.param["product"].objects = products
-        if self.product not in products:
-            self.product = products[0]
-        self._relabel_heading()
-
-    def _relabel_heading(self):
-        key = "forest_fire" if self.analysis == "fire" else self.theme
-        self._heading.object = f"## {page_text(tr(key, self.language))}"
-
-    def _relabel(self, *_):
-        super()._relabel()
-        self._relabel_heading()
-
     @staticmethod
     def _is_fire(result) -> bool:
         return isinstance(result, FireResult)
 
+    @staticmethod
+    def _is_structure(result) -> bool:
+        return isinstance(result, StructureResult)
+
     def _shown(self, result) -> str:
         """The product drawn for ``result``: the chosen one if the result has it, else its analysis' first."""
-        products = ANALYSES["fire" if self._is_fire(result) else "dieback"]
+        analysis = "fire" if self._is_fire(result) else "structure" if self._is_structure(result) else "dieback"
+        products = ANALYSES[analysis]
         return self.product if self.product in products else products[0]
 
     def _scheme_of(self, result) -> str:
         return result.provenance.get("settings", {}).get("scheme", FireSettings.scheme)
 
     def _compute(self):
+        if self.analysis == "structure":
+            return structure_workflow(aoi=self.aoi(), year=int(self.map_year),
+                                      settings=StructureSettings(method=self.structure_method),
+                                      require_landcover=False,
+                                      footprint_collection=self.footprint_collection.strip() or None,
+                                      landcover_collection=self.landcover_collection.strip() or None, **self._sources())
         if self.analysis == "fire":
             settings = FireSettings(window_days=int(self.window_days), scheme=self.scheme)
             return fire_workflow(aoi=self.aoi(), fire_date=self.fire_date, settings=settings, require_landcover=False,
@@ -135,6 +146,8 @@ class ForestDashboard(DashboardBase):
         (fire: on the burnable land, NaN without a clear pre- or post-fire observation)."""
         if self._is_fire(result):
             return self._fire_layer(result)
+        if self._is_structure(result):
+            return self._structure_layer(result)
         ds = result.dieback
         shown = (ds["state"] != NOT_FOREST) & (ds["state"] != TOO_FEW_DATES)
         da = ds[self.product]
@@ -155,12 +168,26 @@ class ForestDashboard(DashboardBase):
         out.attrs.update({k: v for k, v in ds.attrs.items() if k.startswith("terra_lab:") or k == "references"})
         return out
 
+    def _structure_layer(self, result):
+        """The structure product on the forest (every pixel without land cover); volume and biomass need
+        the forest type: without it the page says so."""
+        name = self._shown(result)
+        if name not in result.maps:
+            raise PageError(tr("note_no_landcover_structure", self.language).format(catalog=result.provenance["catalog"]))
+        out = result.maps[name].astype("float32").rename(name)
+        out.attrs.update({k: v for k, v in result.maps.attrs.items() if k.startswith("terra_lab:") or k == "references"})
+        return out
+
     def _result_attrs(self) -> dict:
+        if self._is_structure(self.result):
+            return dict(self.result.maps.attrs)
         return dict(self.result.severity.attrs if self._is_fire(self.result) else self.result.dieback.attrs)
 
     def _masked(self, result, layer=None):
         """Forest pixels with too few clear dates to be judged (clouds, snow); fire: burnable pixels without
         a clear pre- or post-fire observation (elsewhere, e.g. outside the images, nothing is drawn)."""
+        if self._is_structure(result):
+            return None  # a forest pixel without a prediction lacks a clear season: no data, as outside the forest
         if self._is_fire(result):
             ds = result.severity
             unclear = (ds["n_pre"] == 0) | (ds["n_post"] == 0)
@@ -171,11 +198,14 @@ class ForestDashboard(DashboardBase):
         return self.result.training_end if str(layer.name) == "dieback_date" else None
 
     def _units(self, layer) -> str:
+        if str(layer.name) in STRUCTURE_PRODUCTS:  # metres, m³/ha, Mg/ha
+            units = str(layer.attrs.get("units", ""))
+            return STRUCTURE_UNITS.get(units, units)
         return ""  # a state, a date, a class or an index (NBR x 1000: said in the product's name)
 
     def _cmap(self):
         name = self._shown(self.result)
-        return FIRE_PRODUCTS[name] if name in FIRE_PRODUCTS else PRODUCTS[name]
+        return {**PRODUCTS, **FIRE_PRODUCTS, **STRUCTURE_PRODUCTS}[name]
 
     def _categories(self, layer):
         """The dieback states drawn (outside the forest and too few dates are not: blank and masked grey);
@@ -209,6 +239,28 @@ class ForestDashboard(DashboardBase):
         said = tr("burnt_total", lang).format(ha=format_number(total, 1, lang))
         return pn.Column(pn.pane.Markdown(f"**{page_text(said)}**"), table_pane(frame), name="stats")
 
+    def _structure_statistics(self, result):
+        """Per forest type: area, mean height and interval width, mean volume and biomass, total biomass;
+        and the training's figures (shots kept and dropped by the quality filter, held-out RMSE)."""
+        from ._tables import format_number, format_share, table_pane
+
+        lang, table, diag = self.language, result.table, result.diagnostics
+        frame = pd.DataFrame({
+            tr("col_forest_type", lang): [tr(f"ftype_{name}", lang) for name in table["forest type"]],
+            tr("col_area_ha", lang): [format_number(v, 1, lang) for v in table["area (ha)"]],
+            tr("col_mean_height", lang): [format_number(v, 1, lang) for v in table["mean height (m)"]],
+            tr("col_mean_interval", lang): [format_number(v, 1, lang) for v in table["mean interval width (m)"]],
+            tr("col_mean_volume", lang): [format_number(v, 0, lang) for v in table["mean volume (m3/ha)"]],
+            tr("col_mean_agb", lang): [format_number(v, 0, lang) for v in table["mean biomass (Mg/ha)"]],
+            tr("col_total_agb", lang): [format_number(v, 0, lang) for v in table["biomass (Mg)"]],
+        })
+        said = tr("structure_training", lang).format(
+            shots=format_number(diag["shots"], 0, lang), kept=format_number(diag["kept"], 0, lang),
+            dropped=format_number(diag["dropped"], 0, lang), n=format_number(diag["n_held_out"], 0, lang),
+            rmse=format_number(diag["rmse_m"], 1, lang), bias=format_number(diag["bias_m"], 1, lang),
+            picp=format_share(diag["picp"], lang))
+        return pn.Column(pn.pane.Markdown(page_text(said), name="diagnostics"), table_pane(frame), name="stats")
+
     def _statistics(self, result):
         """Forest loss per hexagon: dieback area (ha) and share of the examined forest, largest first
         (fire: the burnt area per severity class)."""
@@ -216,6 +268,8 @@ class ForestDashboard(DashboardBase):
 
         if self._is_fire(result):
             return self._fire_statistics(result)
+        if self._is_structure(result):
+            return self._structure_statistics(result)
 
         from ..products.hexagons import hexagon_polygons
         from ._tables import format_number, format_share, table_pane
@@ -240,6 +294,8 @@ class ForestDashboard(DashboardBase):
         super()._redraw()
         if self._is_fire(self.result):  # a click gives the pixel's NBR, not a time series
             self._point.object = tr("fire_click_hint", self.language)
+        elif self._is_structure(self.result):  # a click gives the pixel's height and its interval
+            self._point.object = tr("structure_click_hint", self.language)
 
     def _fire_point(self, x: float, y: float):
         """Pre- and post-fire NBR of the clicked pixel, its dNBR and severity class."""
@@ -259,6 +315,27 @@ class ForestDashboard(DashboardBase):
         text = tr("fire_pixel", lang).format(dnbr=format_number(float(px["dNBR"]), 0, lang), cls=cls)
         return plot, f"{place} : {text}" if lang == "fr" else f"{place}: {text}"
 
+    def _structure_point(self, x: float, y: float):
+        """The clicked pixel's canopy height (5 %, median, 95 % quantiles), volume and biomass."""
+        import holoviews as hv
+
+        from ._tables import format_number
+
+        lang, maps = self.language, self.result.maps
+        px = maps.sel(x=x, y=y, method="nearest")
+
+        def value(name, decimals=1):
+            return format_number(float(px[name]) if name in px else np.nan, decimals, lang)
+
+        bars = [(tr(key, lang), float(px[name])) for key, name in
+                (("q05", "height_p05"), ("q50", "height"), ("q95", "height_p95"))]
+        place = self._pixel_place(float(px.x), float(px.y))
+        plot = hv.Bars(bars, kdims=["quantile"], vdims=[tr("height_axis", lang)]).opts(
+            responsive=True, height=240, color="#31a354", xlabel="", title=place.replace("**", ""))
+        text = tr("structure_pixel", lang).format(h=value("height"), lo=value("height_p05"), hi=value("height_p95"),
+                                                   v=value("volume", 0), agb=value("agb", 0))
+        return plot, f"{place} : {text}" if lang == "fr" else f"{place}: {text}"
+
     def _point_series(self, x: float, y: float):
         """CR_SWIR of the clicked pixel with its harmonic model and the anomaly threshold (fire: its NBR)."""
         import holoviews as hv
@@ -267,6 +344,8 @@ class ForestDashboard(DashboardBase):
 
         if self._is_fire(self.result):
             return self._fire_point(x, y)
+        if self._is_structure(self.result):
+            return self._structure_point(x, y)
         ds, index = self.result.dieback, self.result.index
         px = ds.sel(x=x, y=y, method="nearest")
         series = index.sel(x=float(px.x), y=float(px.y)).compute().to_series().dropna()
