@@ -76,7 +76,7 @@ class ForestDashboard(DashboardBase):
     window_days = param.Integer(default=FireSettings.window_days, bounds=(5, 365),
                                 doc="days of the pre- and post-fire composites, each side of the fire date")
     scheme = param.Selector(default=FireSettings.scheme, objects=list(SEVERITY_SCHEMES), doc="severity classes")
-    map_year = param.Integer(default=2023, bounds=(2017, 2100), doc="year of the structure map (its Sentinel-2 images)")
+    map_year = param.Integer(default=2023, bounds=(2016, 2030), doc="year of the structure map (its Sentinel-2 images)")
     structure_method = param.Selector(default=StructureSettings.method, objects=["qrf", "hgb"],
                                       doc="quantile regression of the canopy height")
     footprint_collection = param.String(default="", doc="lidar footprint collection id (empty: found in the catalogue)")
