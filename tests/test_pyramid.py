@@ -200,16 +200,37 @@ ndvi = terra_lab.recipe(res, lambda c: ((c.nir - c.red) / (c.nir + c.red)).media
                         bands=["red", "nir"], masks=False, name="median NDVI")
 m = TerraMap(center=(45.19, 6.30), zoom=12)
 layer = m.add_layer(ndvi, cmap="RdYlGn", vmin=0, vmax=0.9, fit=False)
-sent = []
-_send = layer.send
-layer.send = lambda content, buffers=None: (sent.append(content.get("final", True)), _send(content, buffers))
-m
+# the kernel's record of the recipe layer, shown in the page: the deepest zoom asked, previews and tiles sent
+import ipywidgets
+status = ipywidgets.HTML()
+zooms, finals = [0], []
+_tile, _send = layer.tile, layer.send
+def _show():
+    status.value = (f'<span class="tl-test-status" data-zmax="{max(zooms)}" data-previews="{finals.count(False)}" '
+                    f'data-finals="{finals.count(True)}">{max(zooms)} {finals.count(False)} {finals.count(True)}</span>')
+def tile(z, x, y, t=None):
+    zooms.append(z if isinstance(z, int) else 0)
+    _show()
+    return _tile(z, x, y, t)
+def send(content, buffers=None):
+    finals.append(content.get("final", True))
+    _show()
+    return _send(content, buffers)
+layer.tile, layer.send = tile, send
+_show()
+ipywidgets.VBox([m, status])
 """]
 
 
 @pytest.mark.slow
 def test_browser_recipe_layer_draws_previews_then_refined_tiles(demo_root, browser, tmp_path):
-    """JupyterLab + Chromium: a recipe layer's tiles load; zoomed in, tiles come as a preview then refined."""
+    """JupyterLab + Chromium: a recipe layer's tiles load; zoomed in, tiles come as a preview then refined.
+
+    Timing-independent (it passes on a loaded machine): each zoom is one click of Leaflet's zoom-in
+    button, waited for by the zoom the kernel records it was asked (shown in the page); the kernel's
+    count of previews sent, and every preview the front end marked (a MutationObserver keeps each
+    record, also of a mark set and cleared before it looks), prove the coarse tiles came first; the
+    refined ones are the loaded tiles with no preview mark left."""
     import nbformat
     from conftest import ARTIFACTS, assert_not_blank, jupyterlab, run_all_cells
 
@@ -223,18 +244,30 @@ def test_browser_recipe_layer_draws_previews_then_refined_tiles(demo_root, brows
             tiles = ".terra-kernel-layer img.terra-tile[data-loaded='1']"
             page.wait_for_selector(tiles, timeout=180_000)
             page.evaluate("""() => { window.__previews = 0; new MutationObserver(ms => ms.forEach(m => {
-                if (m.target.dataset.preview) window.__previews++; })).observe(document.body,
-                {attributes: true, subtree: true, attributeFilter: ['data-preview']}); }""")
-            box = page.locator(".terra-map").first.bounding_box()
-            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-            for _ in range(2):  # zoom in twice: finer levels, previews cut from the coarse level in memory
-                page.mouse.wheel(0, -200)
-                page.wait_for_timeout(1500)
-            page.wait_for_function(
-                "() => document.querySelectorAll('.terra-kernel-layer img.terra-tile[data-preview]').length === 0 && "
-                "document.querySelectorAll(\"" + tiles.replace("'", "\\'") + "\").length > 0", timeout=120_000)
-            page.wait_for_timeout(1000)
-            assert page.evaluate("window.__previews") > 0  # coarse tiles were drawn first, then replaced
+                if (m.oldValue !== null || m.target.dataset.preview) window.__previews++; })).observe(document.body,
+                {attributes: true, attributeOldValue: true, subtree: true, attributeFilter: ['data-preview']}); }""")
+            kernel = "Number(document.querySelector('.tl-test-status').dataset.{})"
+            zmax, finals = kernel.format("zmax"), kernel.format("finals")
+            page.wait_for_function(f"() => {finals} > 0", timeout=180_000)  # the recipe's own first tiles (not
+            z0 = page.evaluate(zmax)                                           # the offline basemap's) were sent
+            assert z0 == 12, z0
+            # refined: every tile the kernel sent after the zoom drawn, no preview mark left
+            refined = ("() => document.querySelectorAll('.terra-kernel-layer img.terra-tile[data-preview]').length === 0"
+                       " && document.querySelectorAll(\"" + tiles.replace("'", "\\'") + "\").length > 0"
+                       " && {finals} > {before}")
+            zoom_in = page.locator(".terra-map .leaflet-control-zoom-in").first
+            # zoom 13: a finer level, not in memory: its tiles come as previews cut from zoom 12's level, then refined
+            before = page.evaluate(finals)
+            zoom_in.click()
+            page.wait_for_function(f"() => {zmax} >= {z0 + 1}", timeout=180_000)
+            page.wait_for_function(f"() => {kernel.format('previews')} > 0", timeout=180_000)  # coarse previews sent
+            page.wait_for_function(refined.format(finals=finals, before=before), timeout=180_000)  # then refined
+            assert page.evaluate("window.__previews") > 0  # the front end drew the previews first
+            # zoom 14: its tiles come refined (from the level in memory, or after its preview)
+            before = page.evaluate(finals)
+            zoom_in.click()
+            page.wait_for_function(f"() => {zmax} >= {z0 + 2}", timeout=180_000)
+            page.wait_for_function(refined.format(finals=finals, before=before), timeout=180_000)
             assert_not_blank(page.locator(".terra-map").first.screenshot(path=str(ARTIFACTS / "recipe_map.png")),
                              "recipe layer")
         except Exception:
