@@ -29,9 +29,12 @@ GEDI = "terra-lab-demo-gedi-l2a"
 S2 = "THEIA_REFLECTANCE_SENTINEL2_L2A"
 
 
+STEPS: list[str] = []
+
+
 @pytest.fixture(scope="module")
 def result(demo_root):
-    return structure_workflow("demo", AOI, YEAR)
+    return structure_workflow("demo", AOI, YEAR, progress=STEPS.append)
 
 
 def _truth(demo_root, name, like):
@@ -52,6 +55,7 @@ def test_workflow_on_the_demo(result):
     p = result.provenance
     assert (p["footprint_collection"], p["landcover_collection"], p["collection"]) == (GEDI, "THEIA_OSO_RASTER_L3B", S2)
     assert p["dem_collection"] is not None and result.year == YEAR
+    assert STEPS == ["search", "read", "compute"]
     # lazy until asked: the maps are dask arrays (the table computes them on first access)
     assert all(isinstance(v.data, dask.array.Array) for v in result.maps.data_vars.values())
     assert {"height", "height_p05", "height_p95", "height_interval", "volume", "agb"} <= set(result.maps.data_vars)
@@ -159,6 +163,24 @@ def test_every_footprint_filtered_out(demo_catalog, tmp_path):
     bare.add_items(items, collection=GEDI)
     with pytest.raises(SamplingError, match=r"0 of the \d+ footprints .* pass the GEDI quality filter"):
         structure_workflow(bare, AOI, YEAR)
+
+
+def test_without_land_cover_or_dem_the_height_only_and_notes(demo_catalog, tmp_path):
+    """A catalogue of reflectance and footprints only (no OSO, no DEM): with require_landcover=False the
+    height is mapped on every pixel from Sentinel-2 alone, no volume or biomass, and the notes say why."""
+    small = (6.28, 45.185, 6.31, 45.21)
+    bare = _bare(demo_catalog, tmp_path)
+    bare.add_items(demo_catalog.search(small, f"{YEAR}-01-01/{YEAR}-12-31", GEDI).items, collection=GEDI)
+    with pytest.raises(UnknownCollectionError, match="landcover_collection="):
+        structure_workflow(bare, small, YEAR)
+    r = structure_workflow(bare, small, YEAR, StructureSettings(method="hgb"), require_landcover=False)
+    assert [n.key for n in r.notes] == ["no_dem_structure", "no_landcover_structure"]
+    assert set(r.maps.data_vars) == {"height", "height_p05", "height_p95", "height_interval"}
+    assert r.forest_type is None and r.provenance["dem_collection"] is None
+    assert "elevation" not in r.model.features and r.diagnostics["kept"] >= 30
+    table = r.table
+    assert list(table["forest type"]) == ["all"] and np.isnan(table["mean biomass (Mg/ha)"]).all()
+    assert table["pixels"].iloc[0] == int(np.isfinite(r.maps["height"].values).sum()) > 0
 
 
 def test_no_reflectance_or_footprints_in_the_year(demo_root):
