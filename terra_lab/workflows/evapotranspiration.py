@@ -158,12 +158,13 @@ def _dates_table(frac: xr.DataArray, clear: pd.Series, daily: xr.DataArray, et0:
 
 def et_workflow(catalog: Any, aoi: Any, start: Any, end: Any, settings: ETSettings | None = None, *,
                 thermal_collection: str | None = None, station_collection: str | None = None,
-                progress: Progress | None = None) -> ETResult:
+                max_cloud: float | None = None, progress: Progress | None = None) -> ETResult:
     """Daily and ten-day evapotranspiration over ``aoi`` from ``start`` to ``end``.
 
     ``thermal_collection``: the Landsat C2 L2 collection (found by kind when None);
     ``station_collection``: the weather stations (default
-    :data:`~terra_lab.profiles._collections.METEO_STATIONS_COLLECTION`).
+    :data:`~terra_lab.profiles._collections.METEO_STATIONS_COLLECTION`); ``max_cloud``: the Landsat
+    items' largest cloud cover (%, ``eo:cloud_cover``).
 
     Raises
     ------
@@ -194,7 +195,7 @@ def et_workflow(catalog: Any, aoi: Any, start: Any, end: Any, settings: ETSettin
     cat = open_catalog(catalog)
     lid = find_collection(cat, "thermal", thermal_collection)
     margin = pd.Timedelta(days=OVERPASS_MARGIN_DAYS)
-    landsat = cat.search(aoi, (str((t0 - margin).date()), str((t1 + margin).date())), lid)
+    landsat = cat.search(aoi, (str((t0 - margin).date()), str((t1 + margin).date())), lid, max_cloud=max_cloud)
     if len(landsat) == 0:
         raise NoItemsFoundError(f"no {lid!r} (Landsat C2 L2) item of the catalogue {cat.name!r} over {aoi} between "
                                 f"{(t0 - margin).date()} and {(t1 + margin).date()}; widen the area or the period")
