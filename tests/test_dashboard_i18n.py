@@ -36,12 +36,16 @@ def test_lookups():
 
 def test_workflow_notes_are_said_in_the_page_language():
     """A workflow's note (English text carrying its key) reaches a French page in French."""
+    import string
+
     from terra_lab.dashboards._i18n import note_text
     from terra_lab.workflows._notes import NOTES, Note
 
     for key in NOTES:
-        note = Note(key, catalog="demo<b>")
-        assert note_text(note, "en") == str(note) and "'demo<b>'" in note
+        fields = {name for _, name, _, _ in string.Formatter().parse(NOTES[key]) if name}
+        note = Note(key, **dict.fromkeys(fields, "demo<b>"))
+        assert note_text(note, "en") == str(note) and "demo<b>" in note
         fr = note_text(note, "fr")
-        assert "« demo<b> »" in fr and fr != str(note) and ("OSO" in fr) == ("OSO" in note)
+        assert "demo<b>" in fr and fr != str(note) and ("OSO" in fr) == ("OSO" in note)
+        assert ("« demo<b> »" in fr) == ("'demo<b>'" in note)  # a quoted name keeps French quotes
     assert note_text("a plain note", "fr") == "a plain note"
