@@ -72,6 +72,7 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--dates", type=int, default=24)
     ap.add_argument("--subset", type=int, default=2000)
+    ap.add_argument("--update-baseline", action="store_true", help="store this run's ratios in baseline.json")
     args = ap.parse_args()
     mv, nd, th, sigma = synthetic(args.size, args.dates)
     chunks = {"time": 1, "y": 128, "x": 128}
