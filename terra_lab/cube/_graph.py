@@ -23,10 +23,9 @@ keep stackstac's path.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import warnings
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -46,9 +45,13 @@ from stackstac.raster_spec import RasterSpec
 from stackstac.rio_reader import exception_matches
 
 from ..errors import AssetReadError
+from ..profiles import MaskRule
+from ._datasets import opened
+from ._gc import gc_paused
+from ._masks import decode_layer_arrays
 from ._reader import _FIX, TerraLabReader, effective_nodata, overview_level
 
-__all__ = ["DirectStack", "direct_stack"]
+__all__ = ["DirectStack", "MaskOutput", "direct_stack"]
 
 _F32 = np.dtype("float32")
 
@@ -70,6 +73,27 @@ class _Config:
     nodata: float | None  # declared nodata, for files without a tag
     resampling: Resampling  # for files off the grid (stackstac's VRT)
     errors_as_nodata: tuple
+
+
+@dataclass(frozen=True)
+class MaskOutput:
+    """A mask variable decoded inside its read tasks (no graph layer of its own).
+
+    ``raw=True``: the bits of ``assets[0]`` as uint8, 0 where there is no value (the
+    ``raw_masks=True`` variables).  Otherwise a boolean layer: the OR of ``rules`` (one asset
+    each, as :func:`~terra_lab.cube._masks.decode_layer`), and with ``edge`` also where the
+    first band has no data; no rules: where no band has data (an edge layer without its asset).
+    """
+
+    assets: tuple[str, ...]
+    rules: tuple[MaskRule, ...] = ()
+    edge: bool = False
+    raw: bool = False
+
+    @classmethod
+    def layer(cls, name: str, rules: tuple[MaskRule, ...]) -> MaskOutput:
+        """The mask layer ``name`` (``edge`` also where the first band has no data) decoded by ``rules``."""
+        return cls(assets=tuple(r.asset for r in rules), rules=tuple(rules), edge=name == "edge")
 
 
 @lru_cache(maxsize=1024)
@@ -105,30 +129,21 @@ def _asset_bounds(item_meta: tuple, asset: dict, out_epsg: int) -> tuple | None:
 
 
 def direct_stack(items: list[dict], band_assets: list[str], mask_assets: list[str], grid: Any, *,
-                 nodata: float | None, resampling: str, on_error: str, properties: list[str]) -> DirectStack | None:
+                 nodata: float | None, resampling: str, on_error: str, properties: list[str],
+                 scales: dict[str, tuple] | None = None, declared: Sequence[str] = ()) -> DirectStack | None:
     """A :class:`DirectStack` when every asset is a local file with its CRS and extent declared and
     the grid has fixed bounds; None otherwise (stackstac's path).  Files in another CRS (items of
-    a neighbouring UTM zone) are read through stackstac's warped VRT inside the direct graph."""
+    a neighbouring UTM zone) are read through stackstac's warped VRT inside the direct graph.
+
+    ``scales``: (scale, offset) per asset key, except for the keys in ``declared`` whose assets'
+    own ``raster:bands`` scale and offset win; None: every asset's ``raster:bands`` (default 1, 0)."""
     if grid.bounds is None or grid.snap_bounds:
         return None
     try:
         return DirectStack(items, band_assets, mask_assets, grid, nodata=nodata, resampling=resampling,
-                           on_error=on_error, properties=properties)
+                           on_error=on_error, properties=properties, scales=scales, declared=declared)
     except _NotDirect:
         return None
-
-
-@contextmanager
-def _gc_paused():
-    """The cyclic garbage collector paused while a graph's many small tuples are made: each of its
-    passes would walk every item dict alive (half of the graph's construction time for 1,000 items)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 class _NotDirect(Exception):
@@ -139,13 +154,15 @@ class DirectStack:
     """The sources of a cube (items sorted by date, assets) and the graph of any grouping of its dates."""
 
     def __init__(self, items: list[dict], band_assets: list[str], mask_assets: list[str], grid: Any, *,
-                 nodata: float | None, resampling: str, on_error: str, properties: list[str]) -> None:
-        with _gc_paused():
+                 nodata: float | None, resampling: str, on_error: str, properties: list[str],
+                 scales: dict[str, tuple] | None = None, declared: Sequence[str] = ()) -> None:
+        with gc_paused():
             self._init(items, band_assets, mask_assets, grid, nodata=nodata, resampling=resampling, on_error=on_error,
-                       properties=properties)
+                       properties=properties, scales=scales or {}, declared=set(declared) if scales else None)
 
     def _init(self, items: list[dict], band_assets: list[str], mask_assets: list[str], grid: Any, *,
-              nodata: float | None, resampling: str, on_error: str, properties: list[str]) -> None:
+              nodata: float | None, resampling: str, on_error: str, properties: list[str],
+              scales: dict[str, tuple], declared: set[str] | None) -> None:
         spec = RasterSpec(epsg=grid.epsg, bounds=tuple(grid.bounds), resolutions_xy=(grid.resolution, grid.resolution))
         self.spec = spec
         self.band_assets, self.mask_assets = list(band_assets), list(mask_assets)
@@ -155,35 +172,40 @@ class DirectStack:
         self.items: list[dict] = []
         self.sources: list[list[_Source | None]] = []
         kinds: dict[tuple, int] = {}  # (bounds, scale, offset) -> its number, for the token
-        scales: dict[tuple, tuple[float, float]] = {}
+        f32: dict[tuple, tuple[float, float]] = {}  # Python floats holding float32 values, as TerraLabReader's
+        for raw in scales.values():
+            f32[raw] = (float(np.float32(raw[0])), float(np.float32(raw[1])))
+        fixed = [None if declared is None or k in declared or k not in scales else f32[scales[k]] for k in keys]
         names, tags = [], []
+        epsg, transform, out_bounds = spec.epsg, spec.transform, spec.bounds
         for it in ordered:
-            props = it["properties"]
+            props, assets = it["properties"], it["assets"]
             meta = (props.get("proj:bbox"), props.get("proj:shape"), props.get("proj:transform"), props.get("proj:epsg"))
             row: list[_Source | None] = []
-            for k in keys:
-                a = it["assets"].get(k)
+            for k, known in zip(keys, fixed):
+                a = assets.get(k)
                 if a is None:
                     row.append(None)
                     continue
-                href, b = a["href"], _asset_bounds(meta, a, spec.epsg)
+                href, b = a["href"], _asset_bounds(meta, a, epsg)
                 url = href[7:] if href.startswith("file://") else href
                 if b is None or "://" in url:
                     raise _NotDirect(href)
-                if b not in placed:  # stackstac drops assets off the bounds
-                    placed[b] = _window(b, spec.transform) if geom_utils.bounds_overlap(b, spec.bounds) else None
-                window = placed[b]
+                window = placed.get(b, False)
+                if window is False:  # stackstac drops assets off the bounds
+                    window = placed[b] = _window(b, transform) if geom_utils.bounds_overlap(b, out_bounds) else None
                 if window is None:
                     row.append(None)
                     continue
-                band = (a.get("raster:bands") or [{}])[0]
-                raw = (band.get("scale", 1), band.get("offset", 0))
-                if raw not in scales:  # Python floats holding float32 values, as TerraLabReader's
-                    scales[raw] = (float(np.float32(raw[0])), float(np.float32(raw[1])))
-                scale, offset = scales[raw]
-                row.append(_Source(url, window, scale, offset))
+                if known is None:
+                    band = (a.get("raster:bands") or [{}])[0]
+                    raw = (band.get("scale", scales.get(k, (1, 0))[0]), band.get("offset", scales.get(k, (1, 0))[1]))
+                    if raw not in f32:
+                        f32[raw] = (float(np.float32(raw[0])), float(np.float32(raw[1])))
+                    known = f32[raw]
+                row.append(_Source(url, window, *known))
                 names.append(url)
-                tags.append(kinds.setdefault((b, scale, offset), len(kinds)))
+                tags.append(kinds.setdefault((b, *known), len(kinds)))
             if any(s is not None for s in row):  # and items with no asset left
                 self.items.append(it)
                 self.sources.append(row)
@@ -211,15 +233,16 @@ class DirectStack:
         return xr.Dataset(coords=self.coords)
 
     def variables(self, members: list[list[int]] | None, time_chunk: int, yx_chunks: tuple[int, int],
-                  names: list[str]) -> dict[str, tuple]:
-        """Data variables (band names, then ``_raw_<mask asset>``) of the dates grouped as ``members``
-        (lists of item positions, first valid pixel wins; None: one date per item), as
-        ``(dims, dask array, attrs)``: one task per (date chunk, variable, spatial chunk)."""
-        with _gc_paused():
-            return self._variables(members, time_chunk, yx_chunks, names)
+                  names: list[str], masks: dict[str, MaskOutput] | None = None) -> dict[str, tuple]:
+        """Data variables (band names, then ``_raw_<mask asset>`` as float) of the dates grouped as
+        ``members`` (lists of item positions, first valid pixel wins; None: one date per item), and
+        the ``masks`` decoded in their read tasks, as ``(dims, dask array, attrs)``: one task per
+        (date chunk, variable, spatial chunk)."""
+        with gc_paused():
+            return self._variables(members, time_chunk, yx_chunks, names, masks or {})
 
     def _variables(self, members: list[list[int]] | None, time_chunk: int, yx_chunks: tuple[int, int],
-                   names: list[str]) -> dict[str, tuple]:
+                   names: list[str], masks: dict[str, MaskOutput]) -> dict[str, tuple]:
         if members is None:
             members = [[i] for i in range(len(self.items))]
         ny, nx = self.spec.shape
@@ -247,20 +270,36 @@ class DirectStack:
             arr = da.Array(HighLevelGraph.from_collections(key, dsk, dependencies=()), key, chunks, meta=meta)
             band_arrays.append(arr)
             out[name] = (("time", "y", "x"), arr, dict(self.attrs))
-        for k, name in enumerate(names[nb:]):
-            col = nb + k
-            key = f"terra-lab-read-{name}-{token}"
-            dsk = {}
-            for ti, groups in enumerate(t_groups):
-                srcs = tuple(tuple(self.sources[m][col] for m in g) for g in groups)
-                bands = tuple(None if len(g) == 1 else tuple(tuple(self.sources[m][:nb]) for m in g) for g in groups)
-                for s, span in enumerate(spans):
-                    j, i = s // nxb, s % nxb
-                    deps = [(a.name, ti, j, i) for a in band_arrays]
-                    dsk[(key, ti, j, i)] = (_mask_block, self._mask_cfg, self._band_cfg, srcs, bands, span, deps)
-            graph = HighLevelGraph.from_collections(key, dsk, dependencies=band_arrays)  # type: ignore[arg-type]
-            arr = da.Array(graph, key, chunks, meta=meta)
-            out[name] = (("time", "y", "x"), arr, dict(self.attrs))
+        raws: dict[str, da.Array] = {}
+
+        def raw(asset: str) -> da.Array:  # a mask asset's float raster, NaN where the date has no reflectance
+            if asset not in raws:
+                col = nb + self.mask_assets.index(asset)
+                key = f"terra-lab-read-_raw_{asset}-{token}"
+                dsk = {}
+                for ti, groups in enumerate(t_groups):
+                    srcs = tuple(tuple(self.sources[m][col] for m in g) for g in groups)
+                    bands = tuple(None if len(g) == 1 else tuple(tuple(self.sources[m][:nb]) for m in g) for g in groups)
+                    for s, span in enumerate(spans):
+                        j, i = s // nxb, s % nxb
+                        deps = [(a.name, ti, j, i) for a in band_arrays]
+                        dsk[(key, ti, j, i)] = (_mask_block, self._mask_cfg, self._band_cfg, srcs, bands, span, deps)
+                graph = HighLevelGraph.from_collections(key, dsk, dependencies=band_arrays)  # type: ignore[arg-type]
+                raws[asset] = da.Array(graph, key, chunks, meta=meta)
+            return raws[asset]
+
+        for name in names[nb:]:
+            out[name] = (("time", "y", "x"), raw(name.removeprefix("_raw_")), dict(self.attrs))
+        for name, spec in masks.items():  # one task per chunk: decodes its raw masks' chunks
+            inputs = [raw(a) for a in spec.assets]
+            uses = inputs + (band_arrays[:1] if spec.edge else [] if spec.assets else band_arrays)
+            key = f"terra-lab-mask-{name}-{token}"
+            dsk = {(key, ti, j, i): (_decoded_block, spec, [(a.name, ti, j, i) for a in uses])
+                   for ti in range(len(t_groups)) for j in range(len(ychunks)) for i in range(nxb)}
+            graph = HighLevelGraph.from_collections(key, dsk, dependencies=uses)  # type: ignore[arg-type]
+            kind = np.uint8 if spec.raw else bool
+            attrs = dict(self.attrs) if spec.assets else {}  # as xarray's all() over the bands leaves them: none
+            out[name] = (("time", "y", "x"), da.Array(graph, key, chunks, meta=np.empty((0, 0, 0), kind)), attrs)
         return out
 
     def stacked(self, time_chunk: int, yx_chunks: tuple[int, int]) -> tuple[xr.DataArray, xr.DataArray | None]:
@@ -328,6 +367,23 @@ def _mask_block(cfg: _Config, band_cfg: _Config, groups: tuple, bands: tuple, sp
     return out
 
 
+def _decoded_block(spec: MaskOutput, blocks: list[np.ndarray]) -> np.ndarray:
+    """One chunk of a decoded mask (:class:`MaskOutput`) from the chunks of its raw masks (one per
+    asset), then of the first band (``edge``) or of every band (no rules)."""
+    raws = blocks[:len(spec.assets)]
+    if spec.raw:
+        return np.where(np.isnan(raws[0]), np.float32(0), raws[0]).astype(np.uint8)
+    if not spec.rules:  # no edge asset: where no band has data
+        out = np.ones(blocks[0].shape, bool)
+        for block in blocks:
+            out &= np.isnan(block)
+        return out
+    out = decode_layer_arrays(raws, spec.rules)
+    if spec.edge:
+        out |= np.isnan(blocks[-1])
+    return out
+
+
 def _fill_gaps(out: np.ndarray, data: np.ndarray) -> None:
     gap = np.isnan(out)
     out[gap] = data[gap]
@@ -371,20 +427,32 @@ def _offsets(ds: rasterio.DatasetReader, spec: RasterSpec) -> tuple[int, int] | 
 
 
 def _read_on_grid(cfg: _Config, src: _Source, window: windows.Window) -> np.ndarray | None:
-    """The window read directly from a file (or its overview) on the output grid, None when off it."""
-    with rasterio.open(src.url, sharing=False) as ds:
-        at = _offsets(ds, cfg.spec)
+    """The window read directly from a file (or its overview) on the output grid, None when off it.
+
+    The file stays open in this thread (:func:`~terra_lab.cube._datasets.opened`), with where it
+    lies in the grid and its nodata worked out once."""
+    spec = cfg.spec  # the facts depend on the grid and the declared nodata (NaN: none, as effective_nodata)
+    key = (spec.epsg, spec.bounds, spec.resolutions_xy, cfg.nodata if cfg.nodata == cfg.nodata else None)
+    with opened(src.url) as f:
+        plan = f.memo.get(key)
+        if plan is None:
+            at = _offsets(f.ds, cfg.spec)
+            level = None if at is not None else overview_level(f.ds, cfg.spec.vrt_params)
+            plan = f.memo[key] = (at, level, effective_nodata(f.ds.nodata, cfg.nodata, f.ds.dtypes[0]))
+        at, level, nodata = plan
         if at is not None:
-            return _read_at(ds, at, cfg, src, window)
-        level = overview_level(ds, cfg.spec.vrt_params)
+            return _read_at(f.ds, at, nodata, src, window)
     if level is None:
         return None
-    with rasterio.open(src.url, sharing=False, overview_level=level) as ov:
-        at = _offsets(ov, cfg.spec)
-        return None if at is None else _read_at(ov, at, cfg, src, window)
+    with opened(src.url, level) as ov:
+        plan = ov.memo.get(key)
+        if plan is None:
+            plan = ov.memo[key] = (_offsets(ov.ds, cfg.spec), None, effective_nodata(ov.ds.nodata, cfg.nodata, ov.ds.dtypes[0]))
+        at, _, nodata = plan
+        return None if at is None else _read_at(ov.ds, at, nodata, src, window)
 
 
-def _read_at(ds: rasterio.DatasetReader, at: tuple[int, int], cfg: _Config, src: _Source,
+def _read_at(ds: rasterio.DatasetReader, at: tuple[int, int], nodata: float | None, src: _Source,
              window: windows.Window) -> np.ndarray:
     r0, c0 = int(window.row_off) - at[0], int(window.col_off) - at[1]
     h, w = int(window.height), int(window.width)
@@ -403,7 +471,6 @@ def _read_at(ds: rasterio.DatasetReader, at: tuple[int, int], cfg: _Config, src:
         block[...] = raw
     if src.offset != 0:
         block += np.float32(src.offset)
-    nodata = effective_nodata(ds.nodata, cfg.nodata, ds.dtypes[0])
     if nodata is not None:
         block[raw == nodata] = np.nan
     return out
