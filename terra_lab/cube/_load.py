@@ -39,6 +39,7 @@ from ..errors import (
     TerraLabWarning,
 )
 from ..profiles import MASK_LAYERS, CollectionProfile, MaskRule, profile_for_item
+from ._gc import gc_paused
 from ._masks import decode_layer
 from ._reader import TerraLabReader
 from ._size import check_request
@@ -218,6 +219,7 @@ def _solar_day(times: pd.DatetimeIndex, lons: np.ndarray) -> np.ndarray:
     return local.normalize().values
 
 
+@gc_paused()
 def load(
     items: Any,
     *,
@@ -478,14 +480,16 @@ def stack(plan: LoadPlan, *, max_bytes: int | None = None) -> Stacked:
     from ._graph import direct_stack
 
     band_assets, mask_assets = list(plan.band_assets), list(plan.mask_assets)
-    items = _with_scale(plan.items, band_assets, mask_assets, plan.profile)
     kw = _stack_kwargs(plan)
-    direct = direct_stack(items, band_assets, mask_assets, plan.grid, nodata=kw["reader"].keywords["nodata"],
-                          resampling=plan.resampling, on_error=plan.on_error, properties=kw["properties"])
+    direct = direct_stack(plan.items, band_assets, mask_assets, plan.grid, nodata=kw["reader"].keywords["nodata"],
+                          resampling=plan.resampling, on_error=plan.on_error, properties=kw["properties"],
+                          scales=_asset_scales(band_assets, mask_assets, plan.profile),
+                          declared=band_assets if plan.profile.item_scale else ())
     if direct is not None:  # local files in the output CRS: our own graph (cube/_graph.py)
         nt, ny, nx = direct.shape
         _check_size(nt, ny, nx, plan, max_bytes)
         return Stacked(direct=direct, chunks=_chunks(plan.chunks, nt, ny * nx * 4))
+    items = _with_scale(plan.items, band_assets, mask_assets, plan.profile)
     if plan.chunks == "auto":  # the grid's size is known once stackstac has seen the items
         probe = stackstac.stack(items, assets=band_assets[:1], **kw)
         kw["chunksize"] = (*_chunks("auto", probe.sizes["time"], probe.sizes["y"] * probe.sizes["x"] * 4)[:1], 1, 1024, 1024)
@@ -504,19 +508,29 @@ def stack(plan: LoadPlan, *, max_bytes: int | None = None) -> Stacked:
     return Stacked(reflectance=refl, masks=raw)
 
 
+def _asset_scales(band_assets: list[str], mask_assets: list[str], profile: CollectionProfile) -> dict[str, tuple]:
+    """(scale, offset) of each asset: the profile's per band (Landsat ST has its own), none on masks.
+    With ``profile.item_scale`` an item's declared ``raster:bands`` scale and offset win over a band's."""
+    by_asset = {profile.band_asset(c): profile.decoding(c) for c in profile.bands}  # per-band scale (Landsat ST)
+    out: dict[str, tuple] = {}
+    for key in band_assets:
+        dec = by_asset.get(key)
+        out[key] = (dec.scale, dec.offset) if dec else (profile.scale, profile.offset)
+    return {**out, **dict.fromkeys(mask_assets, (1, 0))}
+
+
 def _with_scale(items: list[dict], band_assets: list[str], mask_assets: list[str],
                 profile: CollectionProfile) -> list[dict]:
     """Copies of ``items`` whose band assets declare the profile's scale and offset in ``raster:bands``
     and whose mask assets declare none, so that the reader scales each chunk as it decodes it
     (no separate multiply-add task per chunk)."""
-    by_asset = {profile.band_asset(c): profile.decoding(c) for c in profile.bands}  # per-band scale (Landsat ST)
+    scales = _asset_scales(band_assets, mask_assets, profile)
     out = []
     for it in items:
         assets = dict(it["assets"])
         for key in band_assets:
             bands = dict((assets[key].get("raster:bands") or [{}])[0])
-            dec = by_asset.get(key)
-            scale, offset = (dec.scale, dec.offset) if dec else (profile.scale, profile.offset)
+            scale, offset = scales[key]
             if profile.item_scale:  # the item's declared decoding wins (USGS Landsat C2 items)
                 scale, offset = bands.get("scale", scale), bands.get("offset", offset)
             bands.update(scale=np.float32(scale), offset=np.float32(offset))
@@ -546,25 +560,28 @@ def decode_masks(stacked: Stacked, plan: LoadPlan, *, apply_masks: bool | Sequen
     """Phase 3: one variable per band, solar-day mosaics, the named mask layers decoded from the
     raw masks (and the raw masks kept when asked), masks applied, attributes and provenance."""
     commons = list(plan.commons)
-    if stacked.direct is not None:  # mosaics done in the read tasks (cube/_graph.py)
-        raw: Mapping[str, Any] = dict.fromkeys(plan.mask_assets)
-        names = commons + [f"_raw_{a}" for a in plan.mask_assets]
+    if stacked.direct is not None:  # mosaics and mask decoding done in the read tasks (cube/_graph.py)
+        from ._graph import MaskOutput
+
+        outputs = {name: MaskOutput.layer(name, rules) for name, rules in plan.layers.items()}
+        outputs.update({stem: MaskOutput(assets=(key,), raw=True) for stem, key in plan.raw_keep.items()})
 
         def variables(members):
-            return stacked.direct.variables(members, stacked.chunks[0], stacked.chunks[1:], names)
+            return stacked.direct.variables(members, stacked.chunks[0], stacked.chunks[1:], commons, outputs)
 
         ds = stacked.direct.coords_dataset()
         ds = _group_solar_day(ds, plan.items, mosaic=variables) if plan.group_by == "solar_day" else ds.assign(variables(None))
-    else:
-        refl = stacked.reflectance
-        masks = stacked.masks
-        raw = {a: masks.isel(band=i, drop=True) for i, a in enumerate(plan.mask_assets)} if masks is not None else {}
-        ds = xr.Dataset({c: refl.isel(band=i, drop=True) for i, c in enumerate(commons)})
-        for name, da in raw.items():
-            ds[f"_raw_{name}"] = da
-        if plan.group_by == "solar_day":
-            ds = _group_solar_day(ds, plan.items)
-
+        for stem, key in plan.raw_keep.items():
+            ds[stem].attrs.update(long_name=f"{stem} mask ({key}), raw bits", asset=key)
+        return _finish_applied(ds, plan, apply_masks)
+    refl = stacked.reflectance  # stackstac's path: the raw masks decoded by xarray (one blockwise layer each)
+    masks = stacked.masks
+    raw = {a: masks.isel(band=i, drop=True) for i, a in enumerate(plan.mask_assets)} if masks is not None else {}
+    ds = xr.Dataset({c: refl.isel(band=i, drop=True) for i, c in enumerate(commons)})
+    for name, da in raw.items():
+        ds[f"_raw_{name}"] = da
+    if plan.group_by == "solar_day":
+        ds = _group_solar_day(ds, plan.items)
     first = ds[commons[0]]
     for name, rules in plan.layers.items():
         if name == "edge" and not any(r.asset in raw for r in rules):
@@ -577,7 +594,12 @@ def decode_masks(stacked: Stacked, plan: LoadPlan, *, apply_masks: bool | Sequen
         ds[stem] = ds[f"_raw_{key}"].fillna(0).astype(np.uint8)
         ds[stem].attrs.update(long_name=f"{stem} mask ({key}), raw bits", asset=key)
     ds = ds.drop_vars([v for v in ds.data_vars if str(v).startswith("_raw_")])
+    return _finish_applied(ds, plan, apply_masks)
 
+
+def _finish_applied(ds: xr.Dataset, plan: LoadPlan, apply_masks: bool | Sequence[str]) -> xr.Dataset:
+    """``apply_masks`` applied to the bands (NaN where a layer is true), then :func:`_finish`."""
+    commons = list(plan.commons)
     to_apply = _apply_list(apply_masks, plan.layers)
     if to_apply:
         bad = ds[to_apply[0]]
@@ -663,6 +685,7 @@ def _band_names(bands: Sequence[str] | str) -> list[str]:
 
 
 def _check_assets(items: list[dict], assets: list[str], on_error: str) -> None:
+    seen: set[str] = set()  # files shared by several items (copies, symlinked archives) checked once
     for it in items:
         missing = [a for a in assets if a not in it["assets"]]
         if missing:
@@ -673,8 +696,9 @@ def _check_assets(items: list[dict], assets: list[str], on_error: str) -> None:
         if on_error == "raise":
             for a in assets:
                 href = it["assets"][a]["href"]
-                if "://" in href:
+                if "://" in href or href in seen:
                     continue
+                seen.add(href)
                 if not (zip_member_exists(href) if split_vsizip(href) else os.path.exists(href)):
                     raise AssetReadError(
                         f"asset {a!r} of item {it['id']!r} points to a missing file {href!r}; restore it, "
@@ -808,7 +832,8 @@ def _group_solar_day(ds: xr.Dataset, items: list[dict], mosaic: Any = None) -> x
     ``mosaic``: a function of the time steps of each day giving the data variables (the direct
     graph of ``cube/_graph.py`` mosaics in its read tasks); default: mosaic ``ds``'s variables."""
     by_id = {it["id"]: it for it in items}
-    lons = np.array([np.mean(by_id[i]["bbox"][0::2]) for i in ds["id"].values])
+    ids = ds["id"].values
+    lons = np.array([(by_id[i]["bbox"][0] + by_id[i]["bbox"][2]) / 2 for i in ids])
     days = _solar_day(pd.DatetimeIndex(ds["time"].values), lons)
     if "sat:relative_orbit" in ds.coords:  # radar: one mosaic per day and orbit (geometries are not mixed)
         orbits = np.broadcast_to(ds["sat:relative_orbit"].values, (len(days),))  # one item: a scalar coordinate
@@ -831,7 +856,7 @@ def _group_solar_day(ds: xr.Dataset, items: list[dict], mosaic: Any = None) -> x
     coords.update(
         time=ds["time"].values[first],
         solar_day=("time", np.asarray(uniq)),
-        id=("time", [",".join(str(v) for v in ds["id"].values[m]) for m in members]),
+        id=("time", [",".join(str(v) for v in ids[m]) for m in members]),
     )
     for c in _ITEM_COORDS:
         if c in ds.coords and "time" in ds[c].dims:
