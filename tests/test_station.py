@@ -109,3 +109,18 @@ def test_demo_station_collection(demo_catalog):
     # the overpass's daily maximum is the daily table's of that day
     np.testing.assert_allclose(over.air_temperature_max_c.values, daily.tmax_c.reindex(over.index.normalize()).values)
     assert_valid(demo_catalog.collection("terra-lab-demo-meteo-stations"))
+
+
+def test_station_through_the_stac_api(stac_server, demo_catalog):
+    """The station items served by the real STAC API (pgstac) keep their tables' columns and read alike,
+    and the workflow's station lookup finds the nearest one there."""
+    import terra_lab
+    from terra_lab.workflows.evapotranspiration import nearest_station
+
+    api = terra_lab.catalog.open(stac_server.url, retries=1, backoff=0.05)
+    served = api.search(collections="terra-lab-demo-meteo-stations").items
+    assert served[0]["assets"]["daily"]["table:columns"][1]["unit"] == "degC"
+    pd.testing.assert_frame_equal(load_station(served), load_station(demo_catalog.search(
+        collections="terra-lab-demo-meteo-stations").items), check_like=True)
+    item, km = nearest_station(api, (6.272, 45.183, 6.294, 45.195), 50.0)
+    assert item["id"] == "terra-lab-demo-station" and 1.0 < km < 3.0
