@@ -44,11 +44,13 @@ WATER_CLASS = 23
 @dataclass(frozen=True)
 class GlacierSettings:
     """Stable terrain (slopes steeper than ``max_slope`` degrees left out: their DEM errors are
-    large), the summers whose ELA is tabled (``ela_years`` up to the chosen year), the snowline
+    large; the DEMs are read ``margin_deg`` degrees around the area and its glaciers, about 1 km of
+    terrain for the co-registration and the error model), the summers whose ELA is tabled (``ela_years`` up to the chosen year), the snowline
     search (``ela_window`` month-days, ``dz`` m bands, snow fraction ``fsnow``: see
     :func:`~terra_lab.products.snow.equilibrium_line_altitude`) and the shaded relief's ``relief_mode``."""
 
     max_slope: float = 40.0
+    margin_deg: float = 0.01
     ela_years: int = 2
     ela_window: tuple[str, str] = ("08-15", "09-30")
     dz: float = 50.0
@@ -334,7 +336,7 @@ def glacier_workflow(catalog: Any, aoi: Any, year: int, settings: GlacierSetting
         if ref_entries[0][2]["properties"].get("proj:epsg") else None
     glaciers, outline_id = _outlines(cat, box, outlines, outline_collection, crs or "EPSG:4326")
     # the area and the glaciers touching it, with a margin of stable terrain around them
-    area = shapely.geometry.box(*glaciers.to_crs("EPSG:4326").total_bounds).union(box).buffer(0.003)
+    area = shapely.geometry.box(*glaciers.to_crs("EPSG:4326").total_bounds).union(box).buffer(settings.margin_deg)
     refl_id, years, summer_items = _summers(cat, box.bounds, year, int(ref_entries[0][0].year) + 1, settings,
                                             collection, max_cloud)
     report(progress, "read")
