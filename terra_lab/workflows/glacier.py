@@ -46,8 +46,9 @@ class GlacierSettings:
     """Stable terrain (slopes steeper than ``max_slope`` degrees left out: their DEM errors are
     large; the DEMs are read ``margin_deg`` degrees around the area and its glaciers, about 1 km of
     terrain for the co-registration and the error model), the summers whose ELA is tabled
-    (``ela_years`` up to the chosen year), the snowline search (``ela_window`` month-days, ``dz`` m bands, snow fraction ``fsnow``: see
-    :func:`~terra_lab.products.snow.equilibrium_line_altitude`) and the shaded relief's ``relief_mode``."""
+    (``ela_years`` up to the chosen year), the snowline search (``ela_window`` month-days, ``dz`` m
+    bands, snow fraction ``fsnow``: see :func:`~terra_lab.products.snow.equilibrium_line_altitude`)
+    and the shaded relief's ``relief_mode``."""
 
     max_slope: float = 40.0
     margin_deg: float = 0.01
