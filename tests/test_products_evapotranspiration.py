@@ -108,6 +108,12 @@ def test_reference_et_against_refet_and_pyet():
     print("FAO-56 ET0 max rel. diff: refet (ASCE)", np.max(np.abs(ours / asce - 1)), "pyet", np.max(np.abs(ours / fao - 1)))
     np.testing.assert_allclose(ours, fao, rtol=1e-6)  # same equations
     np.testing.assert_allclose(ours, asce, rtol=2e-3)  # ASCE's constants (Gsc, es at Tmean...) differ slightly
+    # SSEBop's clear-sky net radiation: pyet's net radiation with Rs = its own Rso (W/m2 day mean)
+    rso = pyet.calc_rso(pyet.extraterrestrial_r(days, np.radians(45.2)), 700.0)
+    rn_pyet = pyet.calc_rad_net(s((tmax + tmin) / 2), rs=rso, lat=np.radians(45.2), tmax=s(tmax), tmin=s(tmin),
+                                ea=s(ea), elevation=700.0).values * 1e6 / 86400.0
+    rn = et.clear_sky_net_radiation(tmax, tmin, ea, elevation=700.0, latitude=45.2, doy=doy)
+    np.testing.assert_allclose(rn, rn_pyet, rtol=1e-6)
 
 
 def test_ssebop_fraction_hand_built():

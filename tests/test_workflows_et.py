@@ -128,8 +128,9 @@ def test_nothing_is_read_before_the_compute_step(demo_root, no_compute):
 
 
 def test_station_gaps_are_filled_or_named(demo_root, demo_catalog, tmp_path):
-    """A station export with missing days: two are interpolated (a note), a longer gap stops with the days named."""
-    daily = load_station(demo_catalog.search(collections=STATIONS).items)
+    """A station export with missing days and no clear-sky net radiation column (FAO-56's is computed): two
+    missing days are interpolated (a note), a longer gap stops with the days named."""
+    daily = load_station(demo_catalog.search(collections=STATIONS).items).drop(columns=["rn_clear_w_m2"])
     table = daily.reset_index().rename(columns={"time": "date"})
     table["date"] = table["date"].dt.strftime("%Y-%m-%d")
     cols = [{"name": "date", "type": "date"}, *({"name": c, "unit": daily.attrs["units"][c]} for c in daily.columns)]
@@ -149,6 +150,8 @@ def test_station_gaps_are_filled_or_named(demo_root, demo_catalog, tmp_path):
                     ETSettings(fluxes=False))
     assert [n.key for n in r.notes] == ["et_station_gaps"] and r.provenance["station_days_filled"] == ["2024-06-15",
                                                                                                     "2024-06-16"]
+    assert r.provenance["clear_sky_net_radiation"].startswith("FAO-56")
+    assert 0.7 < float(r.fraction.mean()) < 1.0 and r.dates["stress"].between(0, 0.3).all()
     week = [f"2024-06-{d}" for d in range(14, 20)]
     with pytest.raises(NoItemsFoundError, match=r"station 'gappy' misses 6 day\(s\).*first 2024-06-14"):
         et_workflow(catalog(week, "week"), SMALL, "2024-06-10", "2024-06-25", ETSettings(fluxes=False))

@@ -9,8 +9,9 @@ and a meteorological forcing (scalars, or arrays broadcast against the cube):
    ET fraction of :func:`ssebop_fraction` (Senay et al. 2013 [3]_: cold reference ``c * Tmax``, hot =
    cold + ``dT``);
 2. daily reference ET :func:`reference_et_daily` (FAO-56 Penman-Monteith [4]_, checked against
-   ``refet`` and ``pyet``), daily actual ET by the ET fraction times ET0 (:func:`daily_et`, fractions
-   interpolated between overpasses), the evaporative fraction of TSEB (:func:`evaporative_fraction`);
+   ``refet`` and ``pyet``; SSEBop's clear-sky net radiation :func:`clear_sky_net_radiation`, against
+   ``pyet``), daily actual ET by the ET fraction times ET0 (:func:`daily_et`, fractions interpolated
+   between overpasses), the evaporative fraction of TSEB (:func:`evaporative_fraction`);
 3. ten-day sums :func:`dekad_sums` and a water-stress index :func:`water_stress_index` (``1 - ET/ET0``).
 
 References
@@ -43,9 +44,9 @@ from ..kernels._gapfill import gapfill_linear
 from ._common import rechunk, require, with_provenance
 
 __all__ = [
-    "SSEBopParams", "TSEBParams", "broadband_albedo_landsat", "daily_et", "dekad_sums", "evaporative_fraction",
-    "lai_from_ndvi", "longwave_down", "net_shortwave", "reference_et_daily", "ssebop_dt", "ssebop_fraction", "tseb_pt",
-    "water_stress_index",
+    "SSEBopParams", "TSEBParams", "broadband_albedo_landsat", "clear_sky_net_radiation", "daily_et", "dekad_sums",
+    "evaporative_fraction", "lai_from_ndvi", "longwave_down", "net_shortwave", "reference_et_daily", "ssebop_dt",
+    "ssebop_fraction", "tseb_pt", "water_stress_index",
 ]
 
 SIGMA = 5.670373e-8  # Stefan-Boltzmann (W m-2 K-4)
@@ -266,6 +267,31 @@ def _svp(t_c: Any) -> Any:
     return 0.6108 * np.exp(17.27 * t_c / (t_c + 237.3))
 
 
+def _clear_sky_shortwave(elevation: float, latitude: float, doy: Any) -> Any:
+    """FAO-56 clear-sky shortwave Rso (MJ m-2 day-1): eqs 21-25 (Ra) and 37."""
+    phi = np.radians(latitude)
+    dr = 1.0 + 0.033 * np.cos(2.0 * np.pi / 365.0 * doy)  # eq. 23
+    decl = 0.409 * np.sin(2.0 * np.pi / 365.0 * doy - 1.39)  # eq. 24
+    ws = np.arccos(-np.tan(phi) * np.tan(decl))  # eq. 25
+    ra = 24.0 * 60.0 / np.pi * 0.0820 * dr * (ws * np.sin(phi) * np.sin(decl) + np.cos(phi) * np.cos(decl) * np.sin(ws))
+    return (0.75 + 2e-5 * elevation) * ra  # eq. 37
+
+
+def _net_longwave(tmax: Any, tmin: Any, ea: Any, rs_rso: Any) -> Any:
+    """FAO-56 net outgoing longwave Rnl (MJ m-2 day-1), eq. 39; ``rs_rso`` the relative shortwave (<= 1)."""
+    return (4.903e-9 * ((tmax + 273.16) ** 4 + (tmin + 273.16) ** 4) / 2.0 * (0.34 - 0.14 * np.sqrt(ea))
+            * (1.35 * rs_rso - 0.35))
+
+
+def clear_sky_net_radiation(tmax: Any, tmin: Any, ea: Any, *, elevation: float, latitude: float, doy: Any,
+                            albedo: float = 0.23) -> Any:
+    """The day's clear-sky net radiation (W/m2, day mean) for SSEBop's ``dT`` (Senay et al. 2013 [3]_):
+    FAO-56 ``(1 - albedo) Rso - Rnl`` with ``Rs/Rso = 1`` [4]_ (eqs 21-25, 37-39); arguments as
+    :func:`reference_et_daily`'s."""
+    rn = (1.0 - albedo) * _clear_sky_shortwave(elevation, latitude, doy) - _net_longwave(tmax, tmin, ea, 1.0)
+    return rn * 1e6 / 86400.0
+
+
 def reference_et_daily(tmax: Any, tmin: Any, rs: Any, ea: Any, u2: Any, *, elevation: float, latitude: float,
                        doy: Any) -> Any:
     """FAO-56 Penman-Monteith grass reference ET (mm/day) from daily data [4]_.
@@ -279,16 +305,9 @@ def reference_et_daily(tmax: Any, tmin: Any, rs: Any, ea: Any, u2: Any, *, eleva
     gamma = 0.665e-3 * p  # eq. 8
     delta = 4098.0 * _svp(tmean) / (tmean + 237.3) ** 2  # eq. 13
     es = (_svp(tmax) + _svp(tmin)) / 2.0  # eq. 12
-    phi = np.radians(latitude)
-    dr = 1.0 + 0.033 * np.cos(2.0 * np.pi / 365.0 * doy)  # eq. 23
-    decl = 0.409 * np.sin(2.0 * np.pi / 365.0 * doy - 1.39)  # eq. 24
-    ws = np.arccos(-np.tan(phi) * np.tan(decl))  # eq. 25
-    ra = 24.0 * 60.0 / np.pi * 0.0820 * dr * (ws * np.sin(phi) * np.sin(decl) + np.cos(phi) * np.cos(decl) * np.sin(ws))
-    rso = (0.75 + 2e-5 * elevation) * ra  # eq. 37
+    rso = _clear_sky_shortwave(elevation, latitude, doy)
     rns = (1.0 - 0.23) * rs  # eq. 38
-    rnl = (4.903e-9 * ((tmax + 273.16) ** 4 + (tmin + 273.16) ** 4) / 2.0 * (0.34 - 0.14 * np.sqrt(ea))
-           * (1.35 * np.minimum(rs / rso, 1.0) - 0.35))  # eq. 39
-    rn = rns - rnl
+    rn = rns - _net_longwave(tmax, tmin, ea, np.minimum(rs / rso, 1.0))
     return (0.408 * delta * rn + gamma * 900.0 / (tmean + 273.0) * u2 * (es - ea)) / (delta + gamma * (1.0 + 0.34 * u2))
 
 

@@ -7,7 +7,8 @@ CSV tables read by :func:`terra_lab.cube.load_station`).  Then, with
 :mod:`terra_lab.products.evapotranspiration`:
 
 1. the SSEBop ET fraction of each overpass (Senay et al. 2013: cold reference ``c Tmax`` fitted on the
-   dense, well-watered pixels of the date, ``dT`` from the day's clear-sky net radiation), clouds,
+   dense, well-watered pixels of the date, ``dT`` from the day's clear-sky net radiation: the station's
+   ``rn_clear_w_m2`` column, else FAO-56's from its daily table), clouds,
    shadows and the swath's edge masked; dates with less than ``min_clear`` of the area clear are left
    out (a note says which);
 2. the station's FAO-56 reference ET0 for every day of the period, daily actual ET = ET fraction
@@ -183,7 +184,6 @@ def et_workflow(catalog: Any, aoi: Any, start: Any, end: Any, settings: ETSettin
 
     from ..catalog import parse_aoi
     from ..cube import load_station
-    from ..cube._station import DAILY_REQUIRED
     from ..errors import DateRangeError, NoItemsFoundError
     from ..products import evapotranspiration as et
 
@@ -202,10 +202,16 @@ def et_workflow(catalog: Any, aoi: Any, start: Any, end: Any, settings: ETSettin
     item, distance = nearest_station(cat, aoi, settings.max_station_km, station_collection)
 
     report(progress, "read")
-    daily_all = load_station(item, required=(*DAILY_REQUIRED, "rn_clear_w_m2"))
+    daily_all = load_station(item)
     site = {k: daily_all.attrs[k] for k in ("id", "name", "longitude", "latitude", "elevation_m")}
     if site["elevation_m"] is None:
         raise NoItemsFoundError(f"station {site['id']!r} has no elevation (properties.elevation_m): FAO-56 needs it")
+    rn_source = "station"
+    if "rn_clear_w_m2" not in daily_all.columns:  # SSEBop's dT: the day's clear-sky net radiation (FAO-56)
+        rn_source = "FAO-56 clear sky (clear_sky_net_radiation)"
+        daily_all = daily_all.assign(rn_clear_w_m2=et.clear_sky_net_radiation(
+            daily_all.tmax_c.to_numpy(), daily_all.tmin_c.to_numpy(), daily_all.ea_kpa.to_numpy(),
+            elevation=site["elevation_m"], latitude=site["latitude"], doy=daily_all.index.dayofyear.to_numpy()))
     where = f"station {site['id']!r}"
     days, gaps = _station_days(daily_all, t0, t1, settings.max_gap_days, where)
     notes: list = []
@@ -275,7 +281,7 @@ def et_workflow(catalog: Any, aoi: Any, start: Any, end: Any, settings: ETSettin
         provenance={"catalog": cat.name, "thermal_collection": lid, "station": site["id"],
                     "station_distance_km": round(distance, 3), "aoi": str(aoi), "period": [str(start), str(end)],
                     "items": len(landsat), "dates_used": [pd.Timestamp(t).strftime("%Y-%m-%d") for t in used.index],
-                    "station_days_filled": gaps, "settings": asdict(settings)})
+                    "station_days_filled": gaps, "clear_sky_net_radiation": rn_source, "settings": asdict(settings)})
 
 
 def _fluxes(item: dict, cube: xr.Dataset, when: pd.Timestamp, notes: list, station_id: str) -> xr.Dataset | None:
