@@ -49,6 +49,15 @@ def test_switching_the_analysis_offers_its_products_and_heading():
     assert d.product == "SCD" and "snow cover duration" in d._heading.object
 
 
+def test_a_glacier_cut_by_the_area_is_measured_whole(glacier, demo_root):
+    """The default area stops at 45.21 degrees north, the glacier at 45.217: its whole outline is measured."""
+    import json
+
+    truth = json.loads((demo_root / "truth" / "relief.json").read_text())
+    assert glacier.outlines.to_crs("EPSG:4326").total_bounds[3] > AOI[3]
+    assert glacier.glaciers.iloc[0]["area_m2"] == pytest.approx(truth["glacier_area_m2"], rel=0.02)
+
+
 def test_elevation_change_on_a_diverging_map_centred_on_zero(glacier):
     d = _board(glacier, language="en")
     layer = d._layer(glacier)

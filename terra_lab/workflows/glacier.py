@@ -177,7 +177,8 @@ def _outlines(cat: Any, aoi_box: Any, outlines: Any, collection: str | None, crs
         if len(res) == 0:
             raise NoItemsFoundError(f"the glacier-outline collection {cid!r} of {cat.name!r} has no item over "
                                     f"{tuple(round(v, 5) for v in aoi_box.bounds)}; move the area onto a glacier")
-        gdf = terra_lab.load_features(res, bbox=aoi_box.bounds, crs="EPSG:4326")
+        # whole outlines (a bbox would cut them): the items over the area, filtered below
+        gdf = terra_lab.load_features(res, crs="EPSG:4326")
     elif isinstance(outlines, gpd.GeoDataFrame):
         gdf = outlines if outlines.crs is not None else outlines.set_crs("EPSG:4326")
     else:
