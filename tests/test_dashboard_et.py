@@ -110,6 +110,10 @@ def test_the_page_runs_the_et_workflow(demo_root):
     assert d._message.alert_type == "success"
     assert d._results.visible and d._map.object is not None
     assert d._cog_bytes().getbuffer().nbytes > 1000 and d._nc_bytes().getbuffer().nbytes > 1000
+    before = d._map.object
+    d.et_product = "stress"  # another map of the same result, drawn without a new run
+    assert d._map.object is not before and isinstance(d.result, ETResult)
+    assert d._title(d._layer(d.result)).startswith(option_label("et_product", "stress", "fr"))
 
 
 # ------------------------------------------------------------------------------------- browser

@@ -73,6 +73,7 @@ class WaterDashboard(DashboardBase):
         params.setdefault("start", dt.date(2024, 4, 1))
         params.setdefault("end", dt.date(2024, 8, 31))
         super().__init__(**params)
+        self.param.watch(self._show_result, ["et_product"])  # another ET map of the same result: no new run
 
     def _preset_params(self) -> list[str]:
         if self.analysis == "soil_moisture":
