@@ -44,6 +44,14 @@ def test_plain_csv(tmp_path):
     assert (df.attrs["longitude"], df.attrs["latitude"], df.attrs["missing_days"]) == (6.3, 45.2, [])
 
 
+def test_several_stations_in_one_table(tmp_path):
+    one = _item(tmp_path, PLAIN)
+    two = {**_item(tmp_path, PLAIN.replace("30.5", "20.5"), name="other.csv"), "id": "st2"}
+    df = load_station([one, two])
+    assert df.index.names == ["station", "time"] and df.attrs["stations"] == ["st1", "st2"]
+    assert df.loc[("st2", "2024-07-01"), "tmax_c"] == 20.5 and df.loc[("st1", "2024-07-01"), "tmax_c"] == 30.5
+
+
 def test_missing_days_are_nan_and_listed(tmp_path):
     text = PLAIN.replace("2024-07-02,31.0,16.0,24.0,1.60,2.5\n", "") + "2024-07-06,28.0,13.0,22.0,1.3,2.2\n"
     df = load_station(_item(tmp_path, text))
