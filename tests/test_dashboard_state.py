@@ -294,9 +294,9 @@ def test_switching_language_relabels_the_page():
     board = ToyDashboard(language="fr")
     board._say("Calcul terminé", "success")
     board.language = "en"
-    assert board._button.name == "Compute" and board._nc_button.label == "Download (NetCDF)"
+    assert board._button.label == "Compute" and board._nc_button.label == "Download (NetCDF)"
     assert not board._message.visible   # a French message does not stay on an English page
-    assert "Choose an area" in board._hint.object and board._progress.cancel.name == "Cancel"
+    assert "Choose an area" in board._hint.object and board._progress.cancel.label == "Cancel"
 
 
 def test_forest_dashboard_searches_with_fordeads_cloud_filter():

@@ -54,7 +54,7 @@ class DashboardBase(MapView, DashboardState, pn.viewable.Viewer):
         super().__init__(**params)
         lang = self.language
         self.result: Any = None
-        self._button = pn.widgets.Button(name=tr("compute", lang), button_type="primary", width=170)
+        self._button = pn.widgets.Button(label=tr("compute", lang), color="primary", width=170)
         self._button.on_click(self._on_run)
         self._message = pn.pane.Alert("", alert_type="light", visible=False, name="message", margin=(5, 10),
                                       stylesheets=[_COMPACT_ALERT])
@@ -70,7 +70,7 @@ class DashboardBase(MapView, DashboardState, pn.viewable.Viewer):
         self._point = pn.pane.Markdown("", name="point")
         self._stats = pn.Column()
         self._cog_button = pn.widgets.FileDownload(callback=self._cog_bytes, filename=f"terra_lab_{self.theme}.tif",
-                                                   label=tr("download_cog", lang), button_type="success", disabled=True)
+                                                   label=tr("download_cog", lang), color="success", disabled=True)
         self._nc_button = pn.widgets.FileDownload(callback=self._nc_bytes, filename=f"terra_lab_{self.theme}.nc",
                                                   label=tr("download_nc", lang), disabled=True)
         self._downloads = pn.Row(self._cog_button, self._nc_button)
@@ -226,7 +226,7 @@ class DashboardBase(MapView, DashboardState, pn.viewable.Viewer):
 
     def _relabel(self, *_):
         lang = self.language
-        self._button.name = tr("compute", lang)
+        self._button.label = tr("compute", lang)
         self._cog_button.label = tr("download_cog", lang)
         self._nc_button.label = tr("download_nc", lang)
         self._relabel_heading()

@@ -26,14 +26,14 @@ class ProgressView:
         # not animated (active=False): ten pages with striped animated bars took 0.74 of a core in
         # Chromium (14.8 CPU s in 20 s, against 1.2 s still), on an attendee's laptop as on a shared server
         self.bar = pn.indicators.Progress(value=-1, max=100, active=False, bar_color="primary", visible=False,
-                                          width=290, height=14, margin=(6, 10, 0, 10), name="progress")
+                                          width=290, height=14, margin=(6, 10, 0, 10), label="progress")
         self.text = pn.pane.HTML("", visible=False, margin=(0, 10), name="step",
                                  styles={"font-size": "0.85em", "color": "#444"})
-        self.cancel = pn.widgets.Button(name=tr("cancel", language), button_type="light", visible=False, width=110)
+        self.cancel = pn.widgets.Button(label=tr("cancel", language), color="light", visible=False, width=110)
 
     def relabel(self, language: str) -> None:
         self.language = language
-        self.cancel.name = tr("cancel", language)
+        self.cancel.label = tr("cancel", language)
 
     def started(self) -> None:
         """A run starts: the bar shows, the previous results grey."""

@@ -238,8 +238,8 @@ def reference_polygons(labels: xr.DataArray, *, size: int = 5, mapping: Mapping[
         sel = np.concatenate(picks) if picks else np.array([], int)
         bi, bj, codes = bi[sel], bj[sel], codes[sel]
     t = labels.rio.transform()
-    x0, y0 = t * (bj * size, bi * size)
-    x1, y1 = t * ((bj + 1) * size, (bi + 1) * size)
+    x0, y0 = t @ (bj * size, bi * size)
+    x1, y1 = t @ ((bj + 1) * size, (bi + 1) * size)
     geoms = shapely.box(np.minimum(x0, x1), np.minimum(y0, y1), np.maximum(x0, x1), np.maximum(y0, y1))
     gdf = gpd.GeoDataFrame({label: codes, "polygon": np.arange(codes.size)}, geometry=geoms, crs=labels.rio.crs)
     return gdf

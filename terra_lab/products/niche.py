@@ -107,7 +107,7 @@ def _pixel_index(stack: xr.DataArray, points):
     if crs is not None and points.crs != crs:
         points = points.to_crs(crs)
     inv = ~stack.rio.transform()
-    cols, rows = inv * (points.geometry.x.to_numpy(), points.geometry.y.to_numpy())
+    cols, rows = inv @ (points.geometry.x.to_numpy(), points.geometry.y.to_numpy())
     rows, cols = np.floor(rows).astype(np.int64), np.floor(cols).astype(np.int64)
     out = (rows < 0) | (cols < 0) | (rows >= stack.sizes["y"]) | (cols >= stack.sizes["x"])
     rows[out], cols[out] = -1, -1
@@ -154,7 +154,7 @@ def sample_background(covariates: Mapping[str, xr.DataArray] | xr.DataArray, cou
     rng = np.random.default_rng(random_state)
     pick = np.sort(rng.choice(idx, size=min(count, idx.size), replace=False))
     rows, cols = np.unravel_index(pick, valid.shape)
-    x, y = stack.rio.transform() * (cols + 0.5, rows + 0.5)
+    x, y = stack.rio.transform() @ (cols + 0.5, rows + 0.5)
     return gpd.GeoDataFrame(geometry=gpd.points_from_xy(x, y), crs=stack.rio.crs)
 
 
