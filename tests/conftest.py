@@ -135,9 +135,11 @@ def ingested_catalog(demo_root, tmp_path_factory):
     ingested by `ingest` (under its default collection id), its thematic products in their
     producers' formats (OSO, snow, L3A, Landsat, Venus; some zipped) ingested the same way, and
     the demo's DEM items (a DEM GeoTIFF has no product folder to ingest).  Workflows and
-    notebooks must find every collection in it by kind.  The weather stations' items are copied too."""
+    notebooks must find every collection in it by kind.  The weather stations' items are copied too, and
+    the demo's vector collections (GEDI L2A-like footprints, soil samples, glacier outlines)."""
     from terra_lab.catalog import LocalCatalog
     from terra_lab.catalog._ingest import ingest
+    from terra_lab.demo import GEDI_COLLECTION, GLACIER_COLLECTION, SOIL_COLLECTION
     from terra_lab.profiles._collections import METEO_STATIONS_COLLECTION as STATIONS
     from terra_lab.workflows import find_collection
 
@@ -149,6 +151,8 @@ def ingested_catalog(demo_root, tmp_path_factory):
     dem = find_collection(demo, "dem")
     cat.add_items(demo.search(collections=dem).items, collection=dem)
     cat.add_items(demo.search(collections=STATIONS).items, collection=STATIONS)  # CSV tables: no folder to ingest
+    for vectors in (GEDI_COLLECTION, SOIL_COLLECTION, GLACIER_COLLECTION):  # vector files: no product folder either
+        cat.add_items(demo.search(collections=vectors).items, collection=vectors)
     return cat
 
 

@@ -44,6 +44,7 @@ KINDS = {
     "thermal": ("Landsat 8/9 Collection 2 Level-2 surface temperature", "thermal_collection"),
     "radar": ("Sentinel-1 backscatter (S1Tiling or RTC)", "s1_collection"),
     "footprints": ("GEDI L2A-like lidar footprints (vector)", "footprint_collection"),
+    "soil_samples": ("soil samples (vector points with laboratory values)", "samples_collection"),
 }
 
 #: Collection ids tried first for each kind (demo, THEIA STAC API, GEODES, `terra-lab ingest`,
@@ -56,6 +57,7 @@ KNOWN_COLLECTIONS: dict[str, tuple[str, ...]] = {
     "thermal": ("landsat-c2-l2", "landsat-c2l2-st"),
     "radar": ("THEIA_S1TILING_SENTINEL1_L1", "sentinel-1-rtc"),
     "footprints": ("terra-lab-demo-gedi-l2a", "GEDI02_A_002", "GEDI02_A.v002"),
+    "soil_samples": ("terra-lab-demo-soil-samples",),
 }
 
 #: OSO forest classes (23-class nomenclature since 2018): 16 broad-leaved, 17 coniferous forest
@@ -99,8 +101,9 @@ def _first_item(cat, collection: str) -> dict | None:
     return res.items[0] if len(res) else None
 
 
-def _is_footprints(collection: str, item: dict) -> bool:
-    """A collection of lidar footprints: vector assets, and GEDI (or lidar) named in its id or instruments."""
+def _is_footprints(collection: str, item: dict, names: tuple[str, ...] = ("gedi", "lidar")) -> bool:
+    """A collection of lidar footprints: vector assets, and GEDI (or lidar) named in its id or instruments
+    (other vector kinds: other ``names``)."""
     from ..cube._features import vector_assets
     from ..errors import MissingBandError
 
@@ -109,7 +112,7 @@ def _is_footprints(collection: str, item: dict) -> bool:
     except MissingBandError:
         return False
     words = f"{collection} {item.get('properties', {}).get('instruments', '')}".lower()
-    return "gedi" in words or "lidar" in words
+    return any(n in words for n in names)
 
 
 def _is_kind(cat, collection: str, kind: str) -> bool:
@@ -120,6 +123,8 @@ def _is_kind(cat, collection: str, kind: str) -> bool:
         return False
     if kind == "footprints":
         return _is_footprints(collection, item)
+    if kind == "soil_samples":
+        return _is_footprints(collection, item, ("soil",))
     try:
         return profile_kind(profile_for_item(item)) == kind
     except Exception:  # noqa: BLE001 - items no profile knows are not of a known kind
