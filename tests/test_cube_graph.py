@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 import pytest
 import xarray as xr
 
@@ -108,3 +109,32 @@ def test_remote_or_undeclared_assets_keep_stackstac_path(items):
     assert _graph.direct_stack(bare, ["FRE_B4"], [], grid, **kw) is None
     snapped = terra_lab.cube._load.Grid(epsg=32631, resolution=10.0, bounds=None, bounds_latlon=BBOX, snap_bounds=True)
     assert _graph.direct_stack(one, ["FRE_B4"], [], snapped, **kw) is None
+
+
+def test_mask_layers_decoded_in_their_tasks_match_the_raw_bits(items, zonetest_catalog):
+    """The layers decoded inside the direct graph's tasks against MAJA's bits applied here by hand to
+    the raw CLM/MG2/EDG/SAT rasters of the same cube (demo, and the real THEIA products at 20 m, which
+    carry CLM only: their edge is where no band has data)."""
+    from terra_lab.profiles._maja import CLM_CLOUD, CLM_SHADOW, MG2_SNOW, MG2_WATER
+
+    def has(raw, bits):
+        return (raw.values.astype(np.uint16) & sum(1 << b for b in set(bits))) != 0
+
+    demo = terra_lab.load(items[:16], bands=["red", "nir"], raw_masks=True)
+    real = terra_lab.load(list(zonetest_catalog.search())[:8], bands=["red", "nir08"], resolution=20, raw_masks=True)
+    assert {"CLM", "MG2", "EDG", "SAT"} <= set(demo.data_vars) and "CLM" in real.data_vars
+    for lazy in (demo, real):
+        assert _is_direct(lazy)
+        cube = lazy.compute()
+        checks = {"cloud": ("CLM", CLM_CLOUD), "shadow": ("CLM", CLM_SHADOW), "snow": ("MG2", MG2_SNOW),
+                  "water": ("MG2", MG2_WATER)}
+        for layer, (raw, bits) in checks.items():
+            if raw in cube:
+                np.testing.assert_array_equal(cube[layer].values, has(cube[raw], bits))
+        if "SAT" in cube:
+            np.testing.assert_array_equal(cube["saturated"].values, cube["SAT"].values != 0)
+        bands = [v for v in ("red", "nir", "nir08") if v in cube]
+        no_data = np.isnan(cube[bands[0]].values)
+        edge = (cube["EDG"].values != 0) | no_data if "EDG" in cube else np.all([np.isnan(cube[b].values) for b in bands], 0)
+        np.testing.assert_array_equal(cube["edge"].values, edge)
+        assert cube["cloud"].any() and not cube["cloud"].all()
