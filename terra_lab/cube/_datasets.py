@@ -10,10 +10,11 @@ block cache dropped after each.  With :func:`opened`:
 * keyed by GDAL path, overview level and the rasterio/GDAL options in force (``rasterio.Env``);
 * checked against the file's version at each use: a local file, or the zip that holds it
   (``/vsizip/``), rewritten since it was opened (other mtime, size or inode) is re-opened;
-* bounded: at most :func:`cache_size` datasets per thread (default 32, or the environment
-  variable ``TERRA_LAB_DATASET_CACHE``); the least recently used is closed first; a dataset that
-  failed a read is closed at once; :func:`invalidate` makes every thread close its datasets at
-  its next use, and a thread's datasets are closed when the thread ends;
+* bounded: at most :func:`cache_size` datasets per thread (the environment variable
+  ``TERRA_LAB_DATASET_CACHE``, else from the open-file limit: 8 to 256); the least recently
+  used is closed first; a dataset that failed a read is closed at once; :func:`invalidate`
+  makes every thread close its datasets at its next use, and a thread's datasets are closed
+  when the thread ends;
 * paths that cannot be checked (``/vsicurl/``, ``/vsis3/``...) are not kept: opened and closed
   for each use;
 * nothing of it travels with a task: tasks carry paths, and a Dask worker (thread or process)
@@ -36,8 +37,26 @@ from ..catalog._zip import split_vsizip
 
 __all__ = ["Opened", "cache_size", "invalidate", "open_count", "opened", "set_cache_size"]
 
+
+
+def _default_size() -> int:
+    """``TERRA_LAB_DATASET_CACHE``, else what the open-file limit allows: a quarter of it shared by
+    one thread per core, between 8 and 256 datasets per thread (each holds one file descriptor)."""
+    if os.environ.get("TERRA_LAB_DATASET_CACHE"):
+        return max(0, int(os.environ["TERRA_LAB_DATASET_CACHE"]))
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        if soft == resource.RLIM_INFINITY or soft <= 0:
+            soft = 65536
+    except (ImportError, OSError, ValueError):  # no such limit (Windows)
+        soft = 1024
+    return max(8, min(256, soft // (4 * (os.cpu_count() or 1))))
+
+
 #: datasets kept per thread, and the generation of the caches (:func:`invalidate` moves it on)
-_state = {"size": max(0, int(os.environ.get("TERRA_LAB_DATASET_CACHE", "32"))), "generation": 0}
+_state = {"size": _default_size(), "generation": 0}
 _local = threading.local()
 
 
