@@ -186,6 +186,19 @@ def test_glacier_analysis_in_a_french_page_at_1280x720(snow_server, browser):
         page.wait_for_timeout(3000)  # the first rasterised frame and the basemap
         assert_one_language(page, lang, "glacier analysis after a run")
         assert_page_and_map_drawn(page, shot, "glacier analysis (fr) at 1280x720")
+        # the coloured relief: chosen as a person would; the map redraws (its canvas changes) and is not blank
+        canvas = page.locator("canvas").first
+        before = page.screenshot(clip=canvas.bounding_box())
+        dh, relief = option_label("product", "dh", lang), option_label("product", "relief", lang)
+        page.locator(f'select:has(option:text-is("{dh}"))').select_option(label=relief)
+        for _ in range(60):
+            now = page.screenshot(clip=canvas.bounding_box())
+            if now != before:
+                break
+            page.wait_for_timeout(500)
+        assert now != before, "the map did not change when the coloured relief was chosen"
+        page.wait_for_timeout(1000)  # the frame being drawn when the change was seen
+        assert_page_and_map_drawn(page, ARTIFACTS / "snow_glacier_relief_fr.png", "glacier relief (fr)")
     except Exception:
         page.screenshot(path=str(ARTIFACTS / "snow_glacier_dashboard_fr_failure.png"), full_page=True)
         raise
