@@ -15,7 +15,48 @@ issue #14: <= 3x for the same preset), the errors seen on the pages, and the pea
 the dashboard server (sampled every 50 ms).  Run on an idle machine: with N Chromium pages on the
 same 2 cores the browser's own rendering is part of every figure (printed: the load average).
 
-    python benchmarks/bench_dashboard_sessions.py [--sessions 30]
+Each row also gives the CPU seconds used so far by the server and by Chromium (cumulative,
+load-independent): the browser's share is the client side.  ``--deadline S``: a session not done S
+seconds after the clicks counts as an error (no hang).  ``--phases FILE`` times the server's phases
+(:mod:`_dashboard_phases`: document creation, serialisation, click, computation, render, websocket
+writes; wall and thread CPU) and prints them; ``--profile FILE`` records the server with py-spy.
+
+Measured on the shared 2-core machine, load average 13-28 from other jobs, 30 Nov 2026 (the wall
+times mostly measure that load; the CPU seconds do not).  "before" is commit 6b10526; the first
+two columns ran the server under py-spy; "map in worker" adds commit 386d63b, "still bar" the
+progress bar without animation (cb065d3):
+
+===================================  ==============  ==============  ==============  ===============
+case                                 10, before      10, slots fix   10, map in      30, still bar
+                                                                     worker
+===================================  ==============  ==============  ==============  ===============
+one session alone (s)                28.1            23.7            35.7            56.1
+same preset: p95 (s) / alone         276.8 / 9.84x   78.2 / 3.29x    66.3 / 1.86x    150.2 / 2.68x
+same preset: errors                  0               0               0               0
+same preset: server / browser CPU s  41.8 / 159.5    15.2 / 55.5     12.4 / 55.4     30.6 / 236.8
+different areas: p95 (s) / alone     -               -               431.3 / 12.08x  629.2 / 11.22x
+different areas: errors              -               -               0               27 past the
+                                                                                     600 s deadline
+different areas: server / browser    -               -               60.1 / 260.0    61.9 / 756.7
+CPU s
+server peak memory (MiB)             798             739             784             831
+===================================  ==============  ==============  ==============  ===============
+
+Where the time went (``--phases``, ``--profile``): before, every session waiting on the shared
+computation held one of the runner's two worker threads, so ten sessions of one preset ran it five
+times in a row (the phases show two computations at a time, each ~60 s at that load); now waiting
+takes no computing slot (:data:`terra_lab.dashboards._shared_runs.WORKERS`) and it runs once.  Per
+session, the server then spends about 0.23 CPU s making the document (Panel's template and widgets:
+14.2 s for 60 documents), 0.18 CPU s drawing the result (HoloViews -> Bokeh models: 6.1 s for 33
+renders; the Web Mercator rasters and the relief are made once, in the shared run's worker) and a
+few ms serialising and writing to the websocket.  Chromium spends 5-8 CPU s per page on the same
+preset and 25 CPU s per page in the 30-area case (typing four fields, thirty maps), part of it
+animating the indeterminate progress bar before cb065d3 (ten pages: 14.8 CPU s per 20 s animated,
+1.2 s still).  On one 2-core machine the browsers, not the server, are the bottleneck: thirty
+different areas are thirty computations (about 2 CPU s each) plus 750 CPU s of Chromium, which
+did not fit in 600 s at load 22; the server's memory stayed bounded (831 MiB).
+
+    python benchmarks/bench_dashboard_sessions.py [--sessions 30] [--cases same,areas] [--deadline 600]
 """
 
 from __future__ import annotations
