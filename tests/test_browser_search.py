@@ -59,12 +59,19 @@ def _open_fresh(page, url: str, token: str, notebook: str) -> None:
     late = page.locator(".jp-Dialog button.jp-mod-accept")
     try:  # on a busy machine the kernel dialog may come after run_all_cells stopped waiting for it
         late.wait_for(timeout=3_000)
+        late.click()
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
     except PlaywrightTimeout:
-        return
-    late.click()
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
-    page.click("text=Run", timeout=30_000)
-    page.click("text=Run All Cells", timeout=30_000)
+        pass
+    started = "() => [...document.querySelectorAll('.jp-InputPrompt')].some((p) => /\\[[*0-9]/.test(p.textContent))"
+    for _ in range(3):  # a Run All issued while the kernel was still starting does nothing: run again
+        try:
+            page.wait_for_function(started, timeout=20_000)
+            return
+        except PlaywrightTimeout:
+            page.click("text=Run", timeout=30_000)
+            page.click("text=Run All Cells", timeout=30_000)
+    page.wait_for_function(started, timeout=30_000)
 
 
 @pytest.fixture(scope="module")

@@ -46,6 +46,7 @@ SEARCH_LABELS: dict[str, dict[str, str]] = {
     "load": {"fr": "Charger en cube", "en": "Load as cube"},
     "show": {"fr": "Afficher sur la carte", "en": "Show on map"},
     "show_product": {"fr": "Afficher {product} sur la carte", "en": "Show {product} on map"},
+    "footprints": {"fr": "emprises", "en": "footprints"},
     "item": {"fr": "image", "en": "item"},
     "items": {"fr": "images", "en": "items"},
     "uploaded_area": {"fr": "zone importée", "en": "uploaded area"},

@@ -241,7 +241,7 @@ class SearchMap(w.VBox):
 
     def _show_results(self, res) -> None:
         self.results, self.cube = res, None
-        self.footprints = self.map.show_items(res, words=self._words())
+        self.footprints = self.map.show_items(res, name=self._t("footprints"), words=self._words())
         self.footprints.on_hover(self._on_footprint_hover)
         self.footprints.on_click(self._on_footprint_click)
         self.table.set_rows(item_row(it, tile_of(it)) for it in res)
