@@ -11,7 +11,7 @@ block cache dropped after each.  With :func:`opened`:
 * checked against the file's version at each use: a local file, or the zip that holds it
   (``/vsizip/``), rewritten since it was opened (other mtime, size or inode) is re-opened;
 * bounded: at most :func:`cache_size` datasets per thread (the environment variable
-  ``TERRA_LAB_DATASET_CACHE``, else from the open-file limit: 8 to 256); the least recently
+  ``TERRA_LAB_DATASET_CACHE``, else 8, see :func:`_default_size`); the least recently
   used is closed first; a dataset that failed a read is closed at once; :func:`invalidate`
   makes every thread close its datasets at its next use, and a thread's datasets are closed
   when the thread ends;
@@ -40,8 +40,14 @@ __all__ = ["Opened", "cache_size", "invalidate", "open_count", "opened", "set_ca
 
 
 def _default_size() -> int:
-    """``TERRA_LAB_DATASET_CACHE``, else what the open-file limit allows: a quarter of it shared by
-    one thread per core, between 8 and 256 datasets per thread (each holds one file descriptor)."""
+    """``TERRA_LAB_DATASET_CACHE``, else 8 datasets per thread (fewer when a quarter of the open-file
+    limit shared by one thread per core allows fewer: each holds a file descriptor).
+
+    Small on purpose: it serves the next chunks of the same file (a date's spatial chunks run one
+    after another), and a file re-read soon after.  Keeping every file of a cube open costs more
+    than it saves on a single pass: GDAL keeps the decoded blocks of open datasets, so a pass over
+    440 demo files read 0.6-0.77x the raw read with 256 per thread, 0.87x with 8, 0.92x with none
+    (``benchmarks/bench_load.py``, cold rows); set it higher for cubes recomputed whole."""
     if os.environ.get("TERRA_LAB_DATASET_CACHE"):
         return max(0, int(os.environ["TERRA_LAB_DATASET_CACHE"]))
     try:
@@ -52,7 +58,7 @@ def _default_size() -> int:
             soft = 65536
     except (ImportError, OSError, ValueError):  # no such limit (Windows)
         soft = 1024
-    return max(8, min(256, soft // (4 * (os.cpu_count() or 1))))
+    return max(2, min(8, soft // (4 * (os.cpu_count() or 1))))
 
 
 #: datasets kept per thread, and the generation of the caches (:func:`invalidate` moves it on)
