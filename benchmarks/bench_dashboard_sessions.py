@@ -42,6 +42,10 @@ CPU s
 server peak memory (MiB)             798             739             784             831
 ===================================  ==============  ==============  ==============  ===============
 
+At a lower load (5-7, 08:22 UTC, everything above in): one session alone 6.8 s; 10 sessions on the same
+preset p95 16.9 s, 2.50x, no error; server 11.8 CPU s, Chromium 39.9 CPU s; server peak 698 MiB.
+The 30-session run is still to be made on an idle machine.
+
 Where the time went (``--phases``, ``--profile``): before, every session waiting on the shared
 computation held one of the runner's two worker threads, so ten sessions of one preset ran it five
 times in a row (the phases show two computations at a time, each ~60 s at that load); now waiting
