@@ -105,6 +105,10 @@ def generate(workdir: Path, n: int, dates: pd.DatetimeIndex) -> None:
     """The COGs of the scene (skipped where already written), one float32 band in memory at a time
     (a full tile's arrays are 120 MB each; the generation stays under ~1 GB)."""
     workdir.mkdir(parents=True, exist_ok=True)
+    names = ["dem.tif", *(f"s{s}_{b}.tif" for s in range(len(SEASON_SNOWLINE)) for b in _REFLECTANCE),
+             *(f"clm_{k:03d}.tif" for k in range(len(dates)))]
+    if all((workdir / name).exists() for name in names):
+        return  # written by an earlier run (the arrays below cost ~40 s at a full tile)
     dem = _dem(n)
     _write_cog(workdir / "dem.tif", dem.astype(np.int16), None)
     rng = np.random.default_rng(0)
