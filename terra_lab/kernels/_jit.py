@@ -16,7 +16,7 @@ Options (:data:`JIT_OPTIONS`)
 On-disk cache (:func:`cache_dir`)
     A cold dashboard start compiled ~6.5 CPU s of kernels at import (snow L2B/L3B, dieback's
     normal equations); numba's on-disk cache makes later starts load the machine code
-    instead.  Two risks of numba's own defaults are avoided: the cache is never written
+    instead (block kernels only: per-pixel gufuncs compile in memory, see :func:`gufunc`).  Two risks of numba's own defaults are avoided: the cache is never written
     beside the sources nor in a folder shared with other users (it lives in
     ``$TERRA_LAB_HOME/numba-cache``, else ``~/.cache/terra_lab/numba-cache``, created
     ``0700`` and used only if it is the user's own; otherwise kernels compile in memory as
@@ -150,9 +150,14 @@ def jit(*signatures: str, **extra: Any) -> Callable[[Callable[..., Any]], Any]:
 
 
 def gufunc(signatures: list[str], layout: str, **extra: Any) -> Callable[[Callable[..., Any]], Any]:
-    """``numba.guvectorize`` in nopython mode, without fastmath, cached in :func:`cache_dir` (see the module docstring)."""
+    """``numba.guvectorize`` in nopython mode, without fastmath, compiled in memory (never cached on disk).
+
+    numba 0.68's on-disk cache of gufuncs crashed the process (segmentation fault in the gufunc's
+    ``__call__``) when Dask's threads called a cached gufunc loaded back from disk (fordead's
+    ``dieback_pixel`` on the demo, reproduced); compiled in memory it runs.  The block kernels
+    (:func:`jit`) it calls stay cached.
+    """
     def wrap(func: Callable[..., Any]) -> Any:
-        with _caching() as cache:  # numba makes the gufunc (and its cache) when decorating, not before
-            return guvectorize(signatures, layout, nopython=True, cache=cache, fastmath=False, **extra)(func)
+        return guvectorize(signatures, layout, nopython=True, cache=False, fastmath=False, **extra)(func)
 
     return wrap
