@@ -16,7 +16,8 @@ Options (:data:`JIT_OPTIONS`)
 On-disk cache (:func:`cache_dir`)
     A cold dashboard start compiled ~6.5 CPU s of kernels at import (snow L2B/L3B, dieback's
     normal equations); numba's on-disk cache makes later starts load the machine code
-    instead (block kernels only: per-pixel gufuncs compile in memory, see :func:`gufunc`).  Two risks of numba's own defaults are avoided: the cache is never written
+    instead (block kernels only: per-pixel gufuncs compile in memory, see :func:`gufunc`).
+    Two risks of numba's own defaults are avoided: the cache is never written
     beside the sources nor in a folder shared with other users (it lives in
     ``$TERRA_LAB_HOME/numba-cache``, else ``~/.cache/terra_lab/numba-cache``, created
     ``0700`` and used only if it is the user's own; otherwise kernels compile in memory as
