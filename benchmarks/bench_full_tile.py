@@ -175,6 +175,21 @@ def _timed(label: str, fn, rows: list[dict], **extra):
     return out, dt
 
 
+def _snow_stages(items, cube, dem, chunks, win, n_dates: int, mpx: float, rows: list[dict]):
+    """Snow L2B of one date (the per-date estimate), the snowlines of every date, then L2B + L3B."""
+    snow_l3b(snow_l2b(cube.isel(win), dem.isel(win)), 2023).compute()  # numba compiles here, not in a timed stage
+    one = terra_lab.load(items[:1], bands=["green", "red", "swir16"], resolution=RES, raw_masks=True,
+                         chunks=chunks)  # its own cube: a slice of `cube` would read every date of a chunk
+    _, t_one = _timed("snow L2B of one date (for the estimate)",
+                      lambda: snow_l2b(one, dem, snowlines=snowline(one, dem).compute()).compute(), rows)
+    lines, t_lines = _timed("snowlines, every date", lambda: snowline(cube, dem).compute(), rows)
+    l3b, t_l3b = _timed("snow L2B + L3B (SCD, SOD, SMOD, NOBS)",
+                        lambda: snow_l3b(snow_l2b(cube, dem, snowlines=lines), 2023).compute(), rows)
+    rows[-1]["Mpx/s"] = f"{mpx / (t_lines + t_l3b):.1f}"
+    rows[-1]["estimate s"] = f"{t_one * n_dates:.1f} (one date x {n_dates})"
+    return l3b
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--size", type=int, default=10980, help="tile side in 10 m pixels (10980: a Sentinel-2 tile)")
@@ -183,7 +198,12 @@ def main() -> None:
     p.add_argument("--dates", type=int, default=65, help="dates over the 2023-24 hydrological year")
     p.add_argument("--workdir", default="/tmp/terra_lab_full_tile")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--stages", default="snow,dieback",
+                   help="comma-separated products to run and tile: snow, dieback (both by default)")
     args = p.parse_args()
+    stages = set(args.stages.split(","))
+    if not stages or stages - {"snow", "dieback"}:
+        p.error(f"--stages {args.stages!r}: give snow, dieback or snow,dieback")
     if args.fraction is not None:
         args.size = int(round(10980 * args.fraction / 24)) * 24  # whole 240 m blocks
     n = args.size // 2  # 20 m pixels
@@ -204,27 +224,21 @@ def main() -> None:
             rioxarray.open_rasterio(workdir / "dem.tif", chunks=CHUNK).squeeze("band", drop=True)), rows)
         dem = dem.assign_coords(x=cube["x"], y=cube["y"])
         win = {"y": slice(0, 24), "x": slice(0, 24)}  # numba compiles the kernels here, not in a timed stage
-        snow_l3b(snow_l2b(cube.isel(win), dem.isel(win)), 2023).compute()
-        one = terra_lab.load(items[:1], bands=["green", "red", "swir16"], resolution=RES, raw_masks=True,
-                             chunks=chunks)  # its own cube: a slice of `cube` would read every date of a chunk
-        _, t_one = _timed("snow L2B of one date (for the estimate)",
-                          lambda: snow_l2b(one, dem, snowlines=snowline(one, dem).compute()).compute(), rows)
-        lines, t_lines = _timed("snowlines, every date", lambda: snowline(cube, dem).compute(), rows)
-        l3b, t_l3b = _timed("snow L2B + L3B (SCD, SOD, SMOD, NOBS)",
-                            lambda: snow_l3b(snow_l2b(cube, dem, snowlines=lines), 2023).compute(), rows)
-        rows[-1]["Mpx/s"] = f"{mpx / (t_lines + t_l3b):.1f}"
-        rows[-1]["estimate s"] = f"{t_one * args.dates:.1f} (one date x {args.dates})"
-        dcube = terra_lab.load(items, bands=["blue", "nir08", "swir16", "swir22"], resolution=RES, chunks=chunks)
-        forest_dieback(dcube.isel(win), training_end="2024-03-01", training_max_end="2024-05-01").compute()
-        maps = forest_dieback(dcube, training_end="2024-03-01", training_max_end="2024-05-01")[list(DIEBACK_MAPS)]
-        dieback, t_d = _timed("dieback (fordead, CR-SWIR)", maps.compute, rows)
-        rows[-1]["Mpx/s"] = f"{mpx / t_d:.1f}"
-
-    print(f"  snow: {float((l3b['SCD'] > 0).mean()):.0%} of pixels with snow days; dieback variables "
-          f"{list(dieback.data_vars)}")
+    layers: dict[str, KernelTileLayer] = {}
+    with dask.config.set(scheduler="threads", num_workers=args.threads):
+        if "snow" in stages:
+            l3b = _snow_stages(items, cube, dem, chunks, win, args.dates, mpx, rows)
+            print(f"  snow: {float((l3b['SCD'] > 0).mean()):.0%} of pixels with snow days")
+            layers["SCD"] = KernelTileLayer(l3b["SCD"].rio.write_crs(EPSG), cmap="Blues", vmin=0, vmax=365)
+        if "dieback" in stages:
+            dcube = terra_lab.load(items, bands=["blue", "nir08", "swir16", "swir22"], resolution=RES, chunks=chunks)
+            forest_dieback(dcube.isel(win), training_end="2024-03-01", training_max_end="2024-05-01").compute()
+            maps = forest_dieback(dcube, training_end="2024-03-01", training_max_end="2024-05-01")[list(DIEBACK_MAPS)]
+            dieback, t_d = _timed("dieback (fordead, CR-SWIR)", maps.compute, rows)
+            rows[-1]["Mpx/s"] = f"{mpx / t_d:.1f}"
+            print(f"  dieback variables {list(dieback.data_vars)}")
+            layers["dieback"] = KernelTileLayer(dieback["state"].rio.write_crs(EPSG))
     lon, lat = (np.mean(items[0]["bbox"][0::2]), np.mean(items[0]["bbox"][1::2]))
-    layers = {"SCD": KernelTileLayer(l3b["SCD"].rio.write_crs(EPSG), cmap="Blues", vmin=0, vmax=365),
-              "dieback": KernelTileLayer(dieback["state"].rio.write_crs(EPSG))}
     for z in (8, 10, 12):
         nt = 2 ** z
         x = int((lon + 180) / 360 * nt)
