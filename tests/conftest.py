@@ -351,3 +351,15 @@ def assert_page_and_map_drawn(page, shot: Path, what: str) -> None:
     assert_not_blank(shot, f"{what} page")
     canvas = page.locator("canvas").first.bounding_box()
     assert_not_blank(page.screenshot(clip=canvas), f"{what} map")
+
+
+@contextlib.contextmanager
+def workshop_server(theme: str, tmp_path_factory):
+    """``terra-lab workshop serve THEME`` on a free port of 127.0.0.1, its log in a temporary folder; yields its URL."""
+    import sys
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    cmd = [sys.executable, "-m", "terra_lab.cli", "workshop", "serve", theme, "--port", str(port)]
+    with service(cmd, f"{url}/{theme}", tmp_path_factory.mktemp("ws") / "serve.log", timeout=60):
+        yield url

@@ -118,19 +118,15 @@ def test_the_page_runs_the_et_workflow(demo_root):
 
 # ------------------------------------------------------------------------------------- browser
 @pytest.mark.slow
-def test_et_in_the_browser_fr_1280x720(demo_root, tmp_path, browser):
+def test_et_in_the_browser_fr_1280x720(demo_root, tmp_path_factory, browser):
     """A French attendee chooses evapotranspiration, sets the summer, runs it: the heading, a map that is not
     blank, the table per Landsat date, no English on the page."""
-    import sys
-
-    from conftest import ARTIFACTS, assert_page_and_map_drawn, free_port, service
+    from conftest import ARTIFACTS, assert_page_and_map_drawn, workshop_server
     from test_browser_dashboard import RUN, assert_one_language, visible_text
 
-    lang, port = "fr", free_port()
-    url = f"http://127.0.0.1:{port}"
-    cmd = [sys.executable, "-m", "terra_lab.cli", "workshop", "serve", "water", "--port", str(port)]
+    lang = "fr"
     shot = ARTIFACTS / "water_et_fr.png"
-    with service(cmd, f"{url}/water", tmp_path / "serve.log", timeout=60):
+    with workshop_server("water", tmp_path_factory) as url:
         page = browser.new_page(viewport={"width": 1280, "height": 720})
         try:
             page.goto(f"{url}/water?lang={lang}", wait_until="domcontentloaded")

@@ -146,14 +146,9 @@ def test_the_page_runs_the_glacier_workflow(demo_root):
 # ------------------------------------------------------------------------------ in a real browser
 @pytest.fixture(scope="module")
 def snow_server(demo_root, tmp_path_factory):
-    import sys
+    from conftest import workshop_server
 
-    from conftest import free_port, service
-
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    cmd = [sys.executable, "-m", "terra_lab.cli", "workshop", "serve", "snow", "--port", str(port)]
-    with service(cmd, f"{url}/snow", tmp_path_factory.mktemp("ws") / "serve.log", timeout=60):
+    with workshop_server("snow", tmp_path_factory) as url:
         yield url
 
 
