@@ -58,7 +58,10 @@ preset and 25 CPU s per page in the 30-area case (typing four fields, thirty map
 animating the indeterminate progress bar before cb065d3 (ten pages: 14.8 CPU s per 20 s animated,
 1.2 s still).  On one 2-core machine the browsers, not the server, are the bottleneck: thirty
 different areas are thirty computations (about 2 CPU s each) plus 750 CPU s of Chromium, which
-did not fit in 600 s at load 22; the server's memory stayed bounded (831 MiB).
+did not fit in 600 s at load 22; the server's memory stayed bounded (831 MiB).  On a quiet machine
+(2026-11-30 09:15, ``--cases areas --deadline 1200``): all 30 complete, no error, every result at
+119.9-120.3 s (one session alone: 4.0 s; 30 computations interleaved on the shared pool, so the
+first attendee waits as long as the last), server CPU 150 s, Chromium 196 s, server peak 1209 MiB.
 
     python benchmarks/bench_dashboard_sessions.py [--sessions 30] [--cases same,areas] [--deadline 600]
 """
