@@ -23,6 +23,7 @@ import urllib.request
 import warnings
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..catalog import _access
@@ -101,15 +102,17 @@ def _safe(href: str) -> str:
     return _access.base_url(href) if "://" in href else href
 
 
-def _too_large(size: int, limit: int, what: str) -> RequestTooLargeError:
-    return RequestTooLargeError(
-        f"{what} holds {size / 2**20:,.1f} MiB, over the limit of {limit / 2**20:,.1f} MiB for one vector file (read "
-        "whole into memory); pass max_bytes= to load_features to raise the limit, or narrow the search to fewer or "
-        "smaller items"
-    )
+#: how to get past the size limit of :func:`load_features` (the fix named by its error)
+_VECTOR_FIX = ("one vector file (read whole into memory); pass max_bytes= to load_features to raise the limit, or "
+               "narrow the search to fewer or smaller items")
 
 
-def _download(href: str, limit: int, what: str) -> bytes:
+def _too_large(size: int, limit: int, what: str, fix: str) -> RequestTooLargeError:
+    return RequestTooLargeError(f"{what} holds {size / 2**20:,.1f} MiB, over the limit of {limit / 2**20:,.1f} MiB "
+                                f"for {fix}")
+
+
+def _download(href: str, limit: int, what: str, fix: str) -> bytes:
     """The bytes at an http(s) URL, with the headers and signature its host is registered with."""
     url = _access.plain_url(href)
     access = _access.access_for(url)
@@ -121,7 +124,7 @@ def _download(href: str, limit: int, what: str) -> bytes:
             with urllib.request.urlopen(request, timeout=_TIMEOUT) as reply:
                 declared = reply.headers.get("Content-Length")
                 if declared is not None and declared.isdigit() and int(declared) > limit:
-                    raise _too_large(int(declared), limit, what)
+                    raise _too_large(int(declared), limit, what, fix)
                 data = reply.read(limit + 1)
         except urllib.error.HTTPError as e:
             if e.code in (401, 403) and attempt == 0 and access is not None and access.signer is not None:
@@ -135,7 +138,7 @@ def _download(href: str, limit: int, what: str) -> bytes:
             raise AssetReadError(f"could not download {what}: {getattr(e, 'reason', e)}; check the network and the "
                                  "href, then retry") from e
         if len(data) > limit:
-            raise _too_large(len(data), limit, what)
+            raise _too_large(len(data), limit, what, fix)
         return data
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -144,18 +147,18 @@ def _is_url(href: str) -> bool:
     return href.startswith(("http://", "https://", "/vsicurl/"))
 
 
-def _source(href: str, limit: int, what: str) -> str | bytes:
+def _source(href: str, limit: int, what: str, fix: str = _VECTOR_FIX) -> str | bytes:
     """A local path, or the bytes of a remote file or of a zip member, after the size check."""
     href = gdal_path(href)
     zipped = split_vsizip(href)
     if zipped is not None:
         zip_path, member = zipped
         try:
-            archive: Any = io.BytesIO(_download(zip_path, limit, what)) if _is_url(zip_path) else zip_path
+            archive: Any = io.BytesIO(_download(zip_path, limit, what, fix)) if _is_url(zip_path) else zip_path
             with zipfile.ZipFile(archive) as zf:
                 info = zf.getinfo(member)
                 if info.file_size > limit:
-                    raise _too_large(info.file_size, limit, what)
+                    raise _too_large(info.file_size, limit, what, fix)
                 return zf.read(info)
         except KeyError as e:
             raise AssetReadError(f"{what} is not in its zip archive (no member {member!r}); fix the href or "
@@ -166,7 +169,7 @@ def _source(href: str, limit: int, what: str) -> str | bytes:
             raise AssetReadError(f"could not read {what} from its zip archive ({e}); the archive is missing, "
                                  "incomplete or corrupt: download it again") from e
     if _is_url(href):
-        return _download(href, limit, what)
+        return _download(href, limit, what, fix)
     if href.startswith("file://"):
         href = href[len("file://"):]
     if "://" in href:
@@ -178,8 +181,21 @@ def _source(href: str, limit: int, what: str) -> str | bytes:
         raise AssetReadError(f"could not read {what}: {e.strerror or e}; the file is missing: fix the href or "
                              "re-download it") from e
     if size > limit:
-        raise _too_large(size, limit, what)
+        raise _too_large(size, limit, what, fix)
     return href
+
+
+def asset_bytes(href: str, *, limit: int, what: str, fix: str) -> bytes:
+    """The whole content of an asset (a local file, a zip member, an http(s) URL through the catalogue's
+    access registry), refused with :class:`RequestTooLargeError` above ``limit`` bytes before it is read;
+    ``fix`` ends that error (what is read whole, and how to get past the limit)."""
+    source = _source(href, limit, what, fix)
+    if isinstance(source, bytes):
+        return source
+    try:
+        return Path(source).read_bytes()
+    except OSError as e:
+        raise AssetReadError(f"could not read {what}: {e.strerror or e}") from e
 
 
 def _parse(source: str | bytes, fmt: str, what: str) -> gpd.GeoDataFrame:

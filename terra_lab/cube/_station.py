@@ -27,15 +27,14 @@ from __future__ import annotations
 
 import io
 import re
-import urllib.request
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..errors import AssetReadError, MissingBandError
+from ._features import _as_items, asset_bytes
 
 __all__ = ["DAILY_REQUIRED", "UNITS", "load_station", "read_table", "station_site"]
 
@@ -48,6 +47,8 @@ UNITS = {
 }
 
 #: the daily columns FAO-56 reference ET needs
+#: the largest station table read (bytes): decades of daily rows are a few MiB
+STATION_MAX_BYTES = 64 * 2**20
 DAILY_REQUIRED = ("tmax_c", "tmin_c", "rs_mj_m2_day", "ea_kpa", "u2_m_s")
 
 #: other names of the columns (Météo-France's daily exports)
@@ -87,19 +88,8 @@ def _conversion(column: str, unit: str | None, where: str) -> tuple[float, float
 
 
 def _text(href: str) -> str:
-    try:
-        if "://" in href and not href.startswith("file://"):  # a catalogue's remote asset: its host's headers, signature
-            from ..catalog._access import access_for
-
-            access = access_for(href)
-            url = access.current(href) if access else href
-            request = urllib.request.Request(url, headers=dict(access.headers) if access else {})
-            with urllib.request.urlopen(request, timeout=60) as r:
-                raw = r.read()
-        else:
-            raw = Path(href.removeprefix("file://")).read_bytes()
-    except OSError as e:
-        raise AssetReadError(f"cannot read the station table {href!r}: {e}") from e
+    raw = asset_bytes(href, limit=STATION_MAX_BYTES, what=f"the station table {href!r}",
+                      fix="a station table (read whole); split the export by year")
     for enc in ("utf-8-sig", "latin-1"):  # Météo-France's exports are Latin-1
         try:
             return raw.decode(enc)
@@ -178,10 +168,8 @@ def station_site(item: Mapping[str, Any]) -> dict[str, Any]:
             "latitude": float(lat), "elevation_m": None if elevation is None else float(elevation)}
 
 
-def _items(items: Any) -> list[Mapping[str, Any]]:
-    if isinstance(items, Mapping):
-        return [items]
-    found = list(getattr(items, "items", items))  # search results hold their items in .items
+def _items(items: Any) -> list[dict]:
+    found = _as_items(items)
     if not found:
         raise AssetReadError("load_station: no station item given; search the station collection first")
     return found
