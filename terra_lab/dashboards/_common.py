@@ -111,6 +111,15 @@ class DashboardBase(MapView, DashboardState, pn.viewable.Viewer):
                 self.param.update(product=products[0])
         self._relabel_heading()
 
+    def _analysis_of(self, result) -> str:
+        """The analysis that computed ``result`` (pages with :attr:`analysis_products` say which)."""
+        raise NotImplementedError
+
+    def _shown(self, result) -> str:
+        """The product drawn for ``result``: the chosen one if the result has it, else its analysis' first."""
+        products, chosen = self.analysis_products[self._analysis_of(result)], getattr(self, "product", None)
+        return chosen if chosen in products else products[0]
+
     def _heading_key(self) -> str:
         """The heading's label: the theme's, or ``<theme>_<analysis>`` (when labelled) for an analysis
         other than the default one."""

@@ -114,11 +114,8 @@ class ForestDashboard(DashboardBase):
     def _is_structure(result) -> bool:
         return isinstance(result, StructureResult)
 
-    def _shown(self, result) -> str:
-        """The product drawn for ``result``: the chosen one if the result has it, else its analysis' first."""
-        analysis = "fire" if self._is_fire(result) else "structure" if self._is_structure(result) else "dieback"
-        products = ANALYSES[analysis]
-        return self.product if self.product in products else products[0]
+    def _analysis_of(self, result) -> str:
+        return "fire" if self._is_fire(result) else "structure" if self._is_structure(result) else "dieback"
 
     def _scheme_of(self, result) -> str:
         return result.provenance.get("settings", {}).get("scheme", FireSettings.scheme)

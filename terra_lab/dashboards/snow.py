@@ -81,10 +81,8 @@ class SnowDashboard(DashboardBase):
     def _is_glacier(result) -> bool:
         return isinstance(result, GlacierResult)
 
-    def _shown(self, result) -> str:
-        """The product drawn for ``result``: the chosen one if the result has it, else its analysis' first."""
-        products = ANALYSES["glacier" if self._is_glacier(result) else "snow"]
-        return self.product if self.product in products else products[0]
+    def _analysis_of(self, result) -> str:
+        return "glacier" if self._is_glacier(result) else "snow"
 
     def _compute(self):
         if self.analysis == "glacier":
